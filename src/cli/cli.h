@@ -1,0 +1,28 @@
+/*
+ * cli.h - the h4h command line: one file per subcommand, each exporting a
+ * const descriptor that main.c lists in its table.
+ *
+ * A subcommand returns the process exit status: 0 ok, 1 runtime failure,
+ * 2 bad usage or bad input.  Only this layer prints errors, always as one
+ * line "h4h: <command>: <message>" on stderr.
+ */
+#ifndef H4H_CLI_H
+#define H4H_CLI_H
+
+#include "sim/err.h"
+
+typedef struct h4h_cmd {
+	const char *name;
+	const char *summary;
+	int (*exec)(int argc, char **argv);
+} h4h_cmd;
+
+extern const h4h_cmd h4h_cmd_sim;
+
+/* Prints "h4h: <cmd>: <msg>" and returns the exit status for rc. */
+int cli_fail(const char *cmd, int rc, const h4h_err *err);
+/* Prints "h4h: <cmd>: <formatted>" and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

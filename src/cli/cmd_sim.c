@@ -1,0 +1,219 @@
+/*
+ * cmd_sim.c - `h4h sim`: simulate one network on one or more systems.
+ *
+ * Several --system options simulate the same network on each and print the
+ * results side by side; --set overrides apply to every system.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "sim/sim.h"
+
+#define MAX_SYSTEMS 16
+#define MAX_SETS 64
+
+static const char *usage_text =
+    "usage: h4h sim --system FILE.ini [--system FILE.ini]...\n"
+    "               (--net FILE.json | --arch FILE.json)\n"
+    "               [--set section.key=value]... "
+    "[--objective latency|energy|edp]\n"
+    "               [--json] [--csv FILE] [--trace FILE]\n"
+    "       h4h sim --list-keys\n"
+    "\n"
+    "Simulates a network layer by layer on an Ethos-U55 NPU + N MRAM CIM\n"
+    "macros + a shared NoC, splitting each layer's output channels between\n"
+    "the NPU and the macros to minimise the objective.\n"
+    "\n"
+    "  --system FILE   hardware profile (INI, see hwprofiles/); repeat to\n"
+    "                  compare systems side by side\n"
+    "  --net FILE      network as a JSON layer list (see nets/)\n"
+    "  --arch FILE     H4H architecture (a Table-1 subnet) as JSON\n"
+    "  --set K=V       override a profile key, e.g. cim.macros=4\n"
+    "  --objective O   latency (default), energy or edp\n"
+    "  --json          print results as JSON on stdout instead of a table\n"
+    "  --csv FILE      write per-layer results as CSV\n"
+    "  --trace FILE    write a Chrome trace-event JSON (open in Perfetto);\n"
+    "                  with several systems, FILE gets .<system> inserted\n"
+    "  --list-keys     list every profile key with its range and unit\n";
+
+static char *
+trace_path(const char *path, const char *system, int many)
+{
+	size_t n = strlen(path) + strlen(system) + 2;
+	char *out = h4h_xmalloc(n);
+	const char *dot = strrchr(path, '.');
+	const char *slash = strrchr(path, '/');
+
+	if (!many) {
+		snprintf(out, n, "%s", path);
+		return out;
+	}
+	if (dot == NULL || (slash != NULL && dot < slash))
+		snprintf(out, n, "%s.%s", path, system);
+	else
+		snprintf(out, n, "%.*s.%s%s", (int)(dot - path), path, system,
+		    dot);
+	return out;
+}
+
+static int
+sim_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "system", required_argument, NULL, 's' },
+		{ "net", required_argument, NULL, 'n' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "set", required_argument, NULL, 'S' },
+		{ "objective", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "csv", required_argument, NULL, 'c' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "list-keys", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *systems[MAX_SYSTEMS], *sets[MAX_SETS];
+	const char *net_path = NULL, *arch_path = NULL, *objective = NULL;
+	const char *csv = NULL, *trace = NULL;
+	int n_systems = 0, n_sets = 0, json = 0, c, rc = 0, status = 0;
+	sim_result *results[MAX_SYSTEMS] = { 0 };
+	sim_net *net = NULL;
+	h4h_err err = { "" };
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (n_systems == MAX_SYSTEMS)
+				return cli_usage_error("sim", "at most %d "
+				    "--system options", MAX_SYSTEMS);
+			systems[n_systems++] = optarg;
+			break;
+		case 'n':
+			net_path = optarg;
+			break;
+		case 'a':
+			arch_path = optarg;
+			break;
+		case 'S':
+			if (n_sets == MAX_SETS)
+				return cli_usage_error("sim", "at most %d --set "
+				    "options", MAX_SETS);
+			sets[n_sets++] = optarg;
+			break;
+		case 'o':
+			objective = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'c':
+			csv = optarg;
+			break;
+		case 't':
+			trace = optarg;
+			break;
+		case 'k':
+			sim_profile_list_keys(stdout);
+			return 0;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			if (optopt != 0)
+				return cli_usage_error("sim", "option '-%c' "
+				    "needs a value or is unknown (see h4h sim "
+				    "--help)", optopt);
+			return cli_usage_error("sim", "unknown option '%s' "
+			    "(see h4h sim --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("sim", "unexpected argument '%s'",
+		    argv[optind]);
+	if (n_systems == 0)
+		return cli_usage_error("sim", "--system FILE.ini is required");
+	if ((net_path == NULL) == (arch_path == NULL))
+		return cli_usage_error("sim", "give exactly one of --net and "
+		    "--arch");
+	if (objective != NULL && sim_objective_from_name(objective) < 0)
+		return cli_usage_error("sim", "--objective must be latency, "
+		    "energy or edp (got '%s')", objective);
+
+	rc = net_path ? sim_net_load(net_path, &net, &err) :
+	    sim_arch_load(arch_path, &net, &err);
+	if (rc != 0)
+		return cli_fail("sim", rc, &err);
+
+	for (int s = 0; s < n_systems; s++) {
+		sim_profile p;
+		sim_trace *tr = NULL;
+
+		rc = sim_profile_load(systems[s], &p, &err);
+		for (int k = 0; rc == 0 && k < n_sets; k++)
+			rc = sim_profile_set(&p, sets[k], &err);
+		if (rc == 0 && objective != NULL)
+			p.part.objective = sim_objective_from_name(objective);
+		if (rc == 0)
+			rc = sim_profile_validate(&p, &err);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+		if (trace != NULL)
+			tr = sim_trace_create(p.cim.macros, p.cim.cus_per_macro);
+		rc = sim_run(&p, net, tr, &results[s], &err);
+		if (rc == 0 && tr != NULL) {
+			char *path = trace_path(trace, p.name, n_systems > 1);
+
+			rc = sim_trace_write(tr, path, &err);
+			if (rc == 0 && !json)
+				fprintf(stderr, "h4h: sim: trace of %s written to "
+				    "%s (%zu spans)\n", p.name, path,
+				    sim_trace_count(tr));
+			free(path);
+		}
+		sim_trace_destroy(tr);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+	}
+	if (csv != NULL) {
+		rc = sim_result_write_csv(results, n_systems, csv, &err);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+	}
+	if (json) {
+		char *s = sim_result_json(results, n_systems);
+
+		puts(s);
+		free(s);
+	} else if (n_systems == 1) {
+		sim_result_print_table(results[0], stdout);
+	} else {
+		sim_result_print_compare(results, n_systems, stdout);
+	}
+	if (fflush(stdout) != 0) {
+		perror("h4h: sim: stdout");
+		status = 1;
+	}
+out:
+	for (int s = 0; s < n_systems; s++)
+		sim_result_destroy(results[s]);
+	sim_net_destroy(net);
+	return status;
+}
+
+const h4h_cmd h4h_cmd_sim = {
+	.name = "sim",
+	.summary = "simulate a network on an NPU + CIM system",
+	.exec = sim_exec,
+};

@@ -1,0 +1,72 @@
+/*
+ * main.c - `h4h <command> ...`: dispatch to the subcommand table.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config.h"
+
+static const h4h_cmd *const commands[] = {
+	&h4h_cmd_sim,
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int
+cli_fail(const char *cmd, int rc, const h4h_err *err)
+{
+	fprintf(stderr, "h4h: %s: %s\n", cmd, err->msg);
+	return rc == H4H_EINPUT ? 2 : 1;
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "h4h: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: h4h <command> [options]\n\n"
+	    "h4h co-designs hybrid CNN/ViT networks and NPU + MRAM-CIM edge "
+	    "hardware.\n\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i]->name,
+		    commands[i]->summary);
+	fprintf(f, "\n'h4h <command> --help' describes a command; "
+	    "man h4h (doc/h4h.1) has them all.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("h4h %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[1], commands[i]->name) == 0)
+			return commands[i]->exec(argc - 1, argv + 1);
+	fprintf(stderr, "h4h: unknown command '%s' (try 'h4h --help')\n",
+	    argv[1]);
+	return 2;
+}

@@ -1,0 +1,69 @@
+/*
+ * err.c - error messages and allocation helpers (see err.h).
+ */
+#include "sim/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+h4h_errf(h4h_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static void
+oom(size_t n)
+{
+	fprintf(stderr, "h4h: out of memory (%zu bytes)\n", n);
+	abort();
+}
+
+void *
+h4h_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+h4h_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *
+h4h_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+char *
+h4h_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = h4h_xmalloc(n);
+
+	memcpy(p, s, n);
+	return p;
+}

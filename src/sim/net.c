@@ -1,0 +1,895 @@
+/*
+ * net.c - the JSON layer list front end, the shape checker both front ends
+ * share (sim_net_append), and per-layer MAC and weight counts.
+ *
+ * Format (doc/formats.md):
+ *
+ *   {"name": "n",                        optional; default: the file's stem
+ *    "input": [H, W, C],                 required, positive integers
+ *    "layers": [ {"name": "c1", "op": "conv", "kernel": 3, "out": 64,
+ *                 "act": "relu"}, ... ]} required, non-empty
+ *
+ * Every layer needs a unique non-empty "name" (at most 63 characters, not
+ * "input") and an "op".  A layer reads the previous layer (the network input
+ * for the first) unless "inputs" lists layer names ("input" is the network
+ * input); only earlier layers may be named.  Keys per op (= default):
+ *
+ *   conv       kernel, out, stride = 1, groups = 1, act = none
+ *   dwconv     kernel, stride = 1, act = none          (out = in)
+ *   fc         out, act = none                          ([H,W,C] -> [H,W,out])
+ *   matmul     m, k, n, heads = 1; 1 or 2 inputs        (see net.h)
+ *   softmax, layernorm
+ *   add        inputs (exactly two, equal shapes), act = none
+ *   avgpool, maxpool   kernel, stride = 1, or global: true (-> [1,1,C])
+ *   relu, relu6, hswish, gelu       standalone activation (SIM_OP_ACT)
+ *   act        act (the activation); the long form of the line above
+ *
+ * Padding is SAME: out = ceil(in / stride).  Unknown keys are errors, so a
+ * misspelt key never silently takes its default.  Invariants after a load:
+ * those of net.h, plus every tensor holds at most INT_MAX elements and every
+ * layer at most 2^62 MACs, so the long long counts below cannot overflow.
+ */
+#include "sim/net.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIM_MAX (1 << 20)	/* any one H, W, C, out, m, k, n: assumed */
+#define KERNEL_MAX 64
+#define STRIDE_MAX 64
+#define MACS_MAX (1LL << 62)
+
+static const char *const op_names[SIM_OP_COUNT] = {
+	[SIM_OP_CONV] = "conv",
+	[SIM_OP_DWCONV] = "dwconv",
+	[SIM_OP_FC] = "fc",
+	[SIM_OP_MATMUL] = "matmul",
+	[SIM_OP_SOFTMAX] = "softmax",
+	[SIM_OP_LAYERNORM] = "layernorm",
+	[SIM_OP_ADD] = "add",
+	[SIM_OP_AVGPOOL] = "avgpool",
+	[SIM_OP_MAXPOOL] = "maxpool",
+	[SIM_OP_ACT] = "act",
+};
+
+static const char *const act_names[SIM_ACT_COUNT] = {
+	[SIM_ACT_NONE] = "none",
+	[SIM_ACT_RELU] = "relu",
+	[SIM_ACT_RELU6] = "relu6",
+	[SIM_ACT_HSWISH] = "hswish",
+	[SIM_ACT_GELU] = "gelu",
+};
+
+/* Keys each op accepts besides name, op and inputs. */
+static const char *const op_keys[SIM_OP_COUNT][5] = {
+	[SIM_OP_CONV] = { "kernel", "stride", "out", "groups", "act" },
+	[SIM_OP_DWCONV] = { "kernel", "stride", "act" },
+	[SIM_OP_FC] = { "out", "act" },
+	[SIM_OP_MATMUL] = { "heads", "m", "k", "n" },
+	[SIM_OP_ADD] = { "act" },
+	[SIM_OP_AVGPOOL] = { "kernel", "stride", "global" },
+	[SIM_OP_MAXPOOL] = { "kernel", "stride", "global" },
+	[SIM_OP_ACT] = { "act" },
+};
+
+const char *
+sim_op_name(sim_op op)
+{
+	if ((int)op < 0 || op >= SIM_OP_COUNT)
+		return "?";
+	return op_names[op];
+}
+
+const char *
+sim_act_name(sim_act act)
+{
+	if ((int)act < 0 || act >= SIM_ACT_COUNT)
+		return "?";
+	return act_names[act];
+}
+
+int
+sim_op_from_name(const char *s)
+{
+	for (int i = 0; i < SIM_OP_COUNT; i++)
+		if (strcmp(s, op_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+sim_act_from_name(const char *s)
+{
+	for (int i = 0; i < SIM_ACT_COUNT; i++)
+		if (strcmp(s, act_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- building and checking ---------------------------------------------- */
+
+sim_net *
+sim_net_new(const char *name, int in_h, int in_w, int in_c)
+{
+	sim_net *net = h4h_xcalloc(1, sizeof *net);
+
+	snprintf(net->name, sizeof net->name, "%s", name);
+	net->in_h = in_h;
+	net->in_w = in_w;
+	net->in_c = in_c;
+	return net;
+}
+
+void
+sim_net_destroy(sim_net *net)
+{
+	if (net == NULL)
+		return;
+	free(net->layers);
+	free(net);
+}
+
+static int
+ceil_div(int a, int b)
+{
+	return (a + b - 1) / b;
+}
+
+/* The shape layer `i` produces (-1: the network input). */
+static void
+src_shape(const sim_net *net, int i, int *h, int *w, int *c)
+{
+	if (i < 0) {
+		*h = net->in_h;
+		*w = net->in_w;
+		*c = net->in_c;
+	} else {
+		*h = net->layers[i].out_h;
+		*w = net->layers[i].out_w;
+		*c = net->layers[i].out_c;
+	}
+}
+
+static const char *
+src_name(const sim_net *net, int i)
+{
+	return i < 0 ? "input" : net->layers[i].name;
+}
+
+/* Checks `l` against the net so far and fills its derived fields. */
+static int
+resolve(const sim_net *net, sim_layer *l, h4h_err *err)
+{
+	const char *nm = l->name;
+	int h2, w2, c2;
+	long long elems;
+	double macs;
+
+	if (l->name[0] == '\0')
+		return h4h_errf(err, H4H_EINPUT, "layer %d: empty name",
+		    net->n_layers);
+	if (memchr(l->name, '\0', SIM_NAME_MAX) == NULL)
+		return h4h_errf(err, H4H_EINPUT, "layer %d: name longer than "
+		    "%d characters", net->n_layers, SIM_NAME_MAX - 1);
+	if (strcmp(nm, "input") == 0)
+		return h4h_errf(err, H4H_EINPUT, "layer 'input': the name "
+		    "'input' is reserved for the network input");
+	for (int i = 0; i < net->n_layers; i++)
+		if (strcmp(net->layers[i].name, nm) == 0)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': "
+			    "duplicate name (also layer %d)", nm, i);
+	if ((int)l->op < 0 || l->op >= SIM_OP_COUNT)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': bad op %d", nm,
+		    (int)l->op);
+	if ((int)l->act < 0 || l->act >= SIM_ACT_COUNT)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': bad act %d", nm,
+		    (int)l->act);
+	if (l->n_inputs < 1 || l->n_inputs > 2)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': 'inputs' must "
+		    "name 1 or 2 layers (got %d)", nm, l->n_inputs);
+	for (int i = 0; i < l->n_inputs; i++)
+		if (l->inputs[i] < -1 || l->inputs[i] >= net->n_layers)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': input "
+			    "%d is not an earlier layer", nm, l->inputs[i]);
+	if (l->n_inputs == 1)
+		l->inputs[1] = -1;
+	int want = l->op == SIM_OP_ADD ? 2 : l->op == SIM_OP_MATMUL ? 0 : 1;
+	if (want != 0 && l->n_inputs != want)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': 'inputs' must "
+		    "name %d layer%s for op '%s' (got %d)", nm, want,
+		    want == 1 ? "" : "s", sim_op_name(l->op), l->n_inputs);
+
+	src_shape(net, l->inputs[0], &l->in_h, &l->in_w, &l->in_c);
+	src_shape(net, l->inputs[1], &h2, &w2, &c2);
+
+	int fused = l->op == SIM_OP_CONV || l->op == SIM_OP_DWCONV ||
+	    l->op == SIM_OP_FC || l->op == SIM_OP_ADD;
+	if (l->op == SIM_OP_ACT && l->act == SIM_ACT_NONE)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': 'act' must not "
+		    "be 'none' for op 'act'", nm);
+	if (!fused && l->op != SIM_OP_ACT && l->act != SIM_ACT_NONE)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': op '%s' takes "
+		    "no 'act' (got '%s')", nm, sim_op_name(l->op),
+		    sim_act_name(l->act));
+
+	if (l->op != SIM_OP_MATMUL) {
+		l->heads = 1;
+		l->mm_m = l->mm_k = l->mm_n = 0;
+	}
+	if (l->op != SIM_OP_CONV && l->op != SIM_OP_DWCONV)
+		l->groups = 1;
+	if (l->op != SIM_OP_AVGPOOL && l->op != SIM_OP_MAXPOOL)
+		l->global = 0;
+	l->out_h = l->in_h;
+	l->out_w = l->in_w;
+	l->out_c = l->op == SIM_OP_CONV || l->op == SIM_OP_FC ? l->out_c :
+	    l->in_c;
+
+	switch (l->op) {
+	case SIM_OP_CONV:
+	case SIM_OP_DWCONV:
+	case SIM_OP_AVGPOOL:
+	case SIM_OP_MAXPOOL:
+		if (l->global) {
+			l->kh = l->in_h;
+			l->kw = l->in_w;
+			l->stride = l->in_h > l->in_w ? l->in_h : l->in_w;
+			l->out_h = l->out_w = 1;
+			break;
+		}
+		if (l->kh < 1 || l->kh > KERNEL_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'kernel' "
+			    "must be in 1..%d (got %d)", nm, KERNEL_MAX, l->kh);
+		if (l->stride < 1 || l->stride > STRIDE_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'stride' "
+			    "must be in 1..%d (got %d)", nm, STRIDE_MAX,
+			    l->stride);
+		l->kw = l->kh;
+		l->out_h = ceil_div(l->in_h, l->stride);
+		l->out_w = ceil_div(l->in_w, l->stride);
+		if (l->op == SIM_OP_DWCONV)
+			l->groups = l->in_c;
+		if (l->op != SIM_OP_CONV)
+			break;
+		if (l->out_c < 1 || l->out_c > DIM_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'out' "
+			    "must be in 1..%d (got %d)", nm, DIM_MAX, l->out_c);
+		if (l->groups < 1)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'groups' "
+			    "must be >= 1 (got %d)", nm, l->groups);
+		if (l->in_c % l->groups != 0)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'groups' "
+			    "%d does not divide the %d input channels", nm,
+			    l->groups, l->in_c);
+		if (l->out_c % l->groups != 0)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'groups' "
+			    "%d does not divide 'out' %d", nm, l->groups,
+			    l->out_c);
+		break;
+	case SIM_OP_FC:
+		if (l->out_c < 1 || l->out_c > DIM_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'out' "
+			    "must be in 1..%d (got %d)", nm, DIM_MAX, l->out_c);
+		l->kh = l->kw = l->stride = 1;
+		break;
+	case SIM_OP_MATMUL:
+		if (l->heads < 1 || l->heads > DIM_MAX || l->mm_m < 1 ||
+		    l->mm_m > DIM_MAX || l->mm_k < 1 || l->mm_k > DIM_MAX ||
+		    l->mm_n < 1 || l->mm_n > DIM_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'heads', "
+			    "'m', 'k', 'n' must be in 1..%d (got %d, %d, %d, "
+			    "%d)", nm, DIM_MAX, l->heads, l->mm_m, l->mm_k,
+			    l->mm_n);
+		if ((long long)l->in_h * l->in_w != l->mm_m)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'm' %d "
+			    "does not match input '%s' (%dx%dx%d has %lld "
+			    "rows)", nm, l->mm_m, src_name(net, l->inputs[0]),
+			    l->in_h, l->in_w, l->in_c,
+			    (long long)l->in_h * l->in_w);
+		if ((long long)l->heads * l->mm_k > l->in_c)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'heads' "
+			    "x 'k' = %d x %d exceeds the %d channels of input "
+			    "'%s'", nm, l->heads, l->mm_k, l->in_c,
+			    src_name(net, l->inputs[0]));
+		if (l->n_inputs == 1 && l->mm_n != l->mm_m)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'n' %d "
+			    "must equal 'm' %d when one input is given (its "
+			    "transpose is the second operand)", nm, l->mm_n,
+			    l->mm_m);
+		if (l->n_inputs == 2 && (long long)h2 * w2 != l->mm_k)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'k' %d "
+			    "does not match second input '%s' (%dx%dx%d has "
+			    "%lld rows)", nm, l->mm_k,
+			    src_name(net, l->inputs[1]), h2, w2, c2,
+			    (long long)h2 * w2);
+		if (l->n_inputs == 2 && (long long)l->heads * l->mm_n > c2)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'heads' "
+			    "x 'n' = %d x %d exceeds the %d channels of second "
+			    "input '%s'", nm, l->heads, l->mm_n, c2,
+			    src_name(net, l->inputs[1]));
+		if ((long long)l->heads * l->mm_n > INT_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'heads' "
+			    "x 'n' is too large", nm);
+		l->out_c = l->heads * l->mm_n;
+		l->kh = l->kw = l->stride = 1;
+		break;
+	case SIM_OP_ADD:
+		if (h2 != l->in_h || w2 != l->in_w || c2 != l->in_c)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'inputs' "
+			    "differ in shape: '%s' is %dx%dx%d, '%s' is "
+			    "%dx%dx%d", nm, src_name(net, l->inputs[0]),
+			    l->in_h, l->in_w, l->in_c,
+			    src_name(net, l->inputs[1]), h2, w2, c2);
+		/* fall through */
+	case SIM_OP_SOFTMAX:
+	case SIM_OP_LAYERNORM:
+	case SIM_OP_ACT:
+	default:
+		l->kh = l->kw = l->stride = 1;
+		break;
+	}
+
+	elems = (long long)l->out_h * l->out_w * l->out_c;
+	if (elems > INT_MAX)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': output %dx%dx%d "
+		    "has more than %d elements", nm, l->out_h, l->out_w,
+		    l->out_c, INT_MAX);
+	/* Bound the MACs in floating point before anyone multiplies them. */
+	switch (l->op) {
+	case SIM_OP_CONV:
+		macs = (double)l->kh * l->kw * (l->in_c / l->groups) *
+		    (double)elems;
+		break;
+	case SIM_OP_FC:
+		macs = (double)l->in_h * l->in_w * l->in_c * l->out_c;
+		break;
+	case SIM_OP_MATMUL:
+		macs = (double)l->heads * l->mm_m * l->mm_k * l->mm_n;
+		break;
+	default:
+		macs = (double)l->kh * l->kw * (double)elems;
+		break;
+	}
+	if (macs > (double)MACS_MAX)
+		return h4h_errf(err, H4H_EINPUT, "layer '%s': %.3g MACs exceed "
+		    "the %.3g a layer may have", nm, macs, (double)MACS_MAX);
+	return 0;
+}
+
+int
+sim_net_append(sim_net *net, const sim_layer *proto, h4h_err *err)
+{
+	sim_layer l = *proto;
+	int n = net->n_layers;
+	int rc;
+
+	if ((rc = resolve(net, &l, err)) != 0)
+		return rc;
+	/* Capacity doubles at each power of two, so it needs no field. */
+	if ((n & (n - 1)) == 0)
+		net->layers = h4h_xrealloc(net->layers,
+		    (size_t)(n == 0 ? 1 : 2 * n) * sizeof *net->layers);
+	net->layers[n] = l;
+	net->n_layers = n + 1;
+	return 0;
+}
+
+/* ---- counts -------------------------------------------------------------- */
+
+long long
+sim_layer_macs(const sim_layer *l)
+{
+	long long out;
+
+	if (l == NULL)
+		return 0;
+	out = (long long)l->out_h * l->out_w * l->out_c;
+	switch (l->op) {
+	case SIM_OP_CONV:
+		return (long long)l->kh * l->kw * (l->in_c / l->groups) * out;
+	case SIM_OP_DWCONV:
+		return (long long)l->kh * l->kw * out;
+	case SIM_OP_FC:
+		return (long long)l->in_h * l->in_w * l->in_c * l->out_c;
+	case SIM_OP_MATMUL:
+		return (long long)l->heads * l->mm_m * l->mm_k * l->mm_n;
+	case SIM_OP_AVGPOOL:
+	case SIM_OP_MAXPOOL:
+		if (l->global)
+			return (long long)l->in_h * l->in_w * l->in_c;
+		return (long long)l->kh * l->kw * out;
+	default:
+		return 0;
+	}
+}
+
+long long
+sim_layer_weight_bytes(const sim_layer *l)
+{
+	if (l == NULL)
+		return 0;
+	switch (l->op) {
+	case SIM_OP_CONV:
+		return (long long)l->kh * l->kw * (l->in_c / l->groups) *
+		    l->out_c;
+	case SIM_OP_DWCONV:
+		return (long long)l->kh * l->kw * l->in_c;
+	case SIM_OP_FC:
+		return (long long)l->in_c * l->out_c;
+	default:
+		return 0;
+	}
+}
+
+int
+sim_layer_cim_capable(const sim_layer *l)
+{
+	if (l == NULL)
+		return 0;
+	switch (l->op) {
+	case SIM_OP_CONV:
+		return l->kh == 1 && l->kw == 1 && l->groups == 1;
+	case SIM_OP_DWCONV:
+	case SIM_OP_FC:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the JSON front end -------------------------------------------------- */
+
+/* Where an error is: "'FILE' layer 'NAME'" once the name is known, else
+ * "'FILE' layers[I]". */
+typedef struct where {
+	const char *label;
+	const char *name;
+	int idx;
+	h4h_err *err;
+} where;
+
+static int bad(const where *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+bad(const where *w, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (w->name != NULL)
+		return h4h_errf(w->err, H4H_EINPUT, "'%s' layer '%s': %s",
+		    w->label, w->name, msg);
+	return h4h_errf(w->err, H4H_EINPUT, "'%s' layers[%d]: %s", w->label,
+	    w->idx, msg);
+}
+
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a real";
+	case JSON_TRUE: return "true";
+	case JSON_FALSE: return "false";
+	default: return "null";
+	}
+}
+
+/* Reads integer `key` of `o` into *out: `def` if absent and not required. */
+static int
+get_int(const where *w, const json_t *o, const char *key, int required,
+    int def, long long lo, long long hi, int *out)
+{
+	json_t *v = json_object_get(o, key);
+	long long x;
+
+	if (v == NULL) {
+		if (required)
+			return bad(w, "missing key '%s'", key);
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return bad(w, "'%s' must be an integer (got %s)", key,
+		    type_name(v));
+	x = json_integer_value(v);
+	if (x < lo || x > hi)
+		return bad(w, "'%s' must be in %lld..%lld (got %lld)", key, lo,
+		    hi, x);
+	*out = (int)x;
+	return 0;
+}
+
+static int
+get_act(const where *w, const json_t *o, int required, sim_act *out)
+{
+	json_t *v = json_object_get(o, "act");
+	int a;
+
+	*out = SIM_ACT_NONE;
+	if (v == NULL)
+		return required ? bad(w, "missing key 'act'") : 0;
+	if (!json_is_string(v))
+		return bad(w, "'act' must be a string (got %s)", type_name(v));
+	if ((a = sim_act_from_name(json_string_value(v))) < 0)
+		return bad(w, "unknown act '%s' (expected none, relu, relu6, "
+		    "hswish or gelu)", json_string_value(v));
+	*out = (sim_act)a;
+	return 0;
+}
+
+/* Index of the layer named `s` before layer `idx` in the JSON array, -1 for
+ * "input"; an error if it is unknown, the layer itself, or a later one. */
+static int
+find_input(const where *w, const json_t *layers, int idx, const char *s,
+    int *out)
+{
+	json_t *jl;
+	size_t i;
+
+	if (strcmp(s, "input") == 0) {
+		*out = -1;
+		return 0;
+	}
+	json_array_foreach(layers, i, jl) {
+		const char *n = json_string_value(json_object_get(jl, "name"));
+
+		if (n == NULL || strcmp(n, s) != 0)
+			continue;
+		if ((int)i < idx) {
+			*out = (int)i;
+			return 0;
+		}
+		if ((int)i == idx)
+			return bad(w, "'inputs' names the layer itself");
+		return bad(w, "'inputs' names '%s', a later layer (layers "
+		    "may read only earlier ones)", s);
+	}
+	return bad(w, "'inputs' names unknown layer '%s'", s);
+}
+
+static int
+parse_layer(sim_net *net, const json_t *layers, int idx, const char *label,
+    h4h_err *err)
+{
+	const json_t *jl = json_array_get(layers, idx);
+	where w = { label, NULL, idx, err };
+	sim_layer l;
+	json_t *v, *in;
+	const char *key, *op;
+	int a, rc, global = 0;
+	h4h_err sub;
+
+	memset(&l, 0, sizeof l);
+	if (!json_is_object(jl))
+		return bad(&w, "a layer must be an object (got %s)",
+		    type_name(jl));
+	if ((v = json_object_get(jl, "name")) == NULL)
+		return bad(&w, "missing key 'name'");
+	if (!json_is_string(v))
+		return bad(&w, "'name' must be a string (got %s)",
+		    type_name(v));
+	if (json_string_length(v) == 0)
+		return bad(&w, "'name' is empty");
+	if (json_string_length(v) >= SIM_NAME_MAX)
+		return bad(&w, "'name' '%s' is longer than %d characters",
+		    json_string_value(v), SIM_NAME_MAX - 1);
+	w.name = json_string_value(v);
+	snprintf(l.name, sizeof l.name, "%s", w.name);
+
+	if ((v = json_object_get(jl, "op")) == NULL)
+		return bad(&w, "missing key 'op'");
+	if (!json_is_string(v))
+		return bad(&w, "'op' must be a string (got %s)", type_name(v));
+	op = json_string_value(v);
+	if ((a = sim_act_from_name(op)) > SIM_ACT_NONE) {
+		l.op = SIM_OP_ACT;
+		l.act = (sim_act)a;
+	} else if ((a = sim_op_from_name(op)) >= 0) {
+		l.op = (sim_op)a;
+	} else {
+		return bad(&w, "unknown op '%s'", op);
+	}
+
+	json_object_foreach((json_t *)jl, key, v) {
+		int ok = strcmp(key, "name") == 0 || strcmp(key, "op") == 0 ||
+		    strcmp(key, "inputs") == 0;
+
+		/* "relu" etc. imply their act; only op "act" takes the key. */
+		for (int k = 0; !ok && k < 5 && op_keys[l.op][k] != NULL; k++)
+			ok = strcmp(key, op_keys[l.op][k]) == 0 &&
+			    !(strcmp(key, "act") == 0 && l.op == SIM_OP_ACT &&
+			    strcmp(op, "act") != 0);
+		if (!ok)
+			return bad(&w, "unknown key '%s' for op '%s'", key, op);
+	}
+
+	switch (l.op) {
+	case SIM_OP_CONV:
+		if ((rc = get_int(&w, jl, "out", 1, 0, 1, DIM_MAX,
+		    &l.out_c)) != 0 ||
+		    (rc = get_int(&w, jl, "groups", 0, 1, 1, DIM_MAX,
+		    &l.groups)) != 0)
+			return rc;
+		/* fall through */
+	case SIM_OP_DWCONV:
+		if ((rc = get_int(&w, jl, "kernel", 1, 0, 1, KERNEL_MAX,
+		    &l.kh)) != 0 ||
+		    (rc = get_int(&w, jl, "stride", 0, 1, 1, STRIDE_MAX,
+		    &l.stride)) != 0 ||
+		    (rc = get_act(&w, jl, 0, &l.act)) != 0)
+			return rc;
+		break;
+	case SIM_OP_FC:
+		if ((rc = get_int(&w, jl, "out", 1, 0, 1, DIM_MAX,
+		    &l.out_c)) != 0 ||
+		    (rc = get_act(&w, jl, 0, &l.act)) != 0)
+			return rc;
+		break;
+	case SIM_OP_MATMUL:
+		if ((rc = get_int(&w, jl, "heads", 0, 1, 1, DIM_MAX,
+		    &l.heads)) != 0 ||
+		    (rc = get_int(&w, jl, "m", 1, 0, 1, DIM_MAX,
+		    &l.mm_m)) != 0 ||
+		    (rc = get_int(&w, jl, "k", 1, 0, 1, DIM_MAX,
+		    &l.mm_k)) != 0 ||
+		    (rc = get_int(&w, jl, "n", 1, 0, 1, DIM_MAX,
+		    &l.mm_n)) != 0)
+			return rc;
+		break;
+	case SIM_OP_ADD:
+		if ((rc = get_act(&w, jl, 0, &l.act)) != 0)
+			return rc;
+		break;
+	case SIM_OP_AVGPOOL:
+	case SIM_OP_MAXPOOL:
+		if ((v = json_object_get(jl, "global")) != NULL) {
+			if (!json_is_boolean(v))
+				return bad(&w, "'global' must be true or false "
+				    "(got %s)", type_name(v));
+			global = json_is_true(v);
+		}
+		if (global) {
+			if (json_object_get(jl, "kernel") != NULL ||
+			    json_object_get(jl, "stride") != NULL)
+				return bad(&w, "'kernel' and 'stride' do not "
+				    "go with 'global': true");
+			l.global = 1;
+			break;
+		}
+		if ((rc = get_int(&w, jl, "kernel", 1, 0, 1, KERNEL_MAX,
+		    &l.kh)) != 0 ||
+		    (rc = get_int(&w, jl, "stride", 0, 1, 1, STRIDE_MAX,
+		    &l.stride)) != 0)
+			return rc;
+		break;
+	case SIM_OP_ACT:
+		if (strcmp(op, "act") == 0) {
+			if ((rc = get_act(&w, jl, 1, &l.act)) != 0)
+				return rc;
+			if (l.act == SIM_ACT_NONE)
+				return bad(&w, "'act' must not be 'none' for "
+				    "op 'act'");
+		}
+		break;
+	default:
+		break;
+	}
+
+	if ((in = json_object_get(jl, "inputs")) == NULL) {
+		if (l.op == SIM_OP_ADD)
+			return bad(&w, "missing key 'inputs' (op 'add' needs "
+			    "two)");
+		l.n_inputs = 1;
+		l.inputs[0] = idx - 1;
+	} else {
+		size_t n = json_is_array(in) ? json_array_size(in) : 0;
+
+		if (!json_is_array(in))
+			return bad(&w, "'inputs' must be an array of layer "
+			    "names (got %s)", type_name(in));
+		if (n < 1 || n > 2)
+			return bad(&w, "'inputs' must name 1 or 2 layers (got "
+			    "%zu)", n);
+		for (size_t i = 0; i < n; i++) {
+			v = json_array_get(in, i);
+			if (!json_is_string(v))
+				return bad(&w, "'inputs'[%zu] must be a layer "
+				    "name (got %s)", i, type_name(v));
+			if ((rc = find_input(&w, layers, idx,
+			    json_string_value(v), &l.inputs[i])) != 0)
+				return rc;
+		}
+		l.n_inputs = (int)n;
+	}
+
+	if ((rc = sim_net_append(net, &l, &sub)) != 0)
+		return h4h_errf(err, rc, "'%s' %s", label, sub.msg);
+	return 0;
+}
+
+/* The default net name: the label's file name without directory and
+ * extension. */
+static void
+stem(const char *label, char *out, size_t n)
+{
+	const char *b = strrchr(label, '/');
+	size_t len;
+
+	b = b != NULL ? b + 1 : label;
+	len = strcspn(b, ".");
+	if (len == 0) {
+		b = "net";
+		len = 3;
+	}
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, b, len);
+	out[len] = '\0';
+}
+
+static int
+parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
+    h4h_err *err)
+{
+	json_error_t je;
+	json_t *root, *v, *layers;
+	const char *key;
+	char name[SIM_NAME_MAX];
+	long long dim[3];
+	sim_net *net = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL)
+		return h4h_errf(err, H4H_EINPUT, "'%s' line %d column %d: %s",
+		    label, je.line, je.column, je.text);
+	if (!json_is_object(root)) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': the top level must be an "
+		    "object (got %s)", label, type_name(root));
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "name") != 0 && strcmp(key, "input") != 0 &&
+		    strcmp(key, "layers") != 0) {
+			rc = h4h_errf(err, H4H_EINPUT, "'%s': unknown key '%s' "
+			    "(expected name, input, layers)", label, key);
+			goto out;
+		}
+	}
+
+	stem(label, name, sizeof name);
+	if ((v = json_object_get(root, "name")) != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) >= SIM_NAME_MAX) {
+			rc = h4h_errf(err, H4H_EINPUT, "'%s': 'name' must be a "
+			    "string of 1..%d characters", label,
+			    SIM_NAME_MAX - 1);
+			goto out;
+		}
+		snprintf(name, sizeof name, "%s", json_string_value(v));
+	}
+
+	v = json_object_get(root, "input");
+	if (v == NULL) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': missing key 'input' "
+		    "([H, W, C])", label);
+		goto out;
+	}
+	for (int i = 0; i < 3; i++) {
+		json_t *d = json_array_get(v, i);
+
+		if (!json_is_array(v) || json_array_size(v) != 3 ||
+		    !json_is_integer(d) || json_integer_value(d) < 1 ||
+		    json_integer_value(d) > DIM_MAX) {
+			char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+			rc = h4h_errf(err, H4H_EINPUT, "'%s': 'input' must be "
+			    "3 integers [H, W, C] in 1..%d (got %s)", label,
+			    DIM_MAX, s != NULL ? s : "?");
+			free(s);
+			goto out;
+		}
+		dim[i] = json_integer_value(d);
+	}
+	if (dim[0] * dim[1] * dim[2] > INT_MAX) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': 'input' %lldx%lldx%lld "
+		    "has more than %d elements", label, dim[0], dim[1],
+		    dim[2], INT_MAX);
+		goto out;
+	}
+
+	layers = json_object_get(root, "layers");
+	if (layers == NULL || !json_is_array(layers)) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': %s 'layers' (an array "
+		    "of layers)", label, layers == NULL ? "missing key" :
+		    "wrong type for");
+		goto out;
+	}
+	if (json_array_size(layers) == 0) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': 'layers' is empty",
+		    label);
+		goto out;
+	}
+	if (json_array_size(layers) > INT_MAX / 2) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': too many layers", label);
+		goto out;
+	}
+
+	net = sim_net_new(name, (int)dim[0], (int)dim[1], (int)dim[2]);
+	for (size_t i = 0; i < json_array_size(layers); i++)
+		if ((rc = parse_layer(net, layers, (int)i, label, err)) != 0)
+			goto out;
+	*out = net;
+	net = NULL;
+out:
+	sim_net_destroy(net);
+	json_decref(root);
+	return rc;
+}
+
+int
+sim_net_parse(const char *json, const char *label, sim_net **out,
+    h4h_err *err)
+{
+	return parse_buf(json, strlen(json), label, out, err);
+}
+
+int
+sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err)
+{
+	FILE *f;
+	size_t cap = 0, n;
+	int rc = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if ((f = fopen(path, "rb")) == NULL)
+		return h4h_errf(err, H4H_EIO, "cannot open '%s': %s", path,
+		    strerror(errno));
+	do {
+		if (cap - *len < 4096) {
+			cap = cap ? 2 * cap : 16384;
+			*buf = h4h_xrealloc(*buf, cap);
+		}
+		n = fread(*buf + *len, 1, cap - *len, f);
+		*len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		rc = h4h_errf(err, H4H_EIO, "cannot read '%s': %s", path,
+		    strerror(errno));
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+int
+sim_net_load(const char *path, sim_net **out, h4h_err *err)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sim_net_slurp(path, &buf, &len, err)) != 0)
+		return rc;
+	rc = parse_buf(buf, len, path, out, err);
+	free(buf);
+	return rc;
+}

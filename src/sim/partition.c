@@ -1,0 +1,510 @@
+/*
+ * partition.c - candidate splits, their estimates, and the network-wide
+ * choice under the macros' weight capacity (see partition.h).
+ */
+#include "sim/partition.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The exact DP gives up (and the Lagrangian takes over) past this many
+ * states on one front: the fronts of small problems stay far below it. */
+#define DP_MAX_FRONT 20000
+
+int
+sim_cand_macro_channels(const sim_cand *c, int granularity, int j)
+{
+	int granules = (c->cim_channels + granularity - 1) / granularity;
+	int q = granules / c->macros, r = granules % c->macros;
+	int before = j * q + (j < r ? j : r);
+	int mine = q + (j < r);
+	int ch = mine * granularity;
+
+	/* The last granule of the layer may be partial. */
+	if (before * granularity + ch > c->cim_channels)
+		ch = c->cim_channels - before * granularity;
+	return ch > 0 ? ch : 0;
+}
+
+double
+sim_cand_cost(const sim_cand *c, sim_objective obj, double tot_lat,
+    double tot_energy)
+{
+	switch (obj) {
+	case SIM_OBJ_ENERGY:
+		return c->est_energy_j;
+	case SIM_OBJ_EDP:
+		/* d(E*T) = T dE + E dT around the current totals. */
+		return c->est_energy_j * tot_lat + c->est_latency_s * tot_energy;
+	default:
+		return c->est_latency_s;
+	}
+}
+
+static double
+static_power_w(const sim_profile *p)
+{
+	return (p->npu.static_mw + p->cim.macros * p->cim.static_mw) * 1e-3;
+}
+
+static void
+estimate(const sim_profile *p, const sim_layer *l, const sim_npu_work *npu,
+    sim_cand *c)
+{
+	double t_npu = 0, t_cim = 0, noc_bytes = 0, dyn = 0;
+	int g = p->part.granularity;
+	sim_cim_work cw;
+
+	if (c->npu_channels > 0) {
+		double t_w = npu->weight_port_bytes /
+		    (p->npu.weight_bandwidth_gbps * 1e9);
+
+		t_npu = npu->op_cycles / (p->npu.clock_mhz * 1e6);
+		if (t_w > t_npu)
+			t_npu = t_w;
+		noc_bytes += npu->noc_bytes;
+		dyn += npu->dyn_energy_j;
+	}
+	for (int j = 0; j < c->macros; j++) {
+		int ch = sim_cand_macro_channels(c, g, j);
+		double t;
+
+		/* Macros with equal shares cost the same: plan once. */
+		if (j == 0 || ch != cw.channels)
+			sim_cim_plan(&p->cim, l, ch, &cw);
+		t = cw.cycles / (p->cim.clock_mhz * 1e6);
+		if (t > t_cim)
+			t_cim = t;
+		noc_bytes += cw.ifm_bytes + cw.ofm_bytes;
+		dyn += cw.dyn_energy_j;
+	}
+	c->est_noc_bytes = noc_bytes;
+	c->est_latency_s = (double)sim_noc_occupancy_ps(&p->noc, noc_bytes) *
+	    1e-12;
+	if (t_npu > c->est_latency_s)
+		c->est_latency_s = t_npu;
+	if (t_cim > c->est_latency_s)
+		c->est_latency_s = t_cim;
+	c->est_latency_s += (double)sim_noc_latency_ps(&p->noc) * 1e-12;
+	c->est_energy_j = dyn + noc_bytes * (p->noc.e_byte_pj +
+	    p->noc.e_sram_byte_pj) * 1e-12 + static_power_w(p) *
+	    c->est_latency_s;
+}
+
+static int
+build_layer(const sim_profile *p, const sim_layer *l, sim_layer_plan *lp,
+    h4h_err *err)
+{
+	int g = p->part.granularity, total = l->out_c;
+	int G = (total + g - 1) / g, M = p->cim.macros;
+	double wpc, cap = p->cim.capacity_mbit * 1e6 / 8;
+	int cim_ok = M > 0 && sim_layer_cim_capable(l);
+	sim_npu_work npu;
+	int rc;
+
+	lp->n_cands = 0;
+	lp->cands = h4h_xcalloc(cim_ok ? (size_t)G * M + 1 : 1,
+	    sizeof *lp->cands);
+	wpc = (double)sim_layer_weight_bytes(l) / total;
+	/* n0 = granules on the NPU, from all of them down to none. */
+	for (int n0 = G; n0 >= 0; n0--) {
+		int npu_ch = n0 * g < total ? n0 * g : total;
+		int rest = G - n0;
+
+		if (n0 < G && !cim_ok)
+			break;
+		rc = sim_npu_plan(p, l, npu_ch, &npu, err);
+		if (rc != 0)
+			return rc;
+		if (rest == 0) {
+			sim_cand *c = &lp->cands[lp->n_cands++];
+
+			c->npu_channels = total;
+			estimate(p, l, &npu, c);
+			continue;
+		}
+		for (int m = 1; m <= M && m <= rest; m++) {
+			sim_cand *c = &lp->cands[lp->n_cands];
+
+			memset(c, 0, sizeof *c);
+			c->npu_channels = npu_ch;
+			c->cim_channels = total - npu_ch;
+			c->macros = m;
+			c->cim_weight_bytes = wpc * c->cim_channels;
+			c->max_macro_bytes = wpc * sim_cand_macro_channels(c, g, 0);
+			if (c->max_macro_bytes > cap)
+				continue;	/* does not fit one macro */
+			estimate(p, l, &npu, c);
+			lp->n_cands++;
+		}
+	}
+	return 0;
+}
+
+static void
+choose_unconstrained(sim_partition *part, sim_objective obj, double tl,
+    double te)
+{
+	for (int i = 0; i < part->n_layers; i++) {
+		sim_layer_plan *lp = &part->layers[i];
+		double best = DBL_MAX;
+
+		for (int k = 0; k < lp->n_cands; k++) {
+			double c = sim_cand_cost(&lp->cands[k], obj, tl, te);
+
+			if (c < best) {
+				best = c;
+				lp->chosen = k;
+			}
+		}
+	}
+}
+
+static double
+used_bytes(const sim_partition *part)
+{
+	double b = 0;
+
+	for (int i = 0; i < part->n_layers; i++)
+		b += part->layers[i].cands[part->layers[i].chosen]
+		    .cim_weight_bytes;
+	return b;
+}
+
+typedef struct state {
+	double bytes, cost;
+	int parent, cand;
+} state;
+
+static int
+cmp_state(const void *a, const void *b)
+{
+	const state *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? -1 : 1;
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
+	return 0;
+}
+
+/* Exact: Pareto fronts of (bytes, cost) layer by layer.  Returns 0 if the
+ * fronts grew too large (the caller falls back to the relaxation). */
+static int
+choose_dp(sim_partition *part, sim_objective obj, double tl, double te,
+    double budget)
+{
+	int L = part->n_layers, ok = 0;
+	state **fronts = h4h_xcalloc((size_t)L + 1, sizeof *fronts);
+	int *sizes = h4h_xcalloc((size_t)L + 1, sizeof *sizes);
+	state *tmp = NULL;
+	size_t tmp_cap = 0;
+
+	fronts[0] = h4h_xcalloc(1, sizeof(state));
+	fronts[0][0] = (state){ 0, 0, -1, -1 };
+	sizes[0] = 1;
+	for (int i = 0; i < L; i++) {
+		sim_layer_plan *lp = &part->layers[i];
+		size_t n = 0, need = (size_t)sizes[i] * lp->n_cands;
+		double best;
+
+		if (need > tmp_cap) {
+			tmp_cap = need;
+			tmp = h4h_xrealloc(tmp, tmp_cap * sizeof *tmp);
+		}
+		for (int s = 0; s < sizes[i]; s++)
+			for (int k = 0; k < lp->n_cands; k++) {
+				const sim_cand *c = &lp->cands[k];
+				double b = fronts[i][s].bytes +
+				    c->cim_weight_bytes;
+
+				if (b > budget)
+					continue;
+				tmp[n++] = (state){ b, fronts[i][s].cost +
+				    sim_cand_cost(c, obj, tl, te), s, k };
+			}
+		qsort(tmp, n, sizeof *tmp, cmp_state);
+		fronts[i + 1] = h4h_xmalloc((n ? n : 1) * sizeof(state));
+		best = DBL_MAX;
+		for (size_t j = 0; j < n; j++)
+			if (tmp[j].cost < best) {
+				best = tmp[j].cost;
+				fronts[i + 1][sizes[i + 1]++] = tmp[j];
+			}
+		if (sizes[i + 1] == 0 || sizes[i + 1] > DP_MAX_FRONT)
+			goto out;
+	}
+	{
+		/* The last state on the front has the lowest cost. */
+		int s = sizes[L] - 1;
+
+		for (int i = L; i > 0; i--) {
+			part->layers[i - 1].chosen = fronts[i][s].cand;
+			s = fronts[i][s].parent;
+		}
+		ok = 1;
+	}
+out:
+	for (int i = 0; i <= L; i++)
+		free(fronts[i]);
+	free(fronts);
+	free(sizes);
+	free(tmp);
+	return ok;
+}
+
+/* Per layer argmin cost + lambda * bytes, lambda bisected to the smallest
+ * that fits; then leftover capacity is spent greedily. */
+static void
+choose_lagrangian(sim_partition *part, sim_objective obj, double tl,
+    double te, double budget)
+{
+	double lo = 0, hi = 1e-12;
+	int L = part->n_layers;
+
+	for (int it = 0;; it++) {
+		for (int i = 0; i < L; i++) {
+			sim_layer_plan *lp = &part->layers[i];
+			double best = DBL_MAX;
+
+			for (int k = 0; k < lp->n_cands; k++) {
+				double c = sim_cand_cost(&lp->cands[k], obj,
+				    tl, te) + hi * lp->cands[k].cim_weight_bytes;
+
+				if (c < best) {
+					best = c;
+					lp->chosen = k;
+				}
+			}
+		}
+		if (used_bytes(part) <= budget || it > 200)
+			break;
+		lo = hi;
+		hi *= 4;
+	}
+	for (int it = 0; it < 60; it++) {
+		double mid = (lo + hi) / 2;
+
+		for (int i = 0; i < L; i++) {
+			sim_layer_plan *lp = &part->layers[i];
+			double best = DBL_MAX;
+
+			for (int k = 0; k < lp->n_cands; k++) {
+				double c = sim_cand_cost(&lp->cands[k], obj,
+				    tl, te) + mid * lp->cands[k].cim_weight_bytes;
+
+				if (c < best) {
+					best = c;
+					lp->chosen = k;
+				}
+			}
+		}
+		if (used_bytes(part) <= budget)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	/* Re-choose at hi (feasible), then upgrade while capacity lasts. */
+	for (int i = 0; i < L; i++) {
+		sim_layer_plan *lp = &part->layers[i];
+		double best = DBL_MAX;
+
+		for (int k = 0; k < lp->n_cands; k++) {
+			double c = sim_cand_cost(&lp->cands[k], obj, tl, te) +
+			    hi * lp->cands[k].cim_weight_bytes;
+
+			if (c < best) {
+				best = c;
+				lp->chosen = k;
+			}
+		}
+	}
+	for (int improved = 1; improved;) {
+		double used = used_bytes(part);
+
+		improved = 0;
+		for (int i = 0; i < L; i++) {
+			sim_layer_plan *lp = &part->layers[i];
+			const sim_cand *cur = &lp->cands[lp->chosen];
+			double cur_cost = sim_cand_cost(cur, obj, tl, te);
+
+			for (int k = 0; k < lp->n_cands; k++) {
+				const sim_cand *c = &lp->cands[k];
+
+				if (sim_cand_cost(c, obj, tl, te) < cur_cost &&
+				    used - cur->cim_weight_bytes +
+				    c->cim_weight_bytes <= budget) {
+					used += c->cim_weight_bytes -
+					    cur->cim_weight_bytes;
+					lp->chosen = k;
+					cur = c;
+					cur_cost = sim_cand_cost(c, obj, tl, te);
+					improved = 1;
+				}
+			}
+		}
+	}
+}
+
+static void
+totals(const sim_partition *part, double *tl, double *te)
+{
+	*tl = *te = 0;
+	for (int i = 0; i < part->n_layers; i++) {
+		const sim_cand *c =
+		    &part->layers[i].cands[part->layers[i].chosen];
+
+		*tl += c->est_latency_s;
+		*te += c->est_energy_j;
+	}
+}
+
+static void
+choose(sim_partition *part, sim_objective obj, double budget)
+{
+	double tl = 0, te = 0;
+	int rounds = obj == SIM_OBJ_EDP ? 4 : 1;
+
+	/* EDP is a product of sums: iterate the linearisation from the
+	 * latency-optimal point; keep the best product seen. */
+	if (obj == SIM_OBJ_EDP) {
+		choose(part, SIM_OBJ_LATENCY, budget);
+		totals(part, &tl, &te);
+	}
+	for (int r = 0; r < rounds; r++) {
+		choose_unconstrained(part, obj, tl, te);
+		part->exact = 1;
+		if (used_bytes(part) > budget) {
+			part->exact = choose_dp(part, obj, tl, te, budget);
+			if (!part->exact)
+				choose_lagrangian(part, obj, tl, te, budget);
+		}
+		if (obj == SIM_OBJ_EDP)
+			totals(part, &tl, &te);
+	}
+}
+
+/* The macros a candidate would use: the m least filled, stable by index
+ * (M is small).  Returns 1 if its shares fit there. */
+static int
+fits(const sim_cand *c, const double *fill, int M, int g, double cap,
+    int *order)
+{
+	double wpc = c->cim_channels > 0 ?
+	    c->cim_weight_bytes / c->cim_channels : 0;
+
+	for (int j = 0; j < M; j++)
+		order[j] = j;
+	for (int a = 1; a < M; a++)
+		for (int b = a; b > 0 && fill[order[b]] < fill[order[b - 1]];
+		    b--) {
+			int t = order[b];
+
+			order[b] = order[b - 1];
+			order[b - 1] = t;
+		}
+	for (int j = 0; j < c->macros; j++)
+		if (fill[order[j]] + wpc * sim_cand_macro_channels(c, g, j) >
+		    cap * (1 + 1e-12))
+			return 0;
+	return 1;
+}
+
+/* Put each layer's shares on the least-filled macros.  A chosen split
+ * whose shares do not fit there (the choice only bounds the total) is
+ * replaced by the layer's cheapest split that does; the NPU-only one always
+ * fits.  Returns the number of layers so repaired. */
+static int
+place(sim_partition *part, const sim_profile *p, sim_objective obj)
+{
+	int M = p->cim.macros, g = p->part.granularity, repaired = 0;
+	double cap = p->cim.capacity_mbit * 1e6 / 8, tl, te;
+	double *fill = h4h_xcalloc(M > 0 ? (size_t)M : 1, sizeof *fill);
+	int *order = h4h_xcalloc(M > 0 ? (size_t)M : 1, sizeof *order);
+
+	totals(part, &tl, &te);
+	for (int i = 0; i < part->n_layers; i++) {
+		sim_layer_plan *lp = &part->layers[i];
+		const sim_cand *c = &lp->cands[lp->chosen];
+		double wpc;
+
+		free(lp->macro_ids);
+		lp->macro_ids = NULL;
+		if (c->macros == 0)
+			continue;
+		if (!fits(c, fill, M, g, cap, order)) {
+			double best = DBL_MAX;
+			int best_k = 0;
+
+			for (int k = 0; k < lp->n_cands; k++) {
+				double cost = sim_cand_cost(&lp->cands[k], obj,
+				    tl, te);
+
+				if (cost < best && fits(&lp->cands[k], fill, M,
+				    g, cap, order)) {
+					best = cost;
+					best_k = k;
+				}
+			}
+			lp->chosen = best_k;
+			c = &lp->cands[best_k];
+			repaired++;
+			if (c->macros == 0)
+				continue;
+			fits(c, fill, M, g, cap, order);
+		}
+		wpc = c->cim_weight_bytes / c->cim_channels;
+		lp->macro_ids = h4h_xcalloc((size_t)c->macros, sizeof(int));
+		for (int j = 0; j < c->macros; j++) {
+			lp->macro_ids[j] = order[j];
+			fill[order[j]] += wpc * sim_cand_macro_channels(c, g, j);
+		}
+	}
+	part->used_bytes = 0;
+	for (int j = 0; j < M; j++)
+		part->used_bytes += fill[j];
+	free(fill);
+	free(order);
+	return repaired;
+}
+
+int
+sim_partition_build(const sim_profile *p, const sim_net *net,
+    sim_partition **out, h4h_err *err)
+{
+	sim_partition *part = h4h_xcalloc(1, sizeof *part);
+	int rc = 0;
+
+	part->n_layers = net->n_layers;
+	part->layers = h4h_xcalloc((size_t)net->n_layers,
+	    sizeof *part->layers);
+	part->capacity_bytes = p->cim.macros * p->cim.capacity_mbit * 1e6 / 8;
+	for (int i = 0; i < net->n_layers; i++) {
+		rc = build_layer(p, &net->layers[i], &part->layers[i], err);
+		if (rc != 0) {
+			sim_partition_destroy(part);
+			return rc;
+		}
+	}
+	choose(part, p->part.objective, part->capacity_bytes);
+	if (place(part, p, p->part.objective) > 0)
+		part->exact = 0;
+
+	*out = part;
+	return 0;
+}
+
+void
+sim_partition_destroy(sim_partition *part)
+{
+	if (part == NULL)
+		return;
+	for (int i = 0; i < part->n_layers; i++) {
+		free(part->layers[i].cands);
+		free(part->layers[i].macro_ids);
+	}
+	free(part->layers);
+	free(part);
+}

@@ -1,0 +1,106 @@
+/*
+ * profile.h - a hardware system: one Ethos-U55 NPU, N MRAM CIM macros with C
+ * compute units each, one shared NoC to the system SRAM, and the partition
+ * policy.
+ *
+ * Profiles are INI files (hwprofiles/, doc/formats.md).  Every key lives in
+ * one table (profile.c) with its type, range and unit, so loading, --set
+ * overrides, validation and the canonical dump cannot disagree.  Invariant
+ * after a successful load: every field is inside its documented range.
+ */
+#ifndef H4H_SIM_PROFILE_H
+#define H4H_SIM_PROFILE_H
+
+#include <stdio.h>
+
+#include "sim/err.h"
+
+typedef enum sim_objective {
+	SIM_OBJ_LATENCY,
+	SIM_OBJ_ENERGY,
+	SIM_OBJ_EDP,
+} sim_objective;
+
+typedef struct sim_npu_cfg {
+	int macs;			/* 32, 64, 128 or 256 MAC/cycle */
+	double clock_mhz;
+	double e_mac_pj;		/* dynamic energy of one 8x8 MAC */
+	double e_shram_byte_pj;		/* internal SHRAM access, per byte */
+	double static_mw;		/* leakage + clock tree while powered */
+	double weight_compression;	/* encoded / raw weight bytes */
+	double weight_bandwidth_gbps;	/* private weight port (AXI M1) */
+	int weight_latency_cycles;	/* NPU cycles */
+	int softmax_passes;		/* elementwise passes a softmax costs */
+	int layernorm_passes;		/* elementwise passes a layernorm costs */
+} sim_npu_cfg;
+
+typedef struct sim_cim_cfg {
+	int macros;			/* 0 = NPU-only system */
+	int cus_per_macro;
+	double clock_mhz;
+	double capacity_mbit;		/* weight capacity of one macro */
+	int cu_accumulations;		/* parallel accumulations per CU cycle */
+	int cu_products;		/* products per accumulation */
+	int ifmp_dedup;			/* 1: reuse overlapping windows */
+	int ifmp_buffer_bytes;		/* IFMP buffer size, bounds one chunk */
+	double e_mram_read_pj_per_bit;
+	double e_mac_pj;
+	double e_buffer_byte_pj;	/* IFMP/OFMP buffer access, per byte */
+	double static_mw;		/* per macro */
+} sim_cim_cfg;
+
+typedef struct sim_noc_cfg {
+	double bandwidth_gbps;		/* GB/s = 1e9 bytes/s */
+	int latency_cycles;		/* per-transfer warm-up, NoC cycles */
+	double clock_mhz;
+	int burst_bytes;		/* burst length (NPU burst efficiency) */
+	double e_byte_pj;		/* per byte moved over the link */
+	double e_sram_byte_pj;		/* system SRAM access behind the NoC */
+} sim_noc_cfg;
+
+typedef struct sim_part_cfg {
+	int granularity;		/* output channels per partition unit */
+	sim_objective objective;
+	int shortlist;			/* splits simulated per layer */
+} sim_part_cfg;
+
+typedef struct sim_profile {
+	char name[64];
+	sim_npu_cfg npu;
+	sim_cim_cfg cim;
+	sim_noc_cfg noc;
+	sim_part_cfg part;
+} sim_profile;
+
+/* Built-in defaults (the values of hwprofiles/system-npu-only.ini). */
+void sim_profile_defaults(sim_profile *p);
+
+/* Load an INI profile; `include = a.ini, b.ini` in [system] pulls other
+ * files first (paths relative to the including file).  Unknown sections or
+ * keys, malformed or out-of-range values are H4H_EINPUT with a message naming
+ * the file, line, key and value.  Keys not given keep the built-in defaults
+ * (the load starts from sim_profile_defaults).  Include cycles and nesting
+ * deeper than 8 are H4H_EINPUT; a file (or include) that cannot be read is
+ * H4H_EIO.  On any error *p is left unchanged. */
+int sim_profile_load(const char *path, sim_profile *p, h4h_err *err);
+
+/* Apply one "section.key=value" override (the CLI's --set); blanks around
+ * key and value are ignored.  On error *p is left unchanged. */
+int sim_profile_set(sim_profile *p, const char *assignment, h4h_err *err);
+
+/* Check every field against its range (after sets). */
+int sim_profile_validate(const sim_profile *p, h4h_err *err);
+
+/* Canonical "section.key = value" lines, sorted as in the key table; two
+ * profiles with equal dumps simulate identically.  Doubles use the fewest
+ * digits that read back exactly, and a profile file may hold dotted keys
+ * before any [section], so a dump loads back to the same bits. */
+void sim_profile_dump(const sim_profile *p, FILE *f);
+
+const char *sim_objective_name(sim_objective o);
+int sim_objective_from_name(const char *s);	/* -1 if unknown */
+
+/* Per-key documentation, for `h4h sim --list-keys` and doc/. */
+void sim_profile_list_keys(FILE *f);
+
+#endif
