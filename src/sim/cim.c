@@ -113,6 +113,8 @@ sim_cim_plan(const sim_cim_cfg *cfg, const sim_layer *l, int channels,
 	    cfg->e_buffer_byte_pj) * 1e-12;
 }
 
+#define RING 4
+
 struct sim_cim {
 	sim_cim_cfg cfg;
 	int index;
@@ -126,9 +128,10 @@ struct sim_cim {
 	void (*done)(void *);
 	void *done_ctx;
 
-	long long ifm_requested, ifm_arrived;
+	long long ifm_requested, ifm_known;
 	long long comp_started, comp_done;
-	long long ofm_delivered;
+	long long ofm_left;
+	uint64_t ifm_avail[RING];
 	int running;
 	uint64_t comp_t0;
 	uint64_t busy_ps;
@@ -143,23 +146,24 @@ cycles_ps(const sim_cim_cfg *cfg, double cycles)
 }
 
 static void
-on_ifm(void *ctx, uint64_t now)
+on_ifm(void *ctx, uint64_t avail)
 {
 	sim_cim *m = ctx;
 
-	(void)now;
-	m->ifm_arrived++;
+	/* This macro's reads leave the FIFO link in request order. */
+	m->ifm_avail[m->ifm_known % RING] = avail;
+	m->ifm_known++;
 	try_advance(m);
 }
 
 static void
-on_ofm(void *ctx, uint64_t now)
+on_ofm(void *ctx, uint64_t avail)
 {
 	sim_cim *m = ctx;
 
-	(void)now;
-	m->ofm_delivered++;
-	if (m->ofm_delivered == m->w->n_chunks)
+	(void)avail;
+	m->ofm_left++;
+	if (m->ofm_left == m->w->n_chunks)
 		m->done(m->done_ctx);
 }
 
@@ -198,22 +202,28 @@ static void
 try_advance(sim_cim *m)
 {
 	const sim_cim_work *w = m->w;
+	uint64_t now = h4h_kernel_now_ps();
 
-	/* Fetch at most one chunk ahead of the one computing (two buffers). */
+	/* A chunk computes once its IFM is in the buffer (it may be known to
+	 * arrive later than now: then the chunk starts then). */
+	if (!m->running && m->comp_started < w->n_chunks &&
+	    m->ifm_known > m->comp_started) {
+		uint64_t avail = m->ifm_avail[m->comp_started % RING];
+
+		m->running = 1;
+		m->comp_started++;
+		m->comp_t0 = avail > now ? avail : now;
+		h4h_timer_notify(m->timer, m->comp_t0 - now +
+		    cycles_ps(&m->cfg, w->chunk_cycles));
+	}
+	/* Two IFMP buffers: fetch chunk c once chunk c-2 has computed, and no
+	 * further ahead than the chunk after the one computing. */
 	while (m->ifm_requested < w->n_chunks &&
 	    m->ifm_requested < m->comp_done + 2 &&
 	    m->ifm_requested <= m->comp_started) {
 		m->ifm_requested++;
-		sim_noc_transfer(m->noc, 1 + m->index, w->chunk_ifm_bytes,
-		    0, on_ifm, m);
-	}
-	if (!m->running && m->comp_started < w->n_chunks &&
-	    m->ifm_arrived > m->comp_started) {
-		m->running = 1;
-		m->comp_started++;
-		m->comp_t0 = h4h_kernel_now_ps();
-		h4h_timer_notify(m->timer, cycles_ps(&m->cfg, w->chunk_cycles));
-		try_advance(m);
+		sim_noc_transfer(m->noc, 1 + m->index, w->chunk_ifm_bytes, 0,
+		    on_ifm, m);
 	}
 }
 
@@ -252,9 +262,9 @@ sim_cim_start(sim_cim *m, const sim_cim_work *w, struct sim_trace *tr,
 	m->t0 = t0_ps;
 	m->done = done;
 	m->done_ctx = ctx;
-	m->ifm_requested = m->ifm_arrived = 0;
+	m->ifm_requested = m->ifm_known = 0;
 	m->comp_started = m->comp_done = 0;
-	m->ofm_delivered = 0;
+	m->ofm_left = 0;
 	m->running = 0;
 	m->busy_ps = 0;
 	try_advance(m);

@@ -234,6 +234,7 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 	double tl = 0, te = 0;
 	uint64_t act0 = h4h_kernel_activations(), offset = 0;
 	int *list = h4h_xcalloc((size_t)p->part.shortlist + 1, sizeof(int));
+	int *best_chosen = h4h_xcalloc((size_t)net->n_layers, sizeof(int));
 	int rc;
 
 	res = h4h_xcalloc(1, sizeof *res);
@@ -262,6 +263,17 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 		int n = shortlist(lp, obj, tl, te, p->part.shortlist, list);
 		int best_k = list[0];
 
+		/* A layer of the same shape with the same chosen split was
+		 * simulated already, on an idle system like this one: its
+		 * result is this layer's (most of a network repeats). */
+		if (lp->same_as >= 0 &&
+		    part->layers[lp->same_as].chosen == lp->chosen) {
+			best = res->layers[lp->same_as];
+			best.layer = l;
+			best.end_ps -= best.start_ps;
+			best_k = best_chosen[lp->same_as];
+			n = 0;
+		}
 		for (int s = 0; s < n; s++) {
 			rc = simulate(e, l, &lp->cands[list[s]], lp->macro_ids,
 			    NULL, &r, err);
@@ -282,6 +294,7 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 			if (rc != 0)
 				goto fail;
 		}
+		best_chosen[i] = best_k;
 		best.candidates = lp->n_cands;
 		best.simulated = n;
 		best.start_ps = offset;
@@ -309,12 +322,14 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 	res->kernel_activations = h4h_kernel_activations() - act0;
 	sim_partition_destroy(part);
 	free(list);
+	free(best_chosen);
 	*out = res;
 	return 0;
 fail:
 	sim_partition_destroy(part);
 	sim_result_destroy(res);
 	free(list);
+	free(best_chosen);
 	return rc;
 }
 

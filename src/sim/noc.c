@@ -2,10 +2,10 @@
  * noc.c - the shared link (see noc.h): a FIFO of requests, one transfer on
  * the link at a time, a FIFO of transfers in their warm-up.
  *
- * Two timers drive it: `link` fires when the transfer on the link leaves it,
- * `deliver` fires at the next delivery time.  Because the latency is the
- * same for every transfer and grants are FIFO, deliveries are in grant
- * order, so the in-flight list is a plain FIFO too.
+ * One timer drives it: it fires when the transfer on the link leaves it.
+ * The requester is told then when its data will be available, so a
+ * transfer costs one kernel activation, not two: the requester folds the
+ * availability time into the end time of the stage that needs the data.
  */
 #include "sim/noc.h"
 
@@ -23,7 +23,6 @@ typedef struct req {
 	sim_noc_done_fn done;
 	void *ctx;
 	uint64_t t_request;
-	uint64_t t_deliver;
 	struct req *next;
 } req;
 
@@ -35,11 +34,9 @@ struct sim_noc {
 
 	req *queue_head, *queue_tail;	/* waiting for the link */
 	req *on_link;
-	req *flight_head, *flight_tail;	/* in warm-up */
 	req *free_reqs;
 
 	h4h_timer *link_timer;
-	h4h_timer *deliver_timer;
 
 	struct sim_trace *trace;
 	uint64_t t0_ps;
@@ -51,9 +48,9 @@ sim_noc_occupancy_ps(const sim_noc_cfg *cfg, double bytes)
 	double bytes_per_cycle = cfg->bandwidth_gbps * 1e3 / cfg->clock_mhz;
 	double cycles = ceil(bytes / bytes_per_cycle - 1e-9);
 
-	if (cycles < 0)
-		cycles = 0;
-	return (uint64_t)llround(cycles * 1e6 / cfg->clock_mhz);
+	if (cycles <= 0)
+		return 0;
+	return (uint64_t)(cycles * 1e6 / cfg->clock_mhz + 0.5);
 }
 
 uint64_t
@@ -64,27 +61,8 @@ sim_noc_latency_ps(const sim_noc_cfg *cfg)
 
 static void grant_next(sim_noc *noc);
 
-static void
-on_deliver(void *ctx)
-{
-	sim_noc *noc = ctx;
-	uint64_t now = h4h_kernel_now_ps();
-
-	while (noc->flight_head != NULL && noc->flight_head->t_deliver <= now) {
-		req *r = noc->flight_head;
-
-		noc->flight_head = r->next;
-		if (noc->flight_head == NULL)
-			noc->flight_tail = NULL;
-		r->done(r->ctx, now);
-		r->next = noc->free_reqs;
-		noc->free_reqs = r;
-	}
-	if (noc->flight_head != NULL)
-		h4h_timer_notify(noc->deliver_timer,
-		    noc->flight_head->t_deliver - now);
-}
-
+/* The transfer on the link leaves it: tell the requester when its data is
+ * available (reads: after the warm-up; writes: now), grant the next. */
 static void
 on_link_free(void *ctx)
 {
@@ -93,22 +71,9 @@ on_link_free(void *ctx)
 	req *r = noc->on_link;
 
 	noc->on_link = NULL;
-	if (r->posted) {
-		r->done(r->ctx, now);
-		r->next = noc->free_reqs;
-		noc->free_reqs = r;
-		grant_next(noc);
-		return;
-	}
-	r->t_deliver = now + sim_noc_latency_ps(&noc->cfg);
-	r->next = NULL;
-	if (noc->flight_tail != NULL) {
-		noc->flight_tail->next = r;
-	} else {
-		noc->flight_head = r;
-		h4h_timer_notify(noc->deliver_timer, r->t_deliver - now);
-	}
-	noc->flight_tail = r;
+	r->done(r->ctx, r->posted ? now : now + sim_noc_latency_ps(&noc->cfg));
+	r->next = noc->free_reqs;
+	noc->free_reqs = r;
 	grant_next(noc);
 }
 
@@ -145,8 +110,7 @@ sim_noc_create(const sim_noc_cfg *cfg, int n_masters)
 	noc->n_masters = n_masters;
 	noc->stats = h4h_xcalloc((size_t)n_masters, sizeof *noc->stats);
 	noc->link_timer = h4h_timer_acquire(on_link_free, noc);
-	noc->deliver_timer = h4h_timer_acquire(on_deliver, noc);
-	if (noc->link_timer == NULL || noc->deliver_timer == NULL) {
+	if (noc->link_timer == NULL) {
 		sim_noc_destroy(noc);
 		return NULL;
 	}
@@ -170,9 +134,7 @@ sim_noc_destroy(sim_noc *noc)
 	if (noc == NULL)
 		return;
 	h4h_timer_release(noc->link_timer);
-	h4h_timer_release(noc->deliver_timer);
 	free_list(noc->queue_head);
-	free_list(noc->flight_head);
 	free_list(noc->free_reqs);
 	free(noc->on_link);
 	free(noc->stats);

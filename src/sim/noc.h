@@ -20,7 +20,9 @@
 
 struct sim_trace;
 
-typedef void (*sim_noc_done_fn)(void *ctx, uint64_t now_ps);
+/* Called when the transfer leaves the link, with the time its data is
+ * available to the requester (>= now: reads add the warm-up). */
+typedef void (*sim_noc_done_fn)(void *ctx, uint64_t avail_ps);
 
 typedef struct sim_noc_stats {
 	double bytes;
@@ -38,8 +40,9 @@ void sim_noc_destroy(sim_noc *noc);
 void sim_noc_reset(sim_noc *noc, struct sim_trace *trace, uint64_t t0_ps);
 
 /* Queue a read (posted = 0) or write (posted = 1) of `bytes` for `master`;
- * done(ctx, now) runs on delivery (reads) or when the data has left the
- * link (writes).  A read of 0 bytes is delivered after the warm-up alone. */
+ * done(ctx, avail) runs when the transfer leaves the link: avail is the
+ * delivery time (reads: + warm-up) or now (writes).  A read of 0 bytes is
+ * delivered after the warm-up alone. */
 void sim_noc_transfer(sim_noc *noc, int master, double bytes, int posted,
     sim_noc_done_fn done, void *ctx);
 

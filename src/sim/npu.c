@@ -173,10 +173,16 @@ sim_npu_plan(const sim_profile *p, const sim_layer *l, int channels,
 	return 0;
 }
 
+/* Blocks in flight at once (IFM double buffer, accumulators, output stage)
+ * stay below this; times are kept in rings indexed by block number. */
+#define RING 8
+#define UNKNOWN UINT64_MAX
+
 struct sim_npu {
 	sim_npu_cfg cfg;
 	sim_noc *noc;
-	sim_noc *weight_port;	/* private: AXI M1 to the weight memory */
+	sim_noc_cfg port;	/* private weight port (AXI M1) */
+	uint64_t port_free;	/* when the port is next idle */
 	h4h_timer *mac_timer, *out_timer;
 
 	const sim_npu_work *w;
@@ -186,12 +192,13 @@ struct sim_npu {
 	void (*done)(void *);
 	void *done_ctx;
 
-	long long ifm_requested, ifm_arrived, weights_arrived;
+	long long ifm_requested, ifm_known;
 	long long mac_started, mac_done;
 	long long out_started, out_done;
-	int mac_running, mac_timer_done;
-	int out_running, out_timer_done, out_write_done;
-	long long bias_arrived;
+	uint64_t ifm_avail[RING], w_avail[RING], bias_avail[RING];
+	int mac_running, mac_armed;
+	int out_running, out_armed;
+	uint64_t out_write_avail;
 	uint64_t mac_t0, out_t0;
 	uint64_t busy_ps;
 };
@@ -204,15 +211,97 @@ cycles_ps(const sim_npu_cfg *cfg, double cycles)
 	return (uint64_t)llround(ceil(cycles - 1e-9) * 1e6 / cfg->clock_mhz);
 }
 
-static void
-finish_mac(sim_npu *npu)
+static uint64_t
+max3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t m = a > b ? a : b;
+
+	return m > c ? m : c;
+}
+
+/* The weight port is private to the NPU, so its FIFO needs no events: the
+ * time a transfer queued now becomes available follows from the port's
+ * next idle time. */
+static uint64_t
+port_read(sim_npu *npu, double bytes)
 {
 	uint64_t now = h4h_kernel_now_ps();
+	uint64_t start = npu->port_free > now ? npu->port_free : now;
 
-	if (!npu->mac_running || !npu->mac_timer_done ||
-	    npu->weights_arrived < npu->mac_started ||
-	    npu->ifm_arrived < npu->mac_started)
+	if (bytes <= 0)
+		return now;
+	npu->port_free = start + sim_noc_occupancy_ps(&npu->port, bytes);
+	return npu->port_free + sim_noc_latency_ps(&npu->port);
+}
+
+/* Arm the MAC-stage timer once the block's input availability is known:
+ * the stage ends when its compute time has passed and its IFM and weights
+ * have arrived. */
+static void
+arm_mac(sim_npu *npu)
+{
+	long long b = npu->mac_started - 1;
+	uint64_t now = h4h_kernel_now_ps(), end;
+
+	if (!npu->mac_running || npu->mac_armed || npu->ifm_known <= b)
 		return;
+	end = max3(npu->mac_t0 + cycles_ps(&npu->cfg, npu->w->dpu_cycles),
+	    npu->ifm_avail[b % RING], npu->w_avail[b % RING]);
+	npu->mac_armed = 1;
+	h4h_timer_notify(npu->mac_timer, end > now ? end - now : 0);
+}
+
+/* The output stage ends when its time has passed, its scale/bias has
+ * arrived and its OFM block has left on the NoC (and, for elementwise ops,
+ * which stream, when the block's input has arrived). */
+static void
+arm_out(sim_npu *npu)
+{
+	long long b = npu->out_started - 1;
+	uint64_t now = h4h_kernel_now_ps(), end;
+
+	if (!npu->out_running || npu->out_armed ||
+	    npu->out_write_avail == UNKNOWN)
+		return;
+	end = max3(npu->out_t0 + cycles_ps(&npu->cfg, npu->w->out_cycles),
+	    npu->bias_avail[b % RING], npu->out_write_avail);
+	if (npu->w->dpu_cycles == 0) {
+		if (npu->ifm_known <= b)
+			return;
+		if (npu->ifm_avail[b % RING] > end)
+			end = npu->ifm_avail[b % RING];
+	}
+	npu->out_armed = 1;
+	h4h_timer_notify(npu->out_timer, end > now ? end - now : 0);
+}
+
+static void
+on_ifm(void *ctx, uint64_t avail)
+{
+	sim_npu *npu = ctx;
+
+	/* IFM reads of this NPU leave the FIFO link in request order. */
+	npu->ifm_avail[npu->ifm_known % RING] = avail;
+	npu->ifm_known++;
+	arm_mac(npu);
+	arm_out(npu);
+}
+
+static void
+on_ofm(void *ctx, uint64_t avail)
+{
+	sim_npu *npu = ctx;
+
+	npu->out_write_avail = avail;
+	arm_out(npu);
+}
+
+static void
+on_mac_timer(void *ctx)
+{
+	sim_npu *npu = ctx;
+	uint64_t now = h4h_kernel_now_ps();
+
 	npu->mac_running = 0;
 	npu->mac_done++;
 	npu->busy_ps += now - npu->mac_t0;
@@ -223,16 +312,11 @@ finish_mac(sim_npu *npu)
 }
 
 static void
-finish_out(sim_npu *npu)
+on_out_timer(void *ctx)
 {
+	sim_npu *npu = ctx;
 	uint64_t now = h4h_kernel_now_ps();
 
-	if (!npu->out_running || !npu->out_timer_done ||
-	    !npu->out_write_done || npu->bias_arrived < npu->out_started)
-		return;
-	/* Elementwise ops stream: the block's input must have arrived. */
-	if (npu->w->dpu_cycles == 0 && npu->ifm_arrived < npu->out_started)
-		return;
 	npu->out_running = 0;
 	npu->out_done++;
 	if (npu->w->dpu_cycles == 0)
@@ -248,88 +332,22 @@ finish_out(sim_npu *npu)
 }
 
 static void
-on_ifm(void *ctx, uint64_t now)
-{
-	sim_npu *npu = ctx;
-
-	(void)now;
-	npu->ifm_arrived++;
-	finish_mac(npu);
-	finish_out(npu);
-}
-
-static void
-on_weights(void *ctx, uint64_t now)
-{
-	sim_npu *npu = ctx;
-
-	(void)now;
-	npu->weights_arrived++;
-	finish_mac(npu);
-}
-
-static void
-on_mac_timer(void *ctx)
-{
-	sim_npu *npu = ctx;
-
-	npu->mac_timer_done = 1;
-	finish_mac(npu);
-}
-
-static void
-on_ofm(void *ctx, uint64_t now)
-{
-	sim_npu *npu = ctx;
-
-	(void)now;
-	npu->out_write_done = 1;
-	finish_out(npu);
-}
-
-static void
-on_bias(void *ctx, uint64_t now)
-{
-	sim_npu *npu = ctx;
-
-	(void)now;
-	npu->bias_arrived++;
-	finish_out(npu);
-}
-
-static void
-on_out_timer(void *ctx)
-{
-	sim_npu *npu = ctx;
-
-	npu->out_timer_done = 1;
-	finish_out(npu);
-}
-
-static void
 request_ifm(sim_npu *npu)
 {
 	/* IFM buffers are double: block b's IFM (on the shared NoC) and its
-	 * weights (on the private port) may stream in while block b-1 is in
-	 * the MAC stage, not earlier. */
+	 * weights and scale/bias (on the private port, in that order) stream
+	 * in while block b-1 is in the MAC stage, not earlier. */
 	while (npu->ifm_requested < npu->w->n_blocks &&
 	    npu->ifm_requested <= npu->mac_started &&
 	    npu->ifm_requested < npu->mac_done + 2) {
-		npu->ifm_requested++;
+		long long b = npu->ifm_requested++;
+
+		npu->w_avail[b % RING] = port_read(npu,
+		    npu->w->block_weight_bytes);
+		npu->bias_avail[b % RING] = port_read(npu,
+		    npu->w->block_bias_bytes);
 		sim_noc_transfer(npu->noc, 0, npu->w->block_ifm_bytes, 0, on_ifm,
 		    npu);
-		if (npu->w->block_weight_bytes > 0)
-			sim_noc_transfer(npu->weight_port, 0,
-			    npu->w->block_weight_bytes, 0, on_weights, npu);
-		else
-			npu->weights_arrived++;
-		/* The scale/bias stream is only needed by the output stage:
-		 * behind the weights on the port. */
-		if (npu->w->block_bias_bytes > 0)
-			sim_noc_transfer(npu->weight_port, 0,
-			    npu->w->block_bias_bytes, 0, on_bias, npu);
-		else
-			npu->bias_arrived++;
 	}
 }
 
@@ -345,26 +363,23 @@ advance(sim_npu *npu)
 	    npu->ifm_requested > npu->mac_started &&
 	    npu->mac_started < npu->out_done + 2) {
 		npu->mac_running = 1;
+		npu->mac_armed = 0;
 		npu->mac_started++;
 		npu->mac_t0 = h4h_kernel_now_ps();
-		npu->mac_timer_done = 0;
-		h4h_timer_notify(npu->mac_timer, cycles_ps(&npu->cfg,
-		    w->dpu_cycles));
 		request_ifm(npu);
+		arm_mac(npu);
 	}
 	/* Output stage: drains block b while b+1 computes; its OFM block
-	 * streams out over the NoC as it is produced.  Elementwise ops have no MAC stage: their
-	 * output stage streams with the block's input. */
+	 * streams out over the NoC as it is produced.  Elementwise ops have no
+	 * MAC stage: their output stage streams with the block's input. */
 	if (!npu->out_running && npu->out_started <
 	    (w->dpu_cycles > 0 ? npu->mac_done : npu->mac_started)) {
 		npu->out_running = 1;
+		npu->out_armed = 0;
 		npu->out_started++;
 		npu->out_t0 = h4h_kernel_now_ps();
-		npu->out_timer_done = 0;
-		npu->out_write_done = 0;
+		npu->out_write_avail = UNKNOWN;
 		sim_noc_transfer(npu->noc, 0, w->block_ofm_bytes, 1, on_ofm, npu);
-		h4h_timer_notify(npu->out_timer, cycles_ps(&npu->cfg,
-		    w->out_cycles));
 	}
 }
 
@@ -372,18 +387,13 @@ sim_npu *
 sim_npu_create(const sim_profile *p, sim_noc *noc)
 {
 	sim_npu *npu = h4h_xcalloc(1, sizeof *npu);
-	sim_noc_cfg port = p->noc;
 
-	port.bandwidth_gbps = p->npu.weight_bandwidth_gbps;
-	port.latency_cycles = p->npu.weight_latency_cycles;
-	port.clock_mhz = p->npu.clock_mhz;
+	npu->port = p->noc;
+	npu->port.bandwidth_gbps = p->npu.weight_bandwidth_gbps;
+	npu->port.latency_cycles = p->npu.weight_latency_cycles;
+	npu->port.clock_mhz = p->npu.clock_mhz;
 	npu->cfg = p->npu;
 	npu->noc = noc;
-	npu->weight_port = sim_noc_create(&port, 1);
-	if (npu->weight_port == NULL) {
-		free(npu);
-		return NULL;
-	}
 	npu->mac_timer = h4h_timer_acquire(on_mac_timer, npu);
 	npu->out_timer = h4h_timer_acquire(on_out_timer, npu);
 	if (npu->mac_timer == NULL || npu->out_timer == NULL) {
@@ -400,7 +410,6 @@ sim_npu_destroy(sim_npu *npu)
 		return;
 	h4h_timer_release(npu->mac_timer);
 	h4h_timer_release(npu->out_timer);
-	sim_noc_destroy(npu->weight_port);
 	free(npu);
 }
 
@@ -414,9 +423,8 @@ sim_npu_start(sim_npu *npu, const sim_npu_work *w, struct sim_trace *tr,
 	npu->t0 = t0_ps;
 	npu->done = done;
 	npu->done_ctx = ctx;
-	npu->ifm_requested = npu->ifm_arrived = npu->weights_arrived = 0;
-	npu->bias_arrived = 0;
-	sim_noc_reset(npu->weight_port, NULL, t0_ps);
+	npu->port_free = t0_ps;
+	npu->ifm_requested = npu->ifm_known = 0;
 	npu->mac_started = npu->mac_done = 0;
 	npu->out_started = npu->out_done = 0;
 	npu->mac_running = npu->out_running = 0;

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The exact DP gives up (and the Lagrangian takes over) past this many
- * states on one front: the fronts of small problems stay far below it. */
-#define DP_MAX_FRONT 20000
+/* The exact DP gives up (and the Lagrangian takes over) once it has combined
+ * this many (state, candidate) pairs: small problems stay far below it, and
+ * it bounds the time a large constrained network spends here. */
+#define DP_MAX_WORK 200000
+/* ... and is not tried at all beyond this many candidates in the network. */
+#define DP_MAX_CANDS 4096
 
 int
 sim_cand_macro_channels(const sim_cand *c, int granularity, int j)
@@ -200,7 +203,7 @@ choose_dp(sim_partition *part, sim_objective obj, double tl, double te,
 	state **fronts = h4h_xcalloc((size_t)L + 1, sizeof *fronts);
 	int *sizes = h4h_xcalloc((size_t)L + 1, sizeof *sizes);
 	state *tmp = NULL;
-	size_t tmp_cap = 0;
+	size_t tmp_cap = 0, work = 0;
 
 	fronts[0] = h4h_xcalloc(1, sizeof(state));
 	fronts[0][0] = (state){ 0, 0, -1, -1 };
@@ -210,6 +213,9 @@ choose_dp(sim_partition *part, sim_objective obj, double tl, double te,
 		size_t n = 0, need = (size_t)sizes[i] * lp->n_cands;
 		double best;
 
+		work += need;
+		if (work > DP_MAX_WORK)
+			goto out;
 		if (need > tmp_cap) {
 			tmp_cap = need;
 			tmp = h4h_xrealloc(tmp, tmp_cap * sizeof *tmp);
@@ -233,7 +239,7 @@ choose_dp(sim_partition *part, sim_objective obj, double tl, double te,
 				best = tmp[j].cost;
 				fronts[i + 1][sizes[i + 1]++] = tmp[j];
 			}
-		if (sizes[i + 1] == 0 || sizes[i + 1] > DP_MAX_FRONT)
+		if (sizes[i + 1] == 0)
 			goto out;
 	}
 	{
@@ -255,97 +261,90 @@ out:
 	return ok;
 }
 
-/* Per layer argmin cost + lambda * bytes, lambda bisected to the smallest
- * that fits; then leftover capacity is spent greedily. */
-static void
-choose_lagrangian(sim_partition *part, sim_objective obj, double tl,
-    double te, double budget)
+/* Per layer argmin cost + lambda * bytes at one lambda; returns the total
+ * bytes.  cost[] and bytes[] are flat over all candidates, layer by layer. */
+static double
+relaxed_choice(sim_partition *part, const double *cost, const double *bytes,
+    double lambda)
 {
-	double lo = 0, hi = 1e-12;
-	int L = part->n_layers;
+	double used = 0;
+	int base = 0;
 
-	for (int it = 0;; it++) {
-		for (int i = 0; i < L; i++) {
-			sim_layer_plan *lp = &part->layers[i];
-			double best = DBL_MAX;
-
-			for (int k = 0; k < lp->n_cands; k++) {
-				double c = sim_cand_cost(&lp->cands[k], obj,
-				    tl, te) + hi * lp->cands[k].cim_weight_bytes;
-
-				if (c < best) {
-					best = c;
-					lp->chosen = k;
-				}
-			}
-		}
-		if (used_bytes(part) <= budget || it > 200)
-			break;
-		lo = hi;
-		hi *= 4;
-	}
-	for (int it = 0; it < 60; it++) {
-		double mid = (lo + hi) / 2;
-
-		for (int i = 0; i < L; i++) {
-			sim_layer_plan *lp = &part->layers[i];
-			double best = DBL_MAX;
-
-			for (int k = 0; k < lp->n_cands; k++) {
-				double c = sim_cand_cost(&lp->cands[k], obj,
-				    tl, te) + mid * lp->cands[k].cim_weight_bytes;
-
-				if (c < best) {
-					best = c;
-					lp->chosen = k;
-				}
-			}
-		}
-		if (used_bytes(part) <= budget)
-			hi = mid;
-		else
-			lo = mid;
-	}
-	/* Re-choose at hi (feasible), then upgrade while capacity lasts. */
-	for (int i = 0; i < L; i++) {
+	for (int i = 0; i < part->n_layers; i++) {
 		sim_layer_plan *lp = &part->layers[i];
 		double best = DBL_MAX;
 
 		for (int k = 0; k < lp->n_cands; k++) {
-			double c = sim_cand_cost(&lp->cands[k], obj, tl, te) +
-			    hi * lp->cands[k].cim_weight_bytes;
+			double c = cost[base + k] + lambda * bytes[base + k];
 
 			if (c < best) {
 				best = c;
 				lp->chosen = k;
 			}
 		}
+		used += bytes[base + lp->chosen];
+		base += lp->n_cands;
 	}
-	for (int improved = 1; improved;) {
-		double used = used_bytes(part);
+	return used;
+}
 
+/* Lagrangian relaxation: lambda bisected to the smallest that fits, then
+ * leftover capacity spent greedily on the best improvements that fit. */
+static void
+choose_lagrangian(sim_partition *part, sim_objective obj, double tl,
+    double te, double budget)
+{
+	double lo = 0, hi = 1e-15, used;
+	int L = part->n_layers, n = 0, base;
+	double *cost, *bytes;
+
+	for (int i = 0; i < L; i++)
+		n += part->layers[i].n_cands;
+	cost = h4h_xmalloc((size_t)n * sizeof *cost);
+	bytes = h4h_xmalloc((size_t)n * sizeof *bytes);
+	n = 0;
+	for (int i = 0; i < L; i++)
+		for (int k = 0; k < part->layers[i].n_cands; k++, n++) {
+			cost[n] = sim_cand_cost(&part->layers[i].cands[k], obj,
+			    tl, te);
+			bytes[n] = part->layers[i].cands[k].cim_weight_bytes;
+		}
+	/* cands[0] (NPU only, 0 bytes) always fits: some lambda does. */
+	for (int it = 0; relaxed_choice(part, cost, bytes, hi) > budget &&
+	    it < 200; it++) {
+		lo = hi;
+		hi *= 8;
+	}
+	for (int it = 0; it < 40; it++) {
+		double mid = (lo + hi) / 2;
+
+		if (relaxed_choice(part, cost, bytes, mid) <= budget)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	used = relaxed_choice(part, cost, bytes, hi);
+	for (int improved = 1; improved;) {
 		improved = 0;
+		base = 0;
 		for (int i = 0; i < L; i++) {
 			sim_layer_plan *lp = &part->layers[i];
-			const sim_cand *cur = &lp->cands[lp->chosen];
-			double cur_cost = sim_cand_cost(cur, obj, tl, te);
 
 			for (int k = 0; k < lp->n_cands; k++) {
-				const sim_cand *c = &lp->cands[k];
+				int cur = base + lp->chosen;
 
-				if (sim_cand_cost(c, obj, tl, te) < cur_cost &&
-				    used - cur->cim_weight_bytes +
-				    c->cim_weight_bytes <= budget) {
-					used += c->cim_weight_bytes -
-					    cur->cim_weight_bytes;
+				if (cost[base + k] < cost[cur] && used -
+				    bytes[cur] + bytes[base + k] <= budget) {
+					used += bytes[base + k] - bytes[cur];
 					lp->chosen = k;
-					cur = c;
-					cur_cost = sim_cand_cost(c, obj, tl, te);
 					improved = 1;
 				}
 			}
+			base += lp->n_cands;
 		}
 	}
+	free(cost);
+	free(bytes);
 }
 
 static void
@@ -377,7 +376,12 @@ choose(sim_partition *part, sim_objective obj, double budget)
 		choose_unconstrained(part, obj, tl, te);
 		part->exact = 1;
 		if (used_bytes(part) > budget) {
-			part->exact = choose_dp(part, obj, tl, te, budget);
+			long long n = 0;
+
+			for (int i = 0; i < part->n_layers; i++)
+				n += part->layers[i].n_cands;
+			part->exact = n <= DP_MAX_CANDS &&
+			    choose_dp(part, obj, tl, te, budget);
 			if (!part->exact)
 				choose_lagrangian(part, obj, tl, te, budget);
 		}
@@ -470,6 +474,28 @@ place(sim_partition *part, const sim_profile *p, sim_objective obj)
 	return repaired;
 }
 
+/* An earlier layer with the same op, shapes and parameters, or -1. */
+static int
+same_shape_before(const sim_net *net, int i)
+{
+	const sim_layer *a = &net->layers[i];
+
+	for (int j = i - 1; j >= 0; j--) {
+		const sim_layer *b = &net->layers[j];
+
+		if (a->op == b->op && a->act == b->act && a->in_h == b->in_h &&
+		    a->in_w == b->in_w && a->in_c == b->in_c &&
+		    a->out_h == b->out_h && a->out_w == b->out_w &&
+		    a->out_c == b->out_c && a->kh == b->kh && a->kw == b->kw &&
+		    a->stride == b->stride && a->groups == b->groups &&
+		    a->heads == b->heads && a->mm_m == b->mm_m &&
+		    a->mm_k == b->mm_k && a->mm_n == b->mm_n &&
+		    a->global == b->global)
+			return j;
+	}
+	return -1;
+}
+
 int
 sim_partition_build(const sim_profile *p, const sim_net *net,
     sim_partition **out, h4h_err *err)
@@ -482,6 +508,21 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
 	    sizeof *part->layers);
 	part->capacity_bytes = p->cim.macros * p->cim.capacity_mbit * 1e6 / 8;
 	for (int i = 0; i < net->n_layers; i++) {
+		int same = same_shape_before(net, i);
+
+		part->layers[i].same_as = same;
+		if (same >= 0) {
+			/* Candidates depend on the shape alone: repeated blocks
+			 * (most of a network) reuse them. */
+			sim_layer_plan *src = &part->layers[same];
+
+			part->layers[i].n_cands = src->n_cands;
+			part->layers[i].cands = h4h_xmalloc((size_t)src->n_cands *
+			    sizeof *src->cands);
+			memcpy(part->layers[i].cands, src->cands,
+			    (size_t)src->n_cands * sizeof *src->cands);
+			continue;
+		}
 		rc = build_layer(p, &net->layers[i], &part->layers[i], err);
 		if (rc != 0) {
 			sim_partition_destroy(part);

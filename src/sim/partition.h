@@ -37,6 +37,8 @@ typedef struct sim_layer_plan {
 	int n_cands;
 	sim_cand *cands;
 	int chosen;			/* index into cands */
+	int same_as;			/* earlier layer of identical shape
+					 * (same candidates), or -1 */
 	int *macro_ids;			/* physical macros of the chosen
 					 * candidate (cands[chosen].macros) */
 } sim_layer_plan;
