@@ -451,18 +451,26 @@ START_TEST(test_pipeline_noc_bound)
 	sim_layer l = layer_of(28, 28, 64, DW3);
 	sim_profile p;
 	sim_cim_work w;
-	uint64_t noc_busy, cim_busy, t;
+	uint64_t noc_busy, cim_busy, t, occ_in, occ_out, lat;
 
 	sim_profile_defaults(&p);
 	p.noc.bandwidth_gbps = 0.1;
 	p.cim.cus_per_macro = 4;
 	sim_cim_plan(&p.cim, &l, 64, &w);
 	t = run_macro(&p, &w, NULL, &noc_busy, &cim_busy);
+	occ_in = sim_noc_occupancy_ps(&p.noc, w.chunk_ifm_bytes);
+	occ_out = sim_noc_occupancy_ps(&p.noc, w.chunk_ofm_bytes);
+	lat = sim_noc_latency_ps(&p.noc);
 	ck_assert_uint_gt(noc_busy, cim_busy);
 	ck_assert_uint_ge(cim_busy, (uint64_t)(w.cycles * CIM_PS));
-	/* The first IFM warm-up cannot overlap any link use. */
-	ck_assert_uint_ge(t, noc_busy + sim_noc_latency_ps(&p.noc));
-	ck_assert_uint_ge(t, cim_busy);
+	ck_assert_uint_eq(noc_busy, (uint64_t)w.n_chunks * (occ_in + occ_out));
+	/* No earlier than the link's work, nor than the first input, all the
+	 * compute and the last output in a row... */
+	ck_assert_uint_ge(t, noc_busy);
+	ck_assert_uint_ge(t, occ_in + lat + cim_busy + occ_out);
+	/* ...and no later than doing every chunk one after the other. */
+	ck_assert_uint_le(t, (uint64_t)w.n_chunks * (occ_in + lat + occ_out) +
+	    cim_busy);
 	/* Less bandwidth is never faster. */
 	p.noc.bandwidth_gbps = 0.05;
 	ck_assert_uint_gt(run_macro(&p, &w, NULL, NULL, NULL), t);

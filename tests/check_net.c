@@ -628,12 +628,12 @@ START_TEST(test_missing_files)
 	h4h_err err = { "" };
 
 	ck_assert_int_eq(sim_net_load("/nonexistent/x.json", &net, &err),
-	    H4H_EIO);
+	    H4H_EINPUT);
 	ck_assert_ptr_null(net);
 	ck_assert_str_eq(err.msg, "cannot open '/nonexistent/x.json': "
 	    "No such file or directory");
 	ck_assert_int_eq(sim_arch_load("/nonexistent/a.json", &net, &err),
-	    H4H_EIO);
+	    H4H_EINPUT);
 	ck_assert_str_eq(err.msg, "cannot open '/nonexistent/a.json': "
 	    "No such file or directory");
 }

@@ -593,7 +593,7 @@ END_TEST
 START_TEST(test_err_missing_include)
 {
 	expect_load_error("[npu]\nmacs = 64\n[system]\n"
-	    "include = no-such-file.ini\n", H4H_EIO,
+	    "include = no-such-file.ini\n", H4H_EINPUT,
 	    (const char *const[]){ "line 4", "'no-such-file.ini'",
 	    "No such file", NULL });
 	expect_load_error("[system]\ninclude = a.ini,,b.ini\n", H4H_EINPUT,
@@ -608,7 +608,7 @@ START_TEST(test_err_missing_file)
 
 	sim_profile_defaults(&p);
 	ck_assert_int_eq(sim_profile_load("/nonexistent/h4h/x.ini", &p, &err),
-	    H4H_EIO);
+	    H4H_EINPUT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "'/nonexistent/h4h/x.ini'"));
 	ck_assert_ptr_null(strstr(err.msg, "h4h:"));
 }

@@ -186,17 +186,17 @@ printf '{"name": "x", "input": [8, 8, 3], "layers": [{"name": "a", "op": "conv",
 check_error "unknown layer key" 2 "h4h: sim: " "key.json|kernal" -- \
     sim --system "$SYS" --net "$TMP/key.json"
 
-# ---- files that cannot be read (H4H_EIO: exit 1) ----------------------------
+# ---- input files that cannot be read: bad input, exit 2 --------------------
 
 # shellcheck disable=SC2086
-check_error "missing net file" 1 "h4h: sim: " "$TMP/nonexistent.json" -- \
+check_error "missing net file" 2 "h4h: sim: " "$TMP/nonexistent.json" -- \
     sim --system "$SYS" --net "$TMP/nonexistent.json" $OUTS
 
 # shellcheck disable=SC2086
-check_error "missing profile file" 1 "h4h: sim: " "$TMP/nonexistent.ini" -- \
+check_error "missing profile file" 2 "h4h: sim: " "$TMP/nonexistent.ini" -- \
     sim --system "$TMP/nonexistent.ini" --net "$NET" $OUTS
 
-check_error "missing arch file" 1 "h4h: sim: " "$TMP/nonexistent-arch.json" -- \
+check_error "missing arch file" 2 "h4h: sim: " "$TMP/nonexistent-arch.json" -- \
     sim --system "$SYS" --arch "$TMP/nonexistent-arch.json"
 
 # An output that cannot be written fails the run (exit 1) and the other

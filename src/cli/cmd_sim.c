@@ -5,10 +5,12 @@
  * results side by side; --set overrides apply to every system.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "sim/sim.h"
@@ -60,6 +62,21 @@ trace_path(const char *path, const char *system, int many)
 	return out;
 }
 
+/* The directory of `path` exists and is writable (the file itself is
+ * replaced atomically later). */
+static int
+writable_place(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+
+	if (slash == NULL)
+		return access(".", W_OK) == 0;
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path),
+	    path);
+	return access(dir, W_OK) == 0;
+}
+
 static int
 sim_exec(int argc, char **argv)
 {
@@ -81,6 +98,9 @@ sim_exec(int argc, char **argv)
 	const char *csv = NULL, *trace = NULL;
 	int n_systems = 0, n_sets = 0, json = 0, c, rc = 0, status = 0;
 	sim_result *results[MAX_SYSTEMS] = { 0 };
+	sim_trace *traces[MAX_SYSTEMS] = { 0 };
+	char *trace_paths[MAX_SYSTEMS] = { 0 };
+	sim_profile profiles[MAX_SYSTEMS];
 	sim_net *net = NULL;
 	h4h_err err = { "" };
 
@@ -145,40 +165,52 @@ sim_exec(int argc, char **argv)
 		return cli_usage_error("sim", "--objective must be latency, "
 		    "energy or edp (got '%s')", objective);
 
+	/* Every input is read and every output place checked before anything
+	 * runs, and outputs are written only once every run has succeeded:
+	 * bad input costs nothing and leaves nothing behind. */
 	rc = net_path ? sim_net_load(net_path, &net, &err) :
 	    sim_arch_load(arch_path, &net, &err);
 	if (rc != 0)
 		return cli_fail("sim", rc, &err);
-
 	for (int s = 0; s < n_systems; s++) {
-		sim_profile p;
-		sim_trace *tr = NULL;
-
-		rc = sim_profile_load(systems[s], &p, &err);
+		rc = sim_profile_load(systems[s], &profiles[s], &err);
 		for (int k = 0; rc == 0 && k < n_sets; k++)
-			rc = sim_profile_set(&p, sets[k], &err);
+			rc = sim_profile_set(&profiles[s], sets[k], &err);
 		if (rc == 0 && objective != NULL)
-			p.part.objective = sim_objective_from_name(objective);
+			profiles[s].part.objective =
+			    sim_objective_from_name(objective);
 		if (rc == 0)
-			rc = sim_profile_validate(&p, &err);
+			rc = sim_profile_validate(&profiles[s], &err);
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);
 			goto out;
 		}
 		if (trace != NULL)
-			tr = sim_trace_create(p.cim.macros, p.cim.cus_per_macro);
-		rc = sim_run(&p, net, tr, &results[s], &err);
-		if (rc == 0 && tr != NULL) {
-			char *path = trace_path(trace, p.name, n_systems > 1);
+			trace_paths[s] = trace_path(trace, profiles[s].name,
+			    n_systems > 1);
+	}
+	for (int s = 0; s < n_systems + 1; s++) {
+		const char *path = s < n_systems ? trace_paths[s] : csv;
 
-			rc = sim_trace_write(tr, path, &err);
-			if (rc == 0 && !json)
-				fprintf(stderr, "h4h: sim: trace of %s written to "
-				    "%s (%zu spans)\n", p.name, path,
-				    sim_trace_count(tr));
-			free(path);
+		if (path != NULL && !writable_place(path)) {
+			status = cli_fail("sim", h4h_errf(&err, H4H_EIO,
+			    "cannot write '%s': %s", path, strerror(errno)),
+			    &err);
+			goto out;
 		}
-		sim_trace_destroy(tr);
+	}
+	for (int s = 0; s < n_systems; s++) {
+		if (trace != NULL)
+			traces[s] = sim_trace_create(profiles[s].cim.macros,
+			    profiles[s].cim.cus_per_macro);
+		rc = sim_run(&profiles[s], net, traces[s], &results[s], &err);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+	}
+	for (int s = 0; trace != NULL && s < n_systems; s++) {
+		rc = sim_trace_write(traces[s], trace_paths[s], &err);
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);
 			goto out;
@@ -191,6 +223,10 @@ sim_exec(int argc, char **argv)
 			goto out;
 		}
 	}
+	for (int s = 0; trace != NULL && !json && s < n_systems; s++)
+		fprintf(stderr, "h4h: sim: trace of %s written to %s (%zu "
+		    "spans)\n", profiles[s].name, trace_paths[s],
+		    sim_trace_count(traces[s]));
 	if (json) {
 		char *s = sim_result_json(results, n_systems);
 
@@ -206,8 +242,11 @@ sim_exec(int argc, char **argv)
 		status = 1;
 	}
 out:
-	for (int s = 0; s < n_systems; s++)
+	for (int s = 0; s < n_systems; s++) {
 		sim_result_destroy(results[s]);
+		sim_trace_destroy(traces[s]);
+		free(trace_paths[s]);
+	}
 	sim_net_destroy(net);
 	return status;
 }

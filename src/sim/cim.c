@@ -210,11 +210,16 @@ try_advance(sim_cim *m)
 	    m->ifm_known > m->comp_started) {
 		uint64_t avail = m->ifm_avail[m->comp_started % RING];
 
+		long long c = m->comp_started;
+		/* Whole cycles per chunk that add up to the plan's total. */
+		double cyc = floor((c + 1) * w->cycles / w->n_chunks + 1e-9) -
+		    floor(c * w->cycles / w->n_chunks + 1e-9);
+
 		m->running = 1;
 		m->comp_started++;
 		m->comp_t0 = avail > now ? avail : now;
 		h4h_timer_notify(m->timer, m->comp_t0 - now +
-		    cycles_ps(&m->cfg, w->chunk_cycles));
+		    cycles_ps(&m->cfg, cyc));
 	}
 	/* Two IFMP buffers: fetch chunk c once chunk c-2 has computed, and no
 	 * further ahead than the chunk after the one computing. */

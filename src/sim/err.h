@@ -17,8 +17,9 @@ extern "C" {
 
 enum {
 	H4H_OK = 0,
-	H4H_EINPUT = -1,	/* bad input: file, key, value, shape */
-	H4H_EIO = -2,		/* a file could not be read or written */
+	H4H_EINPUT = -1,	/* bad input: an input file that is missing or
+				 * unreadable, a key, value or shape */
+	H4H_EIO = -2,		/* an output could not be written */
 	H4H_ENOMEM = -3,
 	H4H_ESIM = -4,		/* the simulation kernel failed */
 };

@@ -374,6 +374,10 @@ sim_net_append(sim_net *net, const sim_layer *proto, h4h_err *err)
 	if ((n & (n - 1)) == 0)
 		net->layers = h4h_xrealloc(net->layers,
 		    (size_t)(n == 0 ? 1 : 2 * n) * sizeof *net->layers);
+	/* The last layer is the network's output (its tensor leaves NHWC). */
+	if (n > 0)
+		net->layers[n - 1].is_output = 0;
+	l.is_output = 1;
 	net->layers[n] = l;
 	net->n_layers = n + 1;
 	return 0;
@@ -858,7 +862,7 @@ sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err)
 	*buf = NULL;
 	*len = 0;
 	if ((f = fopen(path, "rb")) == NULL)
-		return h4h_errf(err, H4H_EIO, "cannot open '%s': %s", path,
+		return h4h_errf(err, H4H_EINPUT, "cannot open '%s': %s", path,
 		    strerror(errno));
 	do {
 		if (cap - *len < 4096) {
@@ -869,7 +873,7 @@ sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err)
 		*len += n;
 	} while (n > 0);
 	if (ferror(f)) {
-		rc = h4h_errf(err, H4H_EIO, "cannot read '%s': %s", path,
+		rc = h4h_errf(err, H4H_EINPUT, "cannot read '%s': %s", path,
 		    strerror(errno));
 		free(*buf);
 		*buf = NULL;

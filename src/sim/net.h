@@ -61,6 +61,7 @@ typedef struct sim_layer {
 	int heads;		/* matmul: heads; others 1 */
 	int mm_m, mm_k, mm_n;	/* matmul per head: [m x k] * [k x n] */
 	int global;		/* pool over the whole map */
+	int is_output;		/* the network's last layer */
 	int n_inputs;		/* 1 or 2 */
 	int inputs[2];		/* layer indices; -1 = network input */
 } sim_layer;
@@ -73,8 +74,8 @@ typedef struct sim_net {
 } sim_net;
 
 /* Parse a JSON layer list (doc/formats.md) from a file.  On error returns
- * H4H_EINPUT/H4H_EIO with a message that names the file, and line:column or
- * the layer and key at fault. */
+ * H4H_EINPUT with a message that names the file, and line:column or the
+ * layer and key at fault (a missing or unreadable file is bad input too). */
 int sim_net_load(const char *path, sim_net **out, h4h_err *err);
 /* Same, from a string; `label` names the source in messages. */
 int sim_net_parse(const char *json, const char *label, sim_net **out,
@@ -99,7 +100,7 @@ void sim_net_destroy(sim_net *net);
 sim_net *sim_net_new(const char *name, int in_h, int in_w, int in_c);
 int sim_net_append(sim_net *net, const sim_layer *l, h4h_err *err);
 /* Reads a whole file into a new buffer (the caller frees it); on failure
- * returns H4H_EIO, "cannot open 'PATH': REASON". */
+ * returns H4H_EINPUT, "cannot open 'PATH': REASON". */
 int sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err);
 
 /* Multiply-accumulates of one layer (0 for ops without MACs). */

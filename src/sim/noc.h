@@ -36,7 +36,7 @@ typedef struct sim_noc sim_noc;
 /* masters: 0 = NPU, 1 + i = macro i. */
 sim_noc *sim_noc_create(const sim_noc_cfg *cfg, int n_masters);
 void sim_noc_destroy(sim_noc *noc);
-/* Forget statistics and the queue (between layers). */
+/* Forget statistics (between layers, with the link idle). */
 void sim_noc_reset(sim_noc *noc, struct sim_trace *trace, uint64_t t0_ps);
 
 /* Queue a read (posted = 0) or write (posted = 1) of `bytes` for `master`;

@@ -135,6 +135,11 @@ sim_npu_plan(const sim_profile *p, const sim_layer *l, int channels,
 		return h4h_errf(err, H4H_EINPUT, "layer '%s': op %s has no NPU "
 		    "mapping", l->name, sim_op_name(l->op));
 	}
+	/* Vela keeps a network's own input and output NHWC and lays out the
+	 * tensors between its layers in 16-deep bricks (NHCWB16), which read
+	 * and write at full burst efficiency. */
+	op.ifm_nhcwb16 = l->inputs[0] != -1;
+	op.ofm_nhcwb16 = !l->is_output;
 	sim_npu_mem(p, &mem);
 	rc = sim_u55_plan_op(p->npu.macs, &mem, &op, pl, err);
 	if (rc != 0)

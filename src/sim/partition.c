@@ -474,6 +474,52 @@ place(sim_partition *part, const sim_profile *p, sim_objective obj)
 	return repaired;
 }
 
+static double
+objective_value(const sim_partition *part, sim_objective obj)
+{
+	double tl, te;
+
+	totals(part, &tl, &te);
+	return obj == SIM_OBJ_LATENCY ? tl : obj == SIM_OBJ_ENERGY ? te :
+	    tl * te;
+}
+
+/* The choice bounds only the total capacity; when shares then do not pack
+ * onto the macros, placement repairs layers one by one.  A tighter total
+ * often packs without repairs and costs less: try a few budgets and keep
+ * the best valid result. */
+static void
+choose_and_place(sim_partition *part, const sim_profile *p)
+{
+	sim_objective obj = p->part.objective;
+	int L = part->n_layers, *best = h4h_xcalloc((size_t)L + 1, sizeof *best);
+	double budget = part->capacity_bytes, best_val = DBL_MAX;
+	int best_exact = 0;
+
+	for (int round = 0; round < 6; round++) {
+		int repaired;
+		double val;
+
+		choose(part, obj, budget);
+		repaired = place(part, p, obj);
+		val = objective_value(part, obj);
+		if (val < best_val) {
+			best_val = val;
+			best_exact = round == 0 && part->exact && repaired == 0;
+			for (int i = 0; i < L; i++)
+				best[i] = part->layers[i].chosen;
+		}
+		if (repaired == 0)
+			break;
+		budget *= 0.9;
+	}
+	for (int i = 0; i < L; i++)
+		part->layers[i].chosen = best[i];
+	place(part, p, obj);
+	part->exact = best_exact;
+	free(best);
+}
+
 /* An earlier layer with the same op, shapes and parameters, or -1. */
 static int
 same_shape_before(const sim_net *net, int i)
@@ -490,7 +536,8 @@ same_shape_before(const sim_net *net, int i)
 		    a->stride == b->stride && a->groups == b->groups &&
 		    a->heads == b->heads && a->mm_m == b->mm_m &&
 		    a->mm_k == b->mm_k && a->mm_n == b->mm_n &&
-		    a->global == b->global)
+		    a->global == b->global && a->is_output == b->is_output &&
+		    (a->inputs[0] == -1) == (b->inputs[0] == -1))
 			return j;
 	}
 	return -1;
@@ -529,9 +576,7 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
 			return rc;
 		}
 	}
-	choose(part, p->part.objective, part->capacity_bytes);
-	if (place(part, p, p->part.objective) > 0)
-		part->exact = 0;
+	choose_and_place(part, p);
 
 	*out = part;
 	return 0;

@@ -1074,13 +1074,13 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 	c.path = path;
 	c.f = fopen(path, "r");
 	if (c.f == NULL) {
-		rc = h4h_errf(err, H4H_EIO, "cannot open profile '%s': %s",
+		rc = h4h_errf(err, H4H_EINPUT, "cannot open profile '%s': %s",
 		    path, strerror(errno));
 		goto out;
 	}
 	rc = ini_parse_stream(read_line, &c, on_key, &c);
 	if (ferror(c.f)) {
-		rc = h4h_errf(err, H4H_EIO, "cannot read profile '%s': %s",
+		rc = h4h_errf(err, H4H_EINPUT, "cannot read profile '%s': %s",
 		    path, strerror(errno));
 		goto out;
 	}
@@ -1116,7 +1116,7 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 			goto out;
 		}
 		if (realpath(sub, ch->real[ch->n]) == NULL) {
-			rc = h4h_errf(err, H4H_EIO, "profile '%s' line %d: "
+			rc = h4h_errf(err, H4H_EINPUT, "profile '%s' line %d: "
 			    "include '%s': cannot open '%s': %s", path,
 			    c.inc[i].line, c.inc[i].name, sub,
 			    strerror(errno));
@@ -1174,7 +1174,7 @@ sim_profile_load(const char *path, sim_profile *p, h4h_err *err)
 
 	sim_profile_defaults(&tmp);
 	if (realpath(path, ch->real[0]) == NULL) {
-		rc = h4h_errf(err, H4H_EIO, "cannot open profile '%s': %s",
+		rc = h4h_errf(err, H4H_EINPUT, "cannot open profile '%s': %s",
 		    path, strerror(errno));
 		goto out;
 	}

@@ -80,8 +80,8 @@ void sim_profile_defaults(sim_profile *p);
  * keys, malformed or out-of-range values are H4H_EINPUT with a message naming
  * the file, line, key and value.  Keys not given keep the built-in defaults
  * (the load starts from sim_profile_defaults).  Include cycles and nesting
- * deeper than 8 are H4H_EINPUT; a file (or include) that cannot be read is
- * H4H_EIO.  On any error *p is left unchanged. */
+ * deeper than 8 are H4H_EINPUT, and so is a file (or include) that cannot
+ * be read.  On any error *p is left unchanged. */
 int sim_profile_load(const char *path, sim_profile *p, h4h_err *err);
 
 /* Apply one "section.key=value" override (the CLI's --set); blanks around

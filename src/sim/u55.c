@@ -360,17 +360,20 @@ find_block(const arch *a, const norm *n, choice *c)
 }
 
 /*
- * _estimate_memory_transfer_efficiency for NHWC int8: the burst is the block
- * depth in bytes (the whole block row only when the block is 1 deep, since
- * the C stride is one byte), capped by the memory's burst length.  Returns
- * the factor bytes are scaled by.
+ * _estimate_memory_transfer_efficiency for int8: in NHWC the burst is the
+ * block depth in bytes (the whole block row only when the block is 1 deep,
+ * since the C stride is one byte); in NHCWB16 it is 16 bytes per block
+ * column.  Capped by the memory's burst length.  Returns the factor bytes
+ * are scaled by.
  */
 static double
-burst_scale(int is_read, int block_d, int block_w, int burst_mem)
+burst_scale(int is_read, int nhcwb16, int block_d, int block_w, int burst_mem)
 {
 	long long bits, bytes;
 
-	if (is_read)
+	if (nhcwb16)	/* 16-deep bricks: read 16*bits*W, write x ncores (1) */
+		bits = 16LL * FM_BITS * block_w;
+	else if (is_read)
 		bits = block_d == 1 ? (long long)FM_BITS * block_d * block_w :
 		    (long long)FM_BITS * block_d;
 	else if (block_d == 1)	/* "depth <= 16 and C stride == depth" */
@@ -625,8 +628,8 @@ sim_u55_plan_op(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 
 	/* _estimate_minimum_memory_cycles: the burst follows the unclamped
 	 * config blocks, the bytes only the elements present. */
-	rscale = burst_scale(1, c.id, c.iw, mem->burst_bytes);
-	wscale = burst_scale(0, c.od, c.ow, mem->burst_bytes);
+	rscale = burst_scale(1, op->ifm_nhcwb16, c.id, c.iw, mem->burst_bytes);
+	wscale = burst_scale(0, op->ofm_nhcwb16, c.od, c.ow, mem->burst_bytes);
 	ifm_blk_bytes = (long long)ib_h * ib_w * ib_d;
 	ofm_blk_bytes = (long long)ob_h * ob_w * ob_d;
 	ifm_blk_mem = mem->read_latency +

@@ -46,6 +46,8 @@ typedef struct sim_u55_op {
 	sim_u55_act act;
 	int binary;		/* elementwise: two full-size operands */
 	int pool_max;		/* pooling: max instead of average */
+	int ifm_nhcwb16;	/* tensor layouts: 0 = NHWC (a graph input or */
+	int ofm_nhcwb16;	/* output), 1 = NHCWB16 (inside a network) */
 } sim_u55_op;
 
 typedef struct sim_u55_plan {

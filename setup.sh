@@ -1,0 +1,42 @@
+#!/bin/sh
+# setup.sh - install what h4h needs (Debian 12), build it, and run the main
+# job on the shipped defaults: the hybrid example network on the NPU alone
+# and with 8 MRAM CIM macros, side by side, with a Chrome trace of each
+# written to traces/.  Safe to run again.
+set -eu
+cd "$(dirname "$0")"
+
+PKGS="build-essential autoconf automake pkg-config libsystemc-dev \
+libsqlite3-dev check libinih-dev libjansson-dev gnuplot-nox python3"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "setup: installing$missing" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq $missing >/dev/null
+	else
+		echo "setup: missing Debian packages; run as root:" >&2
+		echo "  apt-get install -y$missing" >&2
+		exit 1
+	fi
+fi
+
+if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+    [ Makefile.am -nt configure ]; then
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+fi
+if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
+	./configure --quiet
+fi
+make -j"$(nproc)" >/dev/null
+
+mkdir -p traces
+./h4h sim --system hwprofiles/system-npu-only.ini \
+    --system hwprofiles/system-npu-8cim.ini \
+    --net nets/hybrid_example.json --trace traces/hybrid_example.json
