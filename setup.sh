@@ -7,7 +7,8 @@ set -eu
 cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake pkg-config libsystemc-dev \
-libsqlite3-dev check libinih-dev libjansson-dev gnuplot-nox python3"
+libsqlite3-dev check libinih-dev libjansson-dev libgsl-dev gnuplot-nox \
+python3"
 
 missing=""
 for p in $PKGS; do

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/arch.h"
 #include "sim/sim.h"
 
 static double

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/arch.h"
 #include "sim/net.h"
 
 static void

@@ -92,7 +92,7 @@ build(const sim_profile *p, const sim_net *net)
 	h4h_err err = { "" };
 	sim_partition *part = NULL;
 
-	ck_assert_msg(sim_partition_build(p, net, &part, &err) == 0, "%s",
+	ck_assert_msg(sim_partition_build(p, net, NULL, &part, &err) == 0, "%s",
 	    err.msg);
 	ck_assert_ptr_nonnull(part);
 	ck_assert_int_eq(part->n_layers, net->n_layers);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/arch.h"
 #include "sim/sim.h"
 
 static char path_buf[1024];
@@ -287,7 +288,7 @@ START_TEST(test_engine_reused)
 	for (int i = 0; i < 20; i++) {
 		sim_result *r;
 
-		ck_assert_msg(sim_engine_run(e, net, NULL, &r, &err) == 0, "%s",
+		ck_assert_msg(sim_engine_run(e, net, NULL, NULL, &r, &err) == 0, "%s",
 		    err.msg);
 		if (i == 0)
 			first = r->latency_s;

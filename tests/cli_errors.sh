@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_errors.sh - `h4h` on bad input: every case must exit with its status
-# (2: bad usage or bad input; 1: a file that cannot be read, which the
-# library reports as H4H_EIO), print exactly one line on stderr that starts
+# (2: bad usage or bad input, a missing input file included; 1: an output
+# that cannot be written, H4H_EIO), print exactly one line on stderr that starts
 # with "h4h: sim: " and names the offending file, key or value, print nothing
 # on stdout, and leave no --csv/--trace output behind.  Also: --help exits 0
 # with usage on stdout, an unknown command exits 2.

@@ -18,11 +18,19 @@ typedef struct h4h_cmd {
 } h4h_cmd;
 
 extern const h4h_cmd h4h_cmd_sim;
+extern const h4h_cmd h4h_cmd_sweep;
+extern const h4h_cmd h4h_cmd_db;
+extern const h4h_cmd h4h_cmd_profile;
+extern const h4h_cmd h4h_cmd_plot;
 
 /* Prints "h4h: <cmd>: <msg>" and returns the exit status for rc. */
 int cli_fail(const char *cmd, int rc, const h4h_err *err);
 /* Prints "h4h: <cmd>: <formatted>" and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Progress bar with ETA on stderr (progress.c). */
+void cli_progress(const char *cmd, int done, int total, double elapsed_s);
+void cli_progress_end(void);
 
 #endif

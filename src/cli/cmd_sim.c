@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sim/arch.h"
+#include "sim/db.h"
 #include "sim/sim.h"
 
 #define MAX_SYSTEMS 16
@@ -23,7 +25,7 @@ static const char *usage_text =
     "               (--net FILE.json | --arch FILE.json)\n"
     "               [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
-    "               [--json] [--csv FILE] [--trace FILE]\n"
+    "               [--json] [--csv FILE] [--trace FILE] [--db FILE]\n"
     "       h4h sim --list-keys\n"
     "\n"
     "Simulates a network layer by layer on an Ethos-U55 NPU + N MRAM CIM\n"
@@ -40,6 +42,8 @@ static const char *usage_text =
     "  --csv FILE      write per-layer results as CSV\n"
     "  --trace FILE    write a Chrome trace-event JSON (open in Perfetto);\n"
     "                  with several systems, FILE gets .<system> inserted\n"
+    "  --db FILE       cost database: reuse stored layer results, store new\n"
+    "                  ones (created if missing)\n"
     "  --list-keys     list every profile key with its range and unit\n";
 
 static char *
@@ -90,18 +94,23 @@ sim_exec(int argc, char **argv)
 		{ "csv", required_argument, NULL, 'c' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "list-keys", no_argument, NULL, 'k' },
+		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *systems[MAX_SYSTEMS], *sets[MAX_SETS];
 	const char *net_path = NULL, *arch_path = NULL, *objective = NULL;
-	const char *csv = NULL, *trace = NULL;
+	const char *csv = NULL, *trace = NULL, *db_path = NULL;
+	h4h_db *db = NULL;
+	sim_cache caches[MAX_SYSTEMS];
+	int64_t system_ids[MAX_SYSTEMS];
 	int n_systems = 0, n_sets = 0, json = 0, c, rc = 0, status = 0;
 	sim_result *results[MAX_SYSTEMS] = { 0 };
 	sim_trace *traces[MAX_SYSTEMS] = { 0 };
 	char *trace_paths[MAX_SYSTEMS] = { 0 };
 	sim_profile profiles[MAX_SYSTEMS];
 	sim_net *net = NULL;
+	char *arch_json = NULL;
 	h4h_err err = { "" };
 
 	optind = 1;
@@ -138,6 +147,9 @@ sim_exec(int argc, char **argv)
 		case 't':
 			trace = optarg;
 			break;
+		case 'd':
+			db_path = optarg;
+			break;
 		case 'k':
 			sim_profile_list_keys(stdout);
 			return 0;
@@ -145,12 +157,9 @@ sim_exec(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			if (optopt != 0)
-				return cli_usage_error("sim", "option '-%c' "
-				    "needs a value or is unknown (see h4h sim "
-				    "--help)", optopt);
-			return cli_usage_error("sim", "unknown option '%s' "
-			    "(see h4h sim --help)", argv[optind - 1]);
+			/* getopt_long leaves the offending word at optind-1. */
+			return cli_usage_error("sim", "unknown option or missing "
+			    "value: '%s' (see h4h sim --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -168,8 +177,17 @@ sim_exec(int argc, char **argv)
 	/* Every input is read and every output place checked before anything
 	 * runs, and outputs are written only once every run has succeeded:
 	 * bad input costs nothing and leaves nothing behind. */
-	rc = net_path ? sim_net_load(net_path, &net, &err) :
-	    sim_arch_load(arch_path, &net, &err);
+	if (net_path != NULL) {
+		rc = sim_net_load(net_path, &net, &err);
+	} else {
+		sim_arch a;
+
+		rc = sim_arch_read_file(arch_path, &a, &err);
+		if (rc == 0)
+			rc = sim_arch_lower(&a, arch_path, &net, &err);
+		if (rc == 0)
+			arch_json = sim_arch_canon(&a);
+	}
 	if (rc != 0)
 		return cli_fail("sim", rc, &err);
 	for (int s = 0; s < n_systems; s++) {
@@ -199,15 +217,57 @@ sim_exec(int argc, char **argv)
 			goto out;
 		}
 	}
-	for (int s = 0; s < n_systems; s++) {
-		if (trace != NULL)
-			traces[s] = sim_trace_create(profiles[s].cim.macros,
-			    profiles[s].cim.cus_per_macro);
-		rc = sim_run(&profiles[s], net, traces[s], &results[s], &err);
+	if (db_path != NULL) {
+		rc = h4h_db_open(db_path, H4H_DB_CREATE, &db, &err);
+		for (int s = 0; rc == 0 && s < n_systems; s++) {
+			rc = h4h_db_system(db, &profiles[s], &system_ids[s], &err);
+			if (rc == 0)
+				rc = h4h_db_cache(db, system_ids[s], &caches[s],
+				    &err);
+		}
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);
 			goto out;
 		}
+	}
+	for (int s = 0; s < n_systems; s++) {
+		sim_engine *e;
+
+		if (trace != NULL)
+			traces[s] = sim_trace_create(profiles[s].cim.macros,
+			    profiles[s].cim.cus_per_macro);
+		rc = sim_engine_create(&profiles[s], &e, &err);
+		if (rc == 0) {
+			rc = sim_engine_run(e, net, traces[s], db ? &caches[s] :
+			    NULL, &results[s], &err);
+			sim_engine_destroy(e);
+		}
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+	}
+	if (db != NULL) {
+		int64_t net_id;
+		int reused = 0, simulated = 0;
+
+		rc = h4h_db_network(db, net, arch_path ? "arch" : "net",
+		    arch_json, &net_id, &err);
+		for (int s = 0; rc == 0 && s < n_systems; s++) {
+			rc = h4h_db_net_cost_put(db, system_ids[s], net_id,
+			    results[s], &err);
+			reused += results[s]->layers_reused;
+			simulated += results[s]->layer_sims;
+		}
+		if (rc == 0)
+			rc = h4h_db_flush(db, &err);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+		fprintf(stderr, "h4h: sim: %s: %d layer result%s reused, %d "
+		    "simulated\n", db_path, reused, reused == 1 ? "" : "s",
+		    simulated);
 	}
 	for (int s = 0; trace != NULL && s < n_systems; s++) {
 		rc = sim_trace_write(traces[s], trace_paths[s], &err);
@@ -248,6 +308,8 @@ out:
 		free(trace_paths[s]);
 	}
 	sim_net_destroy(net);
+	h4h_db_close(db);
+	free(arch_json);
 	return status;
 }
 

@@ -53,7 +53,8 @@
  * A stage of depth 0 emits nothing.  Errors name the file, "stages[i]" and
  * the key.
  */
-#include "sim/net.h"
+#define _POSIX_C_SOURCE 200809L
+#include "sim/arch.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -61,13 +62,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/canon.h"
+
 #define WIDTH_MAX 65536
 #define DEPTH_MAX 64
 #define EXPAND_MAX 16
 #define MLP_RATIO_MAX 16.0
 #define HEAD_DIM 8		/* paper, Sec. 4: 8-dimension heads */
 
-enum { BLK_CONV, BLK_MBCONV, BLK_VIT, BLK_MBPOOL, BLK_COUNT };
+#define BLK_CONV SIM_BLOCK_CONV
+#define BLK_MBCONV SIM_BLOCK_MBCONV
+#define BLK_VIT SIM_BLOCK_VIT
+#define BLK_MBPOOL SIM_BLOCK_MBPOOL
+#define BLK_COUNT SIM_BLOCK_COUNT
 
 static const char *const blk_names[BLK_COUNT] = {
 	"conv", "mbconv", "vit", "mbpool",
@@ -81,11 +88,7 @@ static const char *const blk_keys[BLK_COUNT][4] = {
 	[BLK_MBPOOL] = { "width", "expand" },
 };
 
-typedef struct stage {
-	int kind;
-	int width, depth, expand, stride;
-	double mlp_ratio;
-} stage;
+typedef sim_arch_stage stage;
 
 /* Lowering state: the net, the label and stage for messages, and the layer
  * the next one reads. */
@@ -233,6 +236,8 @@ parse_stage(const char *label, int si, const json_t *js, int last,
 			    "last stage");
 		rc = get_int(label, si, err, js, "expand", 1, 0, 1,
 		    EXPAND_MAX, &st->expand);
+		break;
+	case BLK_COUNT:
 		break;
 	}
 	return rc;
@@ -462,7 +467,7 @@ stem(const char *label, char *out, size_t n)
 }
 
 static int
-parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
+read_buf(const char *buf, size_t len, const char *label, sim_arch *a,
     h4h_err *err)
 {
 	static const char *const top_keys[] = {
@@ -471,12 +476,9 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 	json_error_t je;
 	json_t *root, *v, *stages;
 	const char *key;
-	char name[SIM_NAME_MAX];
-	int res, in_c, classes, n, rc = 0;
-	stage st;
-	lower lw = { NULL, label, -1, -1, err };
+	int n, rc = 0;
 
-	*out = NULL;
+	memset(a, 0, sizeof *a);
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return h4h_errf(err, H4H_EINPUT, "'%s' line %d column %d: %s",
@@ -498,7 +500,7 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 			goto out;
 		}
 	}
-	stem(label, name, sizeof name);
+	stem(label, a->name, sizeof a->name);
 	if ((v = json_object_get(root, "name")) != NULL) {
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) >= SIM_NAME_MAX) {
@@ -506,14 +508,14 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 			    "1..%d characters", SIM_NAME_MAX - 1);
 			goto out;
 		}
-		snprintf(name, sizeof name, "%s", json_string_value(v));
+		snprintf(a->name, sizeof a->name, "%s", json_string_value(v));
 	}
 	if ((rc = get_int(label, -1, err, root, "resolution", 1, 0, 8, 4096,
-	    &res)) != 0 ||
+	    &a->resolution)) != 0 ||
 	    (rc = get_int(label, -1, err, root, "in_channels", 0, 3, 1,
-	    WIDTH_MAX, &in_c)) != 0 ||
+	    WIDTH_MAX, &a->in_channels)) != 0 ||
 	    (rc = get_int(label, -1, err, root, "classes", 0, 1000, 1,
-	    1 << 20, &classes)) != 0)
+	    1 << 20, &a->classes)) != 0)
 		goto out;
 	stages = json_object_get(root, "stages");
 	if (stages == NULL || !json_is_array(stages)) {
@@ -525,39 +527,192 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 		rc = bad(label, -1, err, "'stages' is empty");
 		goto out;
 	}
-
-	lw.net = sim_net_new(name, res, res, in_c);
-	for (lw.si = 0; lw.si < n; lw.si++) {
-		if ((rc = parse_stage(label, lw.si, json_array_get(stages,
-		    lw.si), lw.si == n - 1, &st, err)) != 0)
-			goto out;
-		switch (st.kind) {
-		case BLK_CONV:
-			rc = lower_conv(&lw, &st);
-			break;
-		case BLK_MBCONV:
-			rc = lower_mbconv(&lw, &st);
-			break;
-		case BLK_VIT:
-			rc = lower_vit(&lw, &st);
-			break;
-		default:
-			rc = lower_mbpool(&lw, &st, classes);
-			break;
-		}
-		if (rc != 0)
-			goto out;
-	}
-	if (lw.net->n_layers == 0) {
-		rc = bad(label, -1, err, "every stage has depth 0: no layers");
+	if (n > SIM_ARCH_MAX_STAGES) {
+		rc = bad(label, -1, err, "at most %d stages (got %d)",
+		    SIM_ARCH_MAX_STAGES, n);
 		goto out;
 	}
-	*out = lw.net;
-	lw.net = NULL;
+	for (int si = 0; si < n; si++)
+		if ((rc = parse_stage(label, si, json_array_get(stages, si),
+		    si == n - 1, &a->stages[si], err)) != 0)
+			goto out;
+	a->n_stages = n;
 out:
-	sim_net_destroy(lw.net);
 	json_decref(root);
 	return rc;
+}
+
+/* The ranges the JSON reader enforces, for architectures built in code. */
+static int
+check_arch(const sim_arch *a, const char *label, h4h_err *err)
+{
+	if (a->resolution < 8 || a->resolution > 4096 || a->in_channels < 1 ||
+	    a->in_channels > WIDTH_MAX || a->classes < 1 ||
+	    a->classes > (1 << 20))
+		return bad(label, -1, err, "resolution, in_channels or classes "
+		    "out of range (%d, %d, %d)", a->resolution, a->in_channels,
+		    a->classes);
+	if (a->n_stages < 1 || a->n_stages > SIM_ARCH_MAX_STAGES)
+		return bad(label, -1, err, "1..%d stages needed (got %d)",
+		    SIM_ARCH_MAX_STAGES, a->n_stages);
+	for (int si = 0; si < a->n_stages; si++) {
+		const stage *st = &a->stages[si];
+
+		if ((unsigned)st->kind >= BLK_COUNT)
+			return bad(label, si, err, "unknown block kind %d",
+			    (int)st->kind);
+		if (st->width < 1 || st->width > WIDTH_MAX || st->depth < 0 ||
+		    st->depth > DEPTH_MAX || st->expand < 1 ||
+		    st->expand > EXPAND_MAX || st->stride < 1 ||
+		    st->stride > 2)
+			return bad(label, si, err, "width, depth, expand or "
+			    "stride out of range (%d, %d, %d, %d)", st->width,
+			    st->depth, st->expand, st->stride);
+		if (st->kind == BLK_VIT && (st->width % HEAD_DIM != 0 ||
+		    !(st->mlp_ratio > 0 && st->mlp_ratio <= MLP_RATIO_MAX)))
+			return bad(label, si, err, "vit width must be a multiple "
+			    "of %d and mlp_ratio in (0, %g] (got %d, %g)",
+			    HEAD_DIM, MLP_RATIO_MAX, st->width, st->mlp_ratio);
+		if (st->kind == BLK_MBPOOL && si != a->n_stages - 1)
+			return bad(label, si, err, "block 'mbpool' must be the "
+			    "last stage");
+	}
+	return 0;
+}
+
+int
+sim_arch_lower(const sim_arch *a, const char *label, sim_net **out,
+    h4h_err *err)
+{
+	lower lw = { NULL, label, -1, -1, err };
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_arch(a, label, err)) != 0)
+		return rc;
+	lw.net = sim_net_new(a->name, a->resolution, a->resolution,
+	    a->in_channels);
+	for (lw.si = 0; lw.si < a->n_stages; lw.si++) {
+		const stage *st = &a->stages[lw.si];
+
+		switch (st->kind) {
+		case BLK_CONV:
+			rc = lower_conv(&lw, st);
+			break;
+		case BLK_MBCONV:
+			rc = lower_mbconv(&lw, st);
+			break;
+		case BLK_VIT:
+			rc = lower_vit(&lw, st);
+			break;
+		default:
+			rc = lower_mbpool(&lw, st, a->classes);
+			break;
+		}
+		if (rc != 0) {
+			sim_net_destroy(lw.net);
+			return rc;
+		}
+	}
+	if (lw.net->n_layers == 0) {
+		sim_net_destroy(lw.net);
+		return bad(label, -1, err, "every stage has depth 0: no layers");
+	}
+	*out = lw.net;
+	return 0;
+}
+
+int
+sim_arch_read(const char *json, const char *label, sim_arch *out,
+    h4h_err *err)
+{
+	return read_buf(json, strlen(json), label, out, err);
+}
+
+int
+sim_arch_read_file(const char *path, sim_arch *out, h4h_err *err)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((rc = sim_net_slurp(path, &buf, &len, err)) != 0)
+		return rc;
+	rc = read_buf(buf, len, path, out, err);
+	free(buf);
+	return rc;
+}
+
+static int
+parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
+    h4h_err *err)
+{
+	sim_arch a;
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_buf(buf, len, label, &a, err)) != 0)
+		return rc;
+	return sim_arch_lower(&a, label, out, err);
+}
+
+char *
+sim_arch_canon(const sim_arch *a)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return h4h_xstrdup("");
+	fprintf(f, "{\"resolution\":%d,\"in_channels\":%d,\"classes\":%d,"
+	    "\"stages\":[", a->resolution, a->in_channels, a->classes);
+	for (int si = 0; si < a->n_stages; si++) {
+		const stage *st = &a->stages[si];
+
+		fprintf(f, "%s{\"block\":\"%s\",\"width\":%d", si ? "," : "",
+		    blk_names[st->kind], st->width);
+		switch (st->kind) {
+		case BLK_CONV:
+			fprintf(f, ",\"stride\":%d}", st->stride);
+			break;
+		case BLK_MBCONV:
+			fprintf(f, ",\"depth\":%d,\"expand\":%d,\"stride\":%d}",
+			    st->depth, st->expand, st->stride);
+			break;
+		case BLK_VIT:
+			fprintf(f, ",\"depth\":%d,\"mlp_ratio\":%.17g}",
+			    st->depth, st->mlp_ratio);
+			break;
+		default:
+			fprintf(f, ",\"expand\":%d}", st->expand);
+			break;
+		}
+	}
+	fputs("]}", f);
+	fclose(f);
+	return buf;
+}
+
+uint64_t
+sim_arch_hash(const sim_arch *a)
+{
+	/* Field by field: padding bytes never enter the hash. */
+	uint64_t h = H4H_HASH_SEED;
+	int top[4] = { a->resolution, a->in_channels, a->classes,
+	    a->n_stages };
+
+	h = h4h_hash64(top, sizeof top, h);
+	for (int si = 0; si < a->n_stages; si++) {
+		const stage *st = &a->stages[si];
+		int v[5] = { (int)st->kind, st->width, st->depth, st->expand,
+		    st->stride };
+		double r = st->kind == BLK_VIT ? st->mlp_ratio : 0;
+
+		h = h4h_hash64(v, sizeof v, h);
+		h = h4h_hash64(&r, sizeof r, h);
+	}
+	return h;
 }
 
 int

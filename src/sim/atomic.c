@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -25,6 +26,14 @@ h4h_write_atomic(const char *path, const char *what, h4h_writer_fn fn,
 		    path, strerror(errno));
 		free(tmp);
 		return rc;
+	}
+	/* mkstemp makes the file 0600: give it the mode a plain fopen
+	 * would (0666 less the umask). */
+	{
+		mode_t mask = umask(0);
+
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
 	}
 	f = fdopen(fd, "w");
 	if (f == NULL) {

@@ -100,13 +100,16 @@ sim_cim_plan(const sim_cim_cfg *cfg, const sim_layer *l, int channels,
 	if (units_per_chunk > units)
 		units_per_chunk = units;
 	w->n_chunks = ceil_div(units, units_per_chunk);
+	/* One weight word line (A x P bytes) per macro cycle, shared by all
+	 * CUs working on adjacent outputs. */
+	w->weight_bits = w->cycles * A * P * 8.0;
+	/* Calibration knobs (time only), neutral by default. */
+	w->cycles = w->cycles * cfg->mac_cycle_scale +
+	    cfg->chunk_overhead_cycles * (double)w->n_chunks;
 	w->ofm_bytes = (double)px * channels;
 	w->chunk_cycles = w->cycles / w->n_chunks;
 	w->chunk_ifm_bytes = w->ifm_bytes / w->n_chunks;
 	w->chunk_ofm_bytes = w->ofm_bytes / w->n_chunks;
-	/* One weight word line (A x P bytes) per macro cycle, shared by all
-	 * CUs working on adjacent outputs. */
-	w->weight_bits = w->cycles * A * P * 8.0;
 	w->dyn_energy_j = (w->weight_bits * cfg->e_mram_read_pj_per_bit +
 	    (double)w->macs * cfg->e_mac_pj +
 	    (w->ifmp_reads + w->ifm_bytes + w->ofm_bytes) *

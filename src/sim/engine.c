@@ -182,8 +182,8 @@ result_cost(const sim_layer_result *r, sim_objective obj, double tl,
 /* The chosen split first, then the NPU-only one (an estimate that favoured
  * the macros wrongly must not make a layer slower than the NPU alone), then
  * others that use the same macros with no more CIM channels (so the
- * placement still fits), best estimate first, up to K in all.  Returns the
- * count. */
+ * placement still fits), best estimate first: K splits, plus the NPU-only
+ * one when K would leave it out.  Returns the count. */
 static int
 shortlist(const sim_layer_plan *lp, sim_objective obj, double tl, double te,
     int K, int *out)
@@ -223,9 +223,29 @@ shortlist(const sim_layer_plan *lp, sim_objective obj, double tl, double te,
 	return n;
 }
 
+/* A split's cost from the cache, or simulated (and then stored). */
+static int
+cost_of(sim_engine *e, const sim_layer *l, const sim_cand *c,
+    const int *macro_ids, const sim_cache *cache, sim_layer_result *r,
+    int *simulated, h4h_err *err)
+{
+	int rc;
+
+	if (cache != NULL && cache->get_cost(cache->ctx, l, c, r)) {
+		r->layer = l;
+		*simulated = 0;
+		return 0;
+	}
+	rc = simulate(e, l, c, macro_ids, NULL, r, err);
+	if (rc == 0 && cache != NULL)
+		cache->put_cost(cache->ctx, l, c, r);
+	*simulated = 1;
+	return rc;
+}
+
 int
 sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
-    sim_result **out, h4h_err *err)
+    const sim_cache *cache, sim_result **out, h4h_err *err)
 {
 	const sim_profile *p = &e->p;
 	sim_partition *part = NULL;
@@ -243,11 +263,10 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 	snprintf(res->net_name, sizeof res->net_name, "%s", net->name);
 	snprintf(res->system_name, sizeof res->system_name, "%s", p->name);
 	res->objective = obj;
-	rc = sim_partition_build(p, net, &part, err);
+	rc = sim_partition_build(p, net, cache, &part, err);
 	if (rc != 0)
 		goto fail;
 	res->partition_exact = part->exact;
-	res->cim_weight_bytes = part->used_bytes;
 	res->cim_capacity_bytes = part->capacity_bytes;
 	for (int i = 0; i < net->n_layers; i++) {
 		const sim_cand *c = &part->layers[i].cands[part->layers[i].chosen];
@@ -275,11 +294,14 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 			n = 0;
 		}
 		for (int s = 0; s < n; s++) {
-			rc = simulate(e, l, &lp->cands[list[s]], lp->macro_ids,
-			    NULL, &r, err);
+			int simulated;
+
+			rc = cost_of(e, l, &lp->cands[list[s]], lp->macro_ids,
+			    cache, &r, &simulated, err);
 			if (rc != 0)
 				goto fail;
-			res->layer_sims++;
+			res->layer_sims += simulated;
+			res->layers_reused += !simulated;
 			if (result_cost(&r, obj, tl, te) < best_cost) {
 				best_cost = result_cost(&r, obj, tl, te);
 				best = r;
@@ -295,6 +317,8 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 				goto fail;
 		}
 		best_chosen[i] = best_k;
+		/* The weights the winning split keeps in the macros. */
+		res->cim_weight_bytes += lp->cands[best_k].cim_weight_bytes;
 		best.candidates = lp->n_cands;
 		best.simulated = n;
 		best.start_ps = offset;
@@ -342,7 +366,21 @@ sim_run(const sim_profile *p, const sim_net *net, sim_trace *trace,
 
 	if (rc != 0)
 		return rc;
-	rc = sim_engine_run(e, net, trace, out, err);
+	rc = sim_engine_run(e, net, trace, NULL, out, err);
+	sim_engine_destroy(e);
+	return rc;
+}
+
+int
+sim_run_cached(const sim_profile *p, const sim_net *net,
+    const sim_cache *cache, sim_result **out, h4h_err *err)
+{
+	sim_engine *e;
+	int rc = sim_engine_create(p, &e, err);
+
+	if (rc != 0)
+		return rc;
+	rc = sim_engine_run(e, net, NULL, cache, out, err);
 	sim_engine_destroy(e);
 	return rc;
 }

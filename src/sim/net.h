@@ -81,12 +81,6 @@ int sim_net_load(const char *path, sim_net **out, h4h_err *err);
 int sim_net_parse(const char *json, const char *label, sim_net **out,
     h4h_err *err);
 
-/* Lower an H4H architecture JSON (doc/formats.md, "H4H architecture") into a
- * layer list. */
-int sim_arch_load(const char *path, sim_net **out, h4h_err *err);
-int sim_arch_parse(const char *json, const char *label, sim_net **out,
-    h4h_err *err);
-
 void sim_net_destroy(sim_net *net);
 
 /* Building a net, for the two front ends.  sim_net_new() returns an empty

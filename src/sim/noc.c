@@ -50,6 +50,7 @@ sim_noc_occupancy_ps(const sim_noc_cfg *cfg, double bytes)
 
 	if (cycles <= 0)
 		return 0;
+	cycles += cfg->transfer_overhead_cycles;	/* calibration knob */
 	return (uint64_t)(cycles * 1e6 / cfg->clock_mhz + 0.5);
 }
 

@@ -43,6 +43,26 @@ u55_act(sim_act a)
 	}
 }
 
+/* Which calibration knob applies to a layer. */
+static int
+kind_of(const sim_layer *l)
+{
+	switch (l->op) {
+	case SIM_OP_CONV:
+		return l->kh * l->kw == 1 ? SIM_KIND_PWCONV : SIM_KIND_CONV;
+	case SIM_OP_DWCONV:
+		return SIM_KIND_DWCONV;
+	case SIM_OP_FC:
+	case SIM_OP_MATMUL:
+		return SIM_KIND_FC;
+	case SIM_OP_AVGPOOL:
+	case SIM_OP_MAXPOOL:
+		return SIM_KIND_POOL;
+	default:
+		return SIM_KIND_ELEMENTWISE;
+	}
+}
+
 static void
 set_shape(sim_u55_op *op, int ih, int iw, int ic, int oh, int ow, int oc)
 {
@@ -62,7 +82,7 @@ sim_npu_plan(const sim_profile *p, const sim_layer *l, int channels,
 	sim_u55_op op;
 	sim_u55_plan *pl = &w->plan;
 	long long repeats = 1;
-	double weight_bytes, bias_bytes;
+	double weight_bytes, bias_bytes, scale;
 	int rc;
 
 	memset(w, 0, sizeof *w);
@@ -147,14 +167,17 @@ sim_npu_plan(const sim_profile *p, const sim_layer *l, int channels,
 		    err ? err->msg : "cannot plan");
 
 	w->n_blocks = pl->n_blocks * repeats;
+	scale = p->npu.cycle_scale[kind_of(l)];
 	if (op.kind == SIM_U55_ELEMENTWISE) {
 		/* Vela costs elementwise ops as a whole, not per block. */
 		w->dpu_cycles = 0;
-		w->out_cycles = pl->op_cycles / pl->n_blocks;
+		w->out_cycles = pl->op_cycles / pl->n_blocks * scale;
 	} else {
-		w->dpu_cycles = pl->dpu_block_cycles;
-		w->out_cycles = pl->out_block_cycles;
+		w->dpu_cycles = pl->dpu_block_cycles * scale +
+		    p->npu.block_overhead_cycles;
+		w->out_cycles = pl->out_block_cycles * scale;
 	}
+	w->setup_cycles = p->npu.op_overhead_cycles;
 	/* The scale/bias stream feeds the output stage, the weights the MAC
 	 * stage (Vela: the bias term bounds out_blk, cycles_wb the dpu). */
 	bias_bytes = l->op == SIM_OP_MATMUL ? 0 : pl->bias_bytes;
@@ -164,7 +187,9 @@ sim_npu_plan(const sim_profile *p, const sim_layer *l, int channels,
 	w->block_weight_bytes = weight_bytes / pl->n_blocks;
 	w->block_bias_bytes = bias_bytes / pl->n_blocks;
 	w->block_ofm_bytes = pl->ofm_bytes_scaled / pl->n_blocks;
-	w->op_cycles = pl->op_cycles * repeats;
+	w->op_cycles = pl->op_cycles * repeats * scale + w->setup_cycles +
+	    (op.kind == SIM_U55_ELEMENTWISE ? 0 :
+	    p->npu.block_overhead_cycles * (double)w->n_blocks);
 	w->noc_bytes = (pl->ifm_bytes_scaled + pl->ofm_bytes_scaled) * repeats;
 	w->weight_port_bytes = (weight_bytes + bias_bytes) * repeats;
 	w->shram_bytes = (pl->ifm_bytes + weight_bytes + pl->ofm_bytes) *
@@ -201,6 +226,7 @@ struct sim_npu {
 	long long mac_started, mac_done;
 	long long out_started, out_done;
 	uint64_t ifm_avail[RING], w_avail[RING], bias_avail[RING];
+	int setting_up;		/* the operator's set-up time runs */
 	int mac_running, mac_armed;
 	int out_running, out_armed;
 	uint64_t out_write_avail;
@@ -307,6 +333,11 @@ on_mac_timer(void *ctx)
 	sim_npu *npu = ctx;
 	uint64_t now = h4h_kernel_now_ps();
 
+	if (npu->setting_up) {
+		npu->setting_up = 0;
+		advance(npu);
+		return;
+	}
 	npu->mac_running = 0;
 	npu->mac_done++;
 	npu->busy_ps += now - npu->mac_t0;
@@ -434,7 +465,13 @@ sim_npu_start(sim_npu *npu, const sim_npu_work *w, struct sim_trace *tr,
 	npu->out_started = npu->out_done = 0;
 	npu->mac_running = npu->out_running = 0;
 	npu->busy_ps = 0;
-	advance(npu);
+	/* A fixed set-up time (a calibration knob) before the first block. */
+	npu->setting_up = w->setup_cycles > 0;
+	if (npu->setting_up)
+		h4h_timer_notify(npu->mac_timer, cycles_ps(&npu->cfg,
+		    w->setup_cycles));
+	else
+		advance(npu);
 }
 
 uint64_t

@@ -31,7 +31,8 @@ typedef struct sim_npu_work {
 	double block_weight_bytes;	/* over the weight port */
 	double block_bias_bytes;	/* over the weight port */
 	double block_ofm_bytes;
-	double op_cycles;		/* Vela compute cycles, whole layer */
+	double setup_cycles;		/* before the first block (knob) */
+	double op_cycles;		/* compute cycles, whole layer */
 	double noc_bytes;		/* feature maps over the shared NoC */
 	double weight_port_bytes;	/* weights over the private port */
 	double shram_bytes;		/* raw bytes through SHRAM */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/canon.h"
+
 /* The exact DP gives up (and the Lagrangian takes over) once it has combined
  * this many (state, candidate) pairs: small problems stay far below it, and
  * it bounds the time a large constrained network spends here. */
@@ -105,11 +107,13 @@ build_layer(const sim_profile *p, const sim_layer *l, sim_layer_plan *lp,
 	double wpc, cap = p->cim.capacity_mbit * 1e6 / 8;
 	int cim_ok = M > 0 && sim_layer_cim_capable(l);
 	sim_npu_work npu;
+	sim_cand *cands;
 	int rc;
 
 	lp->n_cands = 0;
-	lp->cands = h4h_xcalloc(cim_ok ? (size_t)G * M + 1 : 1,
-	    sizeof *lp->cands);
+	cands = h4h_xcalloc(cim_ok ? (size_t)G * M + 1 : 1, sizeof *cands);
+	lp->cands = cands;
+	lp->owned = 1;
 	wpc = (double)sim_layer_weight_bytes(l) / total;
 	/* n0 = granules on the NPU, from all of them down to none. */
 	for (int n0 = G; n0 >= 0; n0--) {
@@ -122,14 +126,14 @@ build_layer(const sim_profile *p, const sim_layer *l, sim_layer_plan *lp,
 		if (rc != 0)
 			return rc;
 		if (rest == 0) {
-			sim_cand *c = &lp->cands[lp->n_cands++];
+			sim_cand *c = &cands[lp->n_cands++];
 
 			c->npu_channels = total;
 			estimate(p, l, &npu, c);
 			continue;
 		}
 		for (int m = 1; m <= M && m <= rest; m++) {
-			sim_cand *c = &lp->cands[lp->n_cands];
+			sim_cand *c = &cands[lp->n_cands];
 
 			memset(c, 0, sizeof *c);
 			c->npu_channels = npu_ch;
@@ -261,31 +265,85 @@ out:
 	return ok;
 }
 
-/* Per layer argmin cost + lambda * bytes at one lambda; returns the total
- * bytes.  cost[] and bytes[] are flat over all candidates, layer by layer. */
+/* Per layer argmin cost + lambda * bytes at one lambda over each layer's
+ * hull (hull[] holds candidate indices, layer i's from off[i] to
+ * off[i + 1]); returns the total bytes. */
 static double
 relaxed_choice(sim_partition *part, const double *cost, const double *bytes,
-    double lambda)
+    const int *base, const int *hull, const int *off, double lambda)
 {
 	double used = 0;
-	int base = 0;
 
 	for (int i = 0; i < part->n_layers; i++) {
 		sim_layer_plan *lp = &part->layers[i];
 		double best = DBL_MAX;
+		int pick = 0;
 
-		for (int k = 0; k < lp->n_cands; k++) {
-			double c = cost[base + k] + lambda * bytes[base + k];
+		for (int h = off[i]; h < off[i + 1]; h++) {
+			int k = hull[h];
+			double c = cost[base[i] + k] + lambda * bytes[base[i] + k];
 
 			if (c < best) {
 				best = c;
-				lp->chosen = k;
+				pick = k;
 			}
 		}
-		used += bytes[base + lp->chosen];
-		base += lp->n_cands;
+		lp->chosen = pick;
+		used += bytes[base[i] + pick];
 	}
 	return used;
+}
+
+static const double *sort_bytes, *sort_cost;
+
+static int
+cmp_point(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	if (sort_bytes[x] != sort_bytes[y])
+		return sort_bytes[x] < sort_bytes[y] ? -1 : 1;
+	if (sort_cost[x] != sort_cost[y])
+		return sort_cost[x] < sort_cost[y] ? -1 : 1;
+	return x - y;
+}
+
+/* The candidates that minimise cost + lambda * bytes for some lambda >= 0:
+ * the lower convex hull of (bytes, cost) from the fewest bytes to the
+ * cheapest point.  Writes candidate indices into out; returns the count. */
+static int
+lower_hull(const double *cost, const double *bytes, int n, int *tmp,
+    int *out)
+{
+	int m = 0;
+
+	for (int k = 0; k < n; k++)
+		tmp[k] = k;
+	sort_bytes = bytes;
+	sort_cost = cost;
+	qsort(tmp, (size_t)n, sizeof *tmp, cmp_point);
+	for (int t = 0; t < n; t++) {
+		int k = tmp[t];
+
+		/* Same bytes as the last kept point: it was cheaper. */
+		if (m > 0 && bytes[out[m - 1]] == bytes[k])
+			continue;
+		/* Only points that are cheaper than every point to their left
+		 * can be chosen. */
+		if (m > 0 && cost[k] >= cost[out[m - 1]])
+			continue;
+		while (m >= 2) {
+			int a = out[m - 2], b = out[m - 1];
+			double cross = (bytes[b] - bytes[a]) * (cost[k] - cost[a]) -
+			    (cost[b] - cost[a]) * (bytes[k] - bytes[a]);
+
+			if (cross > 0)
+				break;
+			m--;	/* b lies on or above the segment a-k */
+		}
+		out[m++] = k;
+	}
+	return m;
 }
 
 /* Lagrangian relaxation: lambda bisected to the smallest that fits, then
@@ -295,56 +353,75 @@ choose_lagrangian(sim_partition *part, sim_objective obj, double tl,
     double te, double budget)
 {
 	double lo = 0, hi = 1e-15, used;
-	int L = part->n_layers, n = 0, base;
+	int L = part->n_layers, n = 0, max_n = 0;
 	double *cost, *bytes;
+	int *base, *hull, *off, *tmp;
 
-	for (int i = 0; i < L; i++)
+	base = h4h_xmalloc(((size_t)L + 1) * sizeof *base);
+	off = h4h_xmalloc(((size_t)L + 1) * sizeof *off);
+	for (int i = 0; i < L; i++) {
+		base[i] = n;
 		n += part->layers[i].n_cands;
+		if (part->layers[i].n_cands > max_n)
+			max_n = part->layers[i].n_cands;
+	}
+	base[L] = n;
 	cost = h4h_xmalloc((size_t)n * sizeof *cost);
 	bytes = h4h_xmalloc((size_t)n * sizeof *bytes);
-	n = 0;
-	for (int i = 0; i < L; i++)
-		for (int k = 0; k < part->layers[i].n_cands; k++, n++) {
-			cost[n] = sim_cand_cost(&part->layers[i].cands[k], obj,
-			    tl, te);
-			bytes[n] = part->layers[i].cands[k].cim_weight_bytes;
+	hull = h4h_xmalloc((size_t)n * sizeof *hull);
+	tmp = h4h_xmalloc((size_t)max_n * sizeof *tmp);
+	for (int i = 0; i < L; i++) {
+		for (int k = 0; k < part->layers[i].n_cands; k++) {
+			cost[base[i] + k] = sim_cand_cost(
+			    &part->layers[i].cands[k], obj, tl, te);
+			bytes[base[i] + k] =
+			    part->layers[i].cands[k].cim_weight_bytes;
 		}
-	/* cands[0] (NPU only, 0 bytes) always fits: some lambda does. */
-	for (int it = 0; relaxed_choice(part, cost, bytes, hi) > budget &&
-	    it < 200; it++) {
+	}
+	/* Hulls, layer by layer. */
+	off[0] = 0;
+	for (int i = 0; i < L; i++)
+		off[i + 1] = off[i] + lower_hull(cost + base[i], bytes + base[i],
+		    part->layers[i].n_cands, tmp, hull + off[i]);
+	/* cands[0] (NPU only, 0 bytes) is on every hull: some lambda fits. */
+	for (int it = 0; relaxed_choice(part, cost, bytes, base, hull, off,
+	    hi) > budget && it < 200; it++) {
 		lo = hi;
 		hi *= 8;
 	}
 	for (int it = 0; it < 40; it++) {
 		double mid = (lo + hi) / 2;
 
-		if (relaxed_choice(part, cost, bytes, mid) <= budget)
+		if (relaxed_choice(part, cost, bytes, base, hull, off, mid) <=
+		    budget)
 			hi = mid;
 		else
 			lo = mid;
 	}
-	used = relaxed_choice(part, cost, bytes, hi);
+	used = relaxed_choice(part, cost, bytes, base, hull, off, hi);
 	for (int improved = 1; improved;) {
 		improved = 0;
-		base = 0;
 		for (int i = 0; i < L; i++) {
 			sim_layer_plan *lp = &part->layers[i];
 
 			for (int k = 0; k < lp->n_cands; k++) {
-				int cur = base + lp->chosen;
+				int cur = base[i] + lp->chosen;
 
-				if (cost[base + k] < cost[cur] && used -
-				    bytes[cur] + bytes[base + k] <= budget) {
-					used += bytes[base + k] - bytes[cur];
+				if (cost[base[i] + k] < cost[cur] && used -
+				    bytes[cur] + bytes[base[i] + k] <= budget) {
+					used += bytes[base[i] + k] - bytes[cur];
 					lp->chosen = k;
 					improved = 1;
 				}
 			}
-			base += lp->n_cands;
 		}
 	}
 	free(cost);
 	free(bytes);
+	free(base);
+	free(hull);
+	free(off);
+	free(tmp);
 }
 
 static void
@@ -361,33 +438,55 @@ totals(const sim_partition *part, double *tl, double *te)
 }
 
 static void
+choose_once(sim_partition *part, sim_objective obj, double tl, double te,
+    double budget)
+{
+	choose_unconstrained(part, obj, tl, te);
+	part->exact = 1;
+	if (used_bytes(part) > budget) {
+		long long n = 0;
+
+		for (int i = 0; i < part->n_layers; i++)
+			n += part->layers[i].n_cands;
+		part->exact = n <= DP_MAX_CANDS &&
+		    choose_dp(part, obj, tl, te, budget);
+		if (!part->exact)
+			choose_lagrangian(part, obj, tl, te, budget);
+	}
+}
+
+static void
 choose(sim_partition *part, sim_objective obj, double budget)
 {
-	double tl = 0, te = 0;
-	int rounds = obj == SIM_OBJ_EDP ? 4 : 1;
+	double tl, te, best;
+	int *keep;
 
+	if (obj != SIM_OBJ_EDP) {
+		choose_once(part, obj, 0, 0, budget);
+		return;
+	}
 	/* EDP is a product of sums: iterate the linearisation from the
-	 * latency-optimal point; keep the best product seen. */
-	if (obj == SIM_OBJ_EDP) {
-		choose(part, SIM_OBJ_LATENCY, budget);
+	 * latency-optimal point and keep the best product seen.  Exact only
+	 * in the sense of each linearised step. */
+	keep = h4h_xcalloc((size_t)part->n_layers + 1, sizeof *keep);
+	choose_once(part, SIM_OBJ_LATENCY, 0, 0, budget);
+	totals(part, &tl, &te);
+	best = tl * te;
+	for (int i = 0; i < part->n_layers; i++)
+		keep[i] = part->layers[i].chosen;
+	for (int r = 0; r < 4; r++) {
+		choose_once(part, obj, tl, te, budget);
 		totals(part, &tl, &te);
-	}
-	for (int r = 0; r < rounds; r++) {
-		choose_unconstrained(part, obj, tl, te);
-		part->exact = 1;
-		if (used_bytes(part) > budget) {
-			long long n = 0;
-
+		if (tl * te < best) {
+			best = tl * te;
 			for (int i = 0; i < part->n_layers; i++)
-				n += part->layers[i].n_cands;
-			part->exact = n <= DP_MAX_CANDS &&
-			    choose_dp(part, obj, tl, te, budget);
-			if (!part->exact)
-				choose_lagrangian(part, obj, tl, te, budget);
+				keep[i] = part->layers[i].chosen;
 		}
-		if (obj == SIM_OBJ_EDP)
-			totals(part, &tl, &te);
 	}
+	for (int i = 0; i < part->n_layers; i++)
+		part->layers[i].chosen = keep[i];
+	part->exact = 0;
+	free(keep);
 }
 
 /* The macros a candidate would use: the m least filled, stable by index
@@ -520,33 +619,55 @@ choose_and_place(sim_partition *part, const sim_profile *p)
 	free(best);
 }
 
-/* An earlier layer with the same op, shapes and parameters, or -1. */
+/* Same op, shapes and parameters (and graph I/O, which sets the layout). */
 static int
-same_shape_before(const sim_net *net, int i)
+same_shape(const sim_layer *a, const sim_layer *b)
 {
-	const sim_layer *a = &net->layers[i];
+	return a->op == b->op && a->act == b->act && a->in_h == b->in_h &&
+	    a->in_w == b->in_w && a->in_c == b->in_c && a->out_h == b->out_h &&
+	    a->out_w == b->out_w && a->out_c == b->out_c && a->kh == b->kh &&
+	    a->kw == b->kw && a->stride == b->stride &&
+	    a->groups == b->groups && a->heads == b->heads &&
+	    a->mm_m == b->mm_m && a->mm_k == b->mm_k && a->mm_n == b->mm_n &&
+	    a->global == b->global && a->is_output == b->is_output &&
+	    (a->inputs[0] == -1) == (b->inputs[0] == -1);
+}
 
-	for (int j = i - 1; j >= 0; j--) {
-		const sim_layer *b = &net->layers[j];
+/* For every layer, the first earlier layer of the same shape, or -1: an
+ * open-addressing table on the layer hash (canon.h). */
+static void
+find_repeats(const sim_net *net, sim_partition *part)
+{
+	size_t cap = 16;
+	int *slot;
 
-		if (a->op == b->op && a->act == b->act && a->in_h == b->in_h &&
-		    a->in_w == b->in_w && a->in_c == b->in_c &&
-		    a->out_h == b->out_h && a->out_w == b->out_w &&
-		    a->out_c == b->out_c && a->kh == b->kh && a->kw == b->kw &&
-		    a->stride == b->stride && a->groups == b->groups &&
-		    a->heads == b->heads && a->mm_m == b->mm_m &&
-		    a->mm_k == b->mm_k && a->mm_n == b->mm_n &&
-		    a->global == b->global && a->is_output == b->is_output &&
-		    (a->inputs[0] == -1) == (b->inputs[0] == -1))
-			return j;
+	while (cap < 2 * (size_t)net->n_layers)
+		cap *= 2;
+	slot = h4h_xmalloc(cap * sizeof *slot);
+	for (size_t k = 0; k < cap; k++)
+		slot[k] = -1;
+	for (int i = 0; i < net->n_layers; i++) {
+		const sim_layer *l = &net->layers[i];
+		size_t k = (size_t)sim_layer_hash(l) & (cap - 1);
+
+		part->layers[i].same_as = -1;
+		for (; slot[k] >= 0; k = (k + 1) & (cap - 1))
+			if (same_shape(&net->layers[slot[k]], l)) {
+				part->layers[i].same_as = slot[k];
+				break;
+			}
+		if (slot[k] < 0)
+			slot[k] = i;
 	}
-	return -1;
+	free(slot);
 }
 
 int
 sim_partition_build(const sim_profile *p, const sim_net *net,
-    sim_partition **out, h4h_err *err)
+    const sim_cache *cache, sim_partition **out, h4h_err *err)
 {
+	const sim_cand *known;
+	int n_known;
 	sim_partition *part = h4h_xcalloc(1, sizeof *part);
 	int rc = 0;
 
@@ -554,20 +675,22 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
 	part->layers = h4h_xcalloc((size_t)net->n_layers,
 	    sizeof *part->layers);
 	part->capacity_bytes = p->cim.macros * p->cim.capacity_mbit * 1e6 / 8;
+	find_repeats(net, part);
 	for (int i = 0; i < net->n_layers; i++) {
-		int same = same_shape_before(net, i);
+		int same = part->layers[i].same_as;
 
-		part->layers[i].same_as = same;
 		if (same >= 0) {
 			/* Candidates depend on the shape alone: repeated blocks
-			 * (most of a network) reuse them. */
-			sim_layer_plan *src = &part->layers[same];
-
-			part->layers[i].n_cands = src->n_cands;
-			part->layers[i].cands = h4h_xmalloc((size_t)src->n_cands *
-			    sizeof *src->cands);
-			memcpy(part->layers[i].cands, src->cands,
-			    (size_t)src->n_cands * sizeof *src->cands);
+			 * (most of a network) share them. */
+			part->layers[i].n_cands = part->layers[same].n_cands;
+			part->layers[i].cands = part->layers[same].cands;
+			continue;
+		}
+		if (cache != NULL && cache->get_cands(cache->ctx,
+		    &net->layers[i], &known, &n_known)) {
+			/* Borrowed: the cache keeps them while it lives. */
+			part->layers[i].n_cands = n_known;
+			part->layers[i].cands = known;
 			continue;
 		}
 		rc = build_layer(p, &net->layers[i], &part->layers[i], err);
@@ -575,6 +698,9 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
 			sim_partition_destroy(part);
 			return rc;
 		}
+		if (cache != NULL)
+			cache->put_cands(cache->ctx, &net->layers[i],
+			    part->layers[i].cands, part->layers[i].n_cands);
 	}
 	choose_and_place(part, p);
 
@@ -588,7 +714,8 @@ sim_partition_destroy(sim_partition *part)
 	if (part == NULL)
 		return;
 	for (int i = 0; i < part->n_layers; i++) {
-		free(part->layers[i].cands);
+		if (part->layers[i].owned)
+			free((sim_cand *)part->layers[i].cands);
 		free(part->layers[i].macro_ids);
 	}
 	free(part->layers);

@@ -21,21 +21,13 @@
 #include "sim/net.h"
 #include "sim/npu.h"
 #include "sim/profile.h"
+#include "sim/sim.h"
 
-typedef struct sim_cand {
-	int npu_channels;
-	int cim_channels;
-	int macros;			/* macros used (0 = NPU only) */
-	double cim_weight_bytes;	/* resident weights, all macros */
-	double max_macro_bytes;		/* largest share of one macro */
-	double est_latency_s;
-	double est_energy_j;
-	double est_noc_bytes;
-} sim_cand;
 
 typedef struct sim_layer_plan {
 	int n_cands;
-	sim_cand *cands;
+	const sim_cand *cands;		/* owned, or borrowed (see owned) */
+	int owned;			/* cands is ours to free */
 	int chosen;			/* index into cands */
 	int same_as;			/* earlier layer of identical shape
 					 * (same candidates), or -1 */
@@ -51,8 +43,10 @@ typedef struct sim_partition {
 	int exact;			/* 1 if the DP (or no constraint) chose */
 } sim_partition;
 
+/* cache may be NULL; with one, candidate lists of known layers are taken
+ * from it and new ones stored in it. */
 int sim_partition_build(const sim_profile *p, const sim_net *net,
-    sim_partition **out, h4h_err *err);
+    const sim_cache *cache, sim_partition **out, h4h_err *err);
 void sim_partition_destroy(sim_partition *part);
 
 /* The per-layer cost the objective sums (EDP: linearised around totals). */

@@ -21,6 +21,17 @@ typedef enum sim_objective {
 	SIM_OBJ_EDP,
 } sim_objective;
 
+/* Operator kinds the NPU calibration knobs are kept per. */
+enum {
+	SIM_KIND_CONV,		/* conv kxk, k > 1 */
+	SIM_KIND_PWCONV,	/* conv 1x1 */
+	SIM_KIND_DWCONV,
+	SIM_KIND_FC,		/* fc and matmul */
+	SIM_KIND_POOL,
+	SIM_KIND_ELEMENTWISE,	/* add, activations, softmax, layernorm */
+	SIM_KIND_COUNT
+};
+
 typedef struct sim_npu_cfg {
 	int macs;			/* 32, 64, 128 or 256 MAC/cycle */
 	double clock_mhz;
@@ -32,6 +43,10 @@ typedef struct sim_npu_cfg {
 	int weight_latency_cycles;	/* NPU cycles */
 	int softmax_passes;		/* elementwise passes a softmax costs */
 	int layernorm_passes;		/* elementwise passes a layernorm costs */
+	/* Calibration knobs (neutral defaults: 1 and 0). */
+	double cycle_scale[SIM_KIND_COUNT];
+	double block_overhead_cycles;
+	double op_overhead_cycles;
 } sim_npu_cfg;
 
 typedef struct sim_cim_cfg {
@@ -47,6 +62,8 @@ typedef struct sim_cim_cfg {
 	double e_mac_pj;
 	double e_buffer_byte_pj;	/* IFMP/OFMP buffer access, per byte */
 	double static_mw;		/* per macro */
+	double mac_cycle_scale;		/* calibration knobs (neutral: 1, 0) */
+	double chunk_overhead_cycles;
 } sim_cim_cfg;
 
 typedef struct sim_noc_cfg {
@@ -56,6 +73,7 @@ typedef struct sim_noc_cfg {
 	int burst_bytes;		/* burst length (NPU burst efficiency) */
 	double e_byte_pj;		/* per byte moved over the link */
 	double e_sram_byte_pj;		/* system SRAM access behind the NoC */
+	double transfer_overhead_cycles; /* calibration knob (neutral: 0) */
 } sim_noc_cfg;
 
 typedef struct sim_part_cfg {

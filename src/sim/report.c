@@ -188,6 +188,23 @@ sim_result_json(sim_result *const *rs, int n)
 	return s;
 }
 
+/* RFC 4180: quote a field holding a comma, quote or line break. */
+static void
+put_csv(FILE *f, const char *v)
+{
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *v != '\0'; v++) {
+		if (*v == '"')
+			fputc('"', f);
+		fputc(*v, f);
+	}
+	fputc('"', f);
+}
+
 typedef struct csv_ctx {
 	sim_result *const *rs;
 	int n;
@@ -209,10 +226,14 @@ write_csv(FILE *f, const void *vctx)
 			const sim_layer_result *lr = &r->layers[i];
 			const sim_layer *l = lr->layer;
 
-			fprintf(f, "%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%lld,%d,%d,%d,"
+			put_csv(f, r->system_name);
+			fputc(',', f);
+			put_csv(f, r->net_name);
+			fputc(',', f);
+			put_csv(f, l->name);
+			fprintf(f, ",%s,%d,%d,%d,%d,%d,%d,%lld,%d,%d,%d,"
 			    "%.6g,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,"
-			    "%.0f\n", r->system_name, r->net_name, l->name,
-			    sim_op_name(l->op), l->in_h, l->in_w, l->in_c,
+			    "%.0f\n", sim_op_name(l->op), l->in_h, l->in_w, l->in_c,
 			    l->out_h, l->out_w, l->out_c, lr->macs,
 			    lr->npu_channels, lr->cim_channels, lr->macros,
 			    lr->npu_fraction, lr->cycles, lr->start_ps * 1e-12,

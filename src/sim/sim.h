@@ -23,6 +23,19 @@
 #include "sim/profile.h"
 #include "sim/trace.h"
 
+/* One way to split a layer: the NPU takes the first npu_channels output
+ * channels, m macros share the rest in whole granules (partition.h). */
+typedef struct sim_cand {
+	int npu_channels;
+	int cim_channels;
+	int macros;			/* macros used (0 = NPU only) */
+	double cim_weight_bytes;	/* resident weights, all macros */
+	double max_macro_bytes;		/* largest share of one macro */
+	double est_latency_s;
+	double est_energy_j;
+	double est_noc_bytes;
+} sim_cand;
+
 typedef struct sim_layer_result {
 	const sim_layer *layer;
 	int npu_channels, cim_channels, macros;
@@ -53,21 +66,45 @@ typedef struct sim_result {
 	double cim_weight_bytes, cim_capacity_bytes;
 	int partition_exact;
 	int layer_sims;			/* layer simulations run */
+	int layers_reused;		/* layer costs taken from the cache */
 	uint64_t kernel_activations;	/* SystemC process activations */
 } sim_result;
+
+/*
+ * A memo of per-layer work for one system, so a layer already seen costs a
+ * lookup (the cost database implements it, db.h).  Keys are the layer's
+ * canonical form (canon.h) and, for costs, the split; a split's simulated
+ * cost does not depend on the objective, so it is stored once for all.
+ * get_* return 1 when found.  Candidates returned stay valid while the cache
+ * lives.  The engine calls put_* only for what it computed itself.
+ */
+typedef struct sim_cache {
+	void *ctx;
+	int (*get_cands)(void *ctx, const sim_layer *l, const sim_cand **c,
+	    int *n);
+	void (*put_cands)(void *ctx, const sim_layer *l, const sim_cand *c,
+	    int n);
+	int (*get_cost)(void *ctx, const sim_layer *l, const sim_cand *split,
+	    sim_layer_result *r);
+	void (*put_cost)(void *ctx, const sim_layer *l, const sim_cand *split,
+	    const sim_layer_result *r);
+} sim_cache;
 
 typedef struct sim_engine sim_engine;
 
 int sim_engine_create(const sim_profile *p, sim_engine **out, h4h_err *err);
 void sim_engine_destroy(sim_engine *e);
-/* trace may be NULL; if given, it must have been created with the profile's
- * macros and cus_per_macro. */
+/* trace and cache may be NULL; a trace must have been created with the
+ * profile's macros and cus_per_macro.  With a trace every layer is replayed
+ * on the kernel even if the cache knows its cost. */
 int sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
-    sim_result **out, h4h_err *err);
+    const sim_cache *cache, sim_result **out, h4h_err *err);
 
-/* One-shot convenience. */
+/* One-shot conveniences. */
 int sim_run(const sim_profile *p, const sim_net *net, sim_trace *trace,
     sim_result **out, h4h_err *err);
+int sim_run_cached(const sim_profile *p, const sim_net *net,
+    const sim_cache *cache, sim_result **out, h4h_err *err);
 void sim_result_destroy(sim_result *r);
 
 /* Reports (report.c). */

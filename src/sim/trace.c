@@ -1,8 +1,9 @@
 /*
  * trace.c - Chrome trace-event JSON writer (see trace.h).
  *
- * Output: {"traceEvents":[...],"displayTimeUnit":"ns"} with one "M"
- * thread_name record per track and one "X" (complete) event per span; ts
+ * Output: {"displayTimeUnit":"ns","traceEvents":[...]} with "M" metadata
+ * records (process_name, and thread_name plus thread_sort_index per track)
+ * and one "X" (complete) event per span; ts
  * and dur are microseconds as the format requires.  Written by hand rather
  * than through jansson because a large trace holds millions of spans and
  * building a DOM for them would cost more than the simulation.

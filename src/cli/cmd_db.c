@@ -1,0 +1,148 @@
+/*
+ * cmd_db.c - `h4h db summary|export|query`: read the cost database.
+ *
+ * Every subcommand opens the database read-only, so none of them can change
+ * it; `query` also refuses SQL that would write.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "sim/db.h"
+
+static const char *usage_text =
+    "usage: h4h db summary --db FILE\n"
+    "       h4h db export --db FILE [--format csv|json] "
+    "(sweep:ID | network:ID | table:NAME)\n"
+    "       h4h db query --db FILE 'SELECT ...'\n"
+    "\n"
+    "  summary   what the database holds: systems, networks, sweeps\n"
+    "  export    a sweep's points, a network's costs on every system, or a\n"
+    "            whole table, as CSV (default) or JSON on stdout\n"
+    "  query     a read-only SQL statement; rows as CSV on stdout\n";
+
+typedef struct query_ctx {
+	int rows;
+} query_ctx;
+
+static void
+put_csv_field(const char *v)
+{
+	if (v == NULL)
+		return;
+	if (strpbrk(v, ",\"\n\r") == NULL) {
+		fputs(v, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *v != '\0'; v++) {
+		if (*v == '"')
+			putchar('"');
+		putchar(*v);
+	}
+	putchar('"');
+}
+
+static int
+query_row(void *vctx, int ncol, const char *const *names,
+    const char *const *values)
+{
+	query_ctx *ctx = vctx;
+
+	if (ctx->rows++ == 0) {
+		for (int i = 0; i < ncol; i++) {
+			if (i > 0)
+				putchar(',');
+			put_csv_field(names[i]);
+		}
+		putchar('\n');
+	}
+	for (int i = 0; i < ncol; i++) {
+		if (i > 0)
+			putchar(',');
+		put_csv_field(values[i]);
+	}
+	putchar('\n');
+	return 0;
+}
+
+static int
+db_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *format = "csv", *sub;
+	h4h_err err = { "" };
+	h4h_db *db;
+	int c, rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "summary") != 0 && strcmp(sub, "export") != 0 &&
+	    strcmp(sub, "query") != 0)
+		return cli_usage_error("db", "unknown subcommand '%s' (summary, "
+		    "export or query)", sub);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			path = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return cli_usage_error("db", "unknown option or missing "
+			    "value '%s' (see h4h db --help)", argv[optind]);
+		}
+	}
+	if (path == NULL)
+		return cli_usage_error("db", "--db FILE is required");
+	if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+		return cli_usage_error("db", "--format must be csv or json (got "
+		    "'%s')", format);
+	if (strcmp(sub, "summary") == 0 ? optind != argc - 1 :
+	    optind != argc - 2)
+		return cli_usage_error("db", "%s takes %s", sub,
+		    strcmp(sub, "summary") == 0 ? "no argument" :
+		    strcmp(sub, "export") == 0 ? "one selector "
+		    "(sweep:ID, network:ID or table:NAME)" : "one SQL statement");
+	if ((rc = h4h_db_open(path, H4H_DB_READONLY, &db, &err)) != 0)
+		return cli_fail("db", rc, &err);
+	if (strcmp(sub, "summary") == 0) {
+		rc = h4h_db_summary(db, stdout, &err);
+	} else if (strcmp(sub, "export") == 0) {
+		rc = h4h_db_export(db, argv[argc - 1], format, stdout, &err);
+	} else {
+		query_ctx ctx = { 0 };
+
+		rc = h4h_db_select(db, argv[argc - 1], query_row, &ctx, &err);
+	}
+	h4h_db_close(db);
+	if (rc != 0)
+		return cli_fail("db", rc, &err);
+	if (fflush(stdout) != 0) {
+		perror("h4h: db: stdout");
+		return 1;
+	}
+	return 0;
+}
+
+const h4h_cmd h4h_cmd_db = {
+	.name = "db",
+	.summary = "summarise, export or query the cost database",
+	.exec = db_exec,
+};
