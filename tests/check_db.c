@@ -236,8 +236,8 @@ query_int(h4h_db *db, const char *sql)
 	h4h_err err = { "" };
 	int_ctx ctx = { 0, 0, "" };
 
-	ck_assert_msg(h4h_db_select(db, sql, int_row, &ctx, &err) == 0, "%s: %s",
-	    sql, err.msg);
+	ck_assert_msg(h4h_db_select(db, sql, int_row, &ctx, &err) == 0,
+	    "%s: %s", sql, err.msg);
 	ck_assert_int_eq(ctx.rows, 1);
 	return ctx.v;
 }
@@ -473,6 +473,36 @@ START_TEST(test_layer_cost_roundtrip)
 	ck_assert_int_eq(get_cost(&c, &l, &split2, &got), 0);
 	ck_assert_int_eq(query_int(db, "SELECT end_ps FROM layer_costs"),
 	    (long long)want.end_ps);
+	ck_assert_int_eq(query_int(db, "SELECT macs FROM layer_costs"),
+	    want.macs);
+	/* Each value in its own column (a swap would still round-trip). */
+	{
+		const struct {
+			const char *col;
+			const double *v;
+		} cols[] = { { "cycles", &want.cycles },
+		    { "latency_s", &want.latency_s },
+		    { "e_npu_j", &want.e_npu_j }, { "e_cim_j", &want.e_cim_j },
+		    { "e_noc_j", &want.e_noc_j },
+		    { "e_static_j", &want.e_static_j },
+		    { "energy_j", &want.energy_j },
+		    { "noc_bytes_npu", &want.noc_bytes_npu },
+		    { "noc_bytes_cim", &want.noc_bytes_cim },
+		    { "noc_busy_s", &want.noc_busy_s },
+		    { "npu_busy_s", &want.npu_busy_s },
+		    { "cim_busy_s", &want.cim_busy_s },
+		    { "npu_fraction", &want.npu_fraction },
+		    { "est_latency_s", &want.est_latency_s } };
+		char sql[128];
+		int_ctx ctx;
+
+		for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+			snprintf(sql, sizeof sql, "SELECT %s FROM layer_costs",
+			    cols[i].col);
+			ck_assert_msg(strtod(query_text(db, sql, &ctx), NULL) ==
+			    *cols[i].v, "column %s", cols[i].col);
+		}
+	}
 	h4h_db_close(db);
 	tmp_done(&t);
 }
@@ -622,6 +652,27 @@ START_TEST(test_net_cost_roundtrip)
 	    memcmp(&en, &r.energy_j, sizeof en) == 0);
 	ck_assert_int_eq(query_int(db, "SELECT macs FROM network_costs"),
 	    r.macs);
+	{
+		const struct {
+			const char *col;
+			const double *v;
+		} cols[] = { { "latency_s", &r.latency_s },
+		    { "energy_j", &r.energy_j }, { "cycles", &r.cycles },
+		    { "e_npu_j", &r.e_npu_j }, { "e_cim_j", &r.e_cim_j },
+		    { "e_noc_j", &r.e_noc_j }, { "e_static_j", &r.e_static_j },
+		    { "noc_bytes_npu", &r.noc_bytes_npu },
+		    { "noc_bytes_cim", &r.noc_bytes_cim },
+		    { "cim_weight_bytes", &r.cim_weight_bytes } };
+		char sql[128];
+		int_ctx ctx;
+
+		for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+			snprintf(sql, sizeof sql, "SELECT %s FROM "
+			    "network_costs", cols[i].col);
+			ck_assert_msg(strtod(query_text(db, sql, &ctx), NULL) ==
+			    *cols[i].v, "column %s", cols[i].col);
+		}
+	}
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM network_costs "
 	    "WHERE objective = 'energy' AND created_at IS NOT NULL"), 1);
 	ck_assert_int_eq(query_int(db, "SELECT n_layers FROM networks "
@@ -981,9 +1032,10 @@ START_TEST(test_failed_batch_kept)
 		sqlite3 *s;
 
 		ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
-		ck_assert_int_eq(sqlite3_exec(s, "INSERT INTO layers (hash, key, "
-		    "op) VALUES ('0', 'someone else 1', 'conv'), ('0', "
-		    "'someone else 2', 'conv')", NULL, NULL, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(s, "INSERT INTO layers (hash, "
+		    "key, op) VALUES ('0', 'someone else 1', 'conv'), "
+		    "('0', 'someone else 2', 'conv')", NULL, NULL, NULL),
+		    SQLITE_OK);
 		sqlite3_close(s);
 	}
 	flush_ok(db);
@@ -1187,8 +1239,8 @@ START_TEST(test_sigkill_while_writing)
 	/* Kill it mid-stream: after some points, at an arbitrary moment. */
 	for (int tries = 0; done < 20 && tries < 5000; tries++) {
 		nap_us(2000);
-		ck_assert_int_eq(h4h_db_sweep_progress(db, sweep, &done, &failed,
-		    &total, &err), 0);
+		ck_assert_int_eq(h4h_db_sweep_progress(db, sweep, &done,
+		    &failed, &total, &err), 0);
 	}
 	ck_assert_int_ge(done, 20);
 	nap_us(1000 + rand() % 5000);

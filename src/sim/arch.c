@@ -254,7 +254,7 @@ emit(lower *lw, sim_layer *l, int n_in, int in0, int in1)
 	l->n_inputs = n_in;
 	l->inputs[0] = in0;
 	l->inputs[1] = n_in == 2 ? in1 : -1;
-	if ((rc = sim_net_append(lw->net, l, &sub)) != 0)
+	if ((rc = sim_net_append_named(lw->net, l, &sub)) != 0)
 		return h4h_errf(lw->err, rc, "'%s' stages[%d]: %s", lw->label,
 		    lw->si, sub.msg);
 	lw->cur = lw->net->n_layers - 1;

@@ -170,8 +170,8 @@ static int (*const migrations[H4H_DB_SCHEMA_VERSION])(sqlite3 *) = {
 	"npu_busy_s, cim_busy_s, macs, npu_fraction, est_latency_s"
 /* network_costs' value columns, in the order of ncost_ent.v[] + macs. */
 #define NCOST_COLS "latency_s, energy_j, cycles, e_npu_j, e_cim_j, " \
-	"e_noc_j, e_static_j, noc_bytes_npu, noc_bytes_cim, cim_weight_bytes, " \
-	"macs"
+	"e_noc_j, e_static_j, noc_bytes_npu, noc_bytes_cim, " \
+	"cim_weight_bytes, macs"
 
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
@@ -452,7 +452,7 @@ struct h4h_db {
 	sqlite3_stmt *st[ST_COUNT];
 	htab layers, shapes, cands, costs, ncosts, systems, ids;
 	vec pend_cands, pend_costs, pend_ncosts;
-	vec fresh;			/* layers given an id by the open batch */
+	vec fresh;			/* layers the open batch gave ids */
 	vec caches;			/* cache_ctx, one per system */
 };
 
@@ -724,13 +724,13 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 	rc = sqlite3_exec(db->s, "BEGIN", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = read_header(db->s, &app, &version, &tables);
-	if (!sqlite3_get_autocommit(db->s))
-		sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK)
 		rc = h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h database "
 		    "(%s)", path, sqlite3_errmsg(db->s));
+	if (!sqlite3_get_autocommit(db->s))
+		sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL);
+	if (rc != 0)
 		goto fail;
-	}
 	if (app != H4H_DB_APPLICATION_ID && (app != 0 || tables > 0)) {
 		rc = h4h_errf(err, H4H_EINPUT, "'%s' is an SQLite database of "
 		    "another program", path);
@@ -1211,10 +1211,10 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 		int bytes = sqlite3_column_bytes(st, 1);
 
 		if (n <= 0 || bytes != n * CAND_BYTES) {
-			stick(db, H4H_EINPUT, "'%s': layer_candidates of system "
-			    "%lld, layer %lld: %d bytes for %d candidates",
-			    db->path, (long long)sys, (long long)le->id, bytes,
-			    n);
+			stick(db, H4H_EINPUT, "'%s': layer_candidates of "
+			    "system %lld, layer %lld: %d bytes for %d "
+			    "candidates", db->path, (long long)sys,
+			    (long long)le->id, bytes, n);
 		} else {
 			ce = h4h_xcalloc(1, sizeof *ce);
 			ce->sys = sys;
@@ -1379,7 +1379,8 @@ cost_column(sqlite3_stmt *st, int col, sim_layer_result *r)
 			*(double *)p = sqlite3_column_double(st, col);
 			break;
 		case F_U64:
-			*(uint64_t *)p = (uint64_t)sqlite3_column_int64(st, col);
+			*(uint64_t *)p =
+			    (uint64_t)sqlite3_column_int64(st, col);
 			break;
 		default:
 			*(long long *)p = sqlite3_column_int64(st, col);
@@ -1456,8 +1457,8 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 	ce = h4h_xmalloc(sizeof *ce);
 	*ce = key;
 	if (!cost_stored(r, split, &ce->r)) {
-		stick(db, H4H_ESIM, "layer '%s' (%s), split %d/%d/%d: a cost is "
-		    "not a number, not stored", l->name, le->key,
+		stick(db, H4H_ESIM, "layer '%s' (%s), split %d/%d/%d: a cost "
+		    "is not a number, not stored", l->name, le->key,
 		    split->npu_channels, split->cim_channels, split->macros);
 		free(ce);
 		return;
@@ -1512,6 +1513,158 @@ h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out, h4h_err *err)
 	out->get_cost = cache_get_cost;
 	out->put_cost = cache_put_cost;
 	return 0;
+}
+
+/* ---- preload ------------------------------------------------------------ */
+
+/* A step through a one-off statement; 0 when it ran to the end. */
+static int
+each_row(h4h_db *db, const char *sql, int64_t sys,
+    void (*row)(h4h_db *, sqlite3_stmt *, void *), void *ctx, h4h_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->s, sql, -1, &st, NULL) != SQLITE_OK)
+		return read_err(db, err);
+	if (sys > 0)
+		sqlite3_bind_int64(st, 1, sys);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row(db, st, ctx);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : read_err(db, err);
+}
+
+typedef struct preload_ctx {
+	int64_t sys;
+	layer_ent **by_id;	/* layers.id -> entry */
+	int64_t max_id;
+} preload_ctx;
+
+static void
+preload_layer(h4h_db *db, sqlite3_stmt *st, void *vctx)
+{
+	preload_ctx *ctx = vctx;
+	int64_t id = sqlite3_column_int64(st, 0);
+	const char *key = (const char *)sqlite3_column_text(st, 1);
+	uint64_t h;
+	layer_ent *le;
+	int op;
+
+	if (id <= 0 || id > ctx->max_id || key == NULL ||
+	    strlen(key) >= SIM_LAYER_KEY_MAX ||
+	    (op = sim_op_from_name((const char *)sqlite3_column_text(st,
+	    2))) < 0)
+		return;		/* not ours to judge here: loaded on demand */
+	h = strtoull((const char *)sqlite3_column_text(st, 3), NULL, 16);
+	le = htab_find(&db->layers, h, layer_eq, key);
+	if (le == NULL) {
+		le = h4h_xcalloc(1, sizeof *le);
+		le->hash = h;
+		le->op = op;
+		le->macs = sqlite3_column_int64(st, 4);
+		le->weight_bytes = sqlite3_column_int64(st, 5);
+		snprintf(le->key, sizeof le->key, "%s", key);
+		htab_add(&db->layers, h, le);
+	}
+	if (le->id <= 0)
+		le->id = id;
+	ctx->by_id[id] = le;
+}
+
+static void
+preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
+{
+	preload_ctx *ctx = vctx;
+	int64_t id = sqlite3_column_int64(st, 0);
+	int n = sqlite3_column_int(st, 1);
+	const void *blob = sqlite3_column_blob(st, 2);
+	layer_ent *le;
+	cands_ent key, *ce;
+
+	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL ||
+	    n <= 0 || sqlite3_column_bytes(st, 2) != n * CAND_BYTES)
+		return;
+	key.sys = ctx->sys;
+	key.le = le;
+	if (htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
+	    &key) != NULL)
+		return;
+	ce = h4h_xcalloc(1, sizeof *ce);
+	ce->sys = ctx->sys;
+	ce->le = le;
+	ce->n = n;
+	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
+	unpack_cands(blob, n, ce->c);
+	htab_add(&db->cands, cands_hash(ctx->sys, le), ce);
+}
+
+static void
+preload_cost(h4h_db *db, sqlite3_stmt *st, void *vctx)
+{
+	preload_ctx *ctx = vctx;
+	int64_t id = sqlite3_column_int64(st, 0);
+	sim_cand c;
+	layer_ent *le;
+	cost_ent key, *ce;
+
+	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL)
+		return;
+	memset(&c, 0, sizeof c);
+	c.npu_channels = sqlite3_column_int(st, 1);
+	c.cim_channels = sqlite3_column_int(st, 2);
+	c.macros = sqlite3_column_int(st, 3);
+	key.sys = ctx->sys;
+	key.le = le;
+	key.npu = c.npu_channels;
+	key.cim = c.cim_channels;
+	key.macros = c.macros;
+	if (htab_find(&db->costs, cost_hash(ctx->sys, le, &c), cost_eq,
+	    &key) != NULL)
+		return;
+	ce = h4h_xcalloc(1, sizeof *ce);
+	ce->sys = ctx->sys;
+	ce->le = le;
+	ce->npu = ce->r.npu_channels = c.npu_channels;
+	ce->cim = ce->r.cim_channels = c.cim_channels;
+	ce->macros = ce->r.macros = c.macros;
+	cost_column(st, 4, &ce->r);
+	htab_add(&db->costs, cost_hash(ctx->sys, le, &c), ce);
+}
+
+int
+h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err)
+{
+	preload_ctx ctx = { system_id, NULL, 0 };
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = id_check(db, ID_SYSTEM, system_id, err)) != 0)
+		return rc;
+	if (sqlite3_prepare_v2(db->s, "SELECT COALESCE(MAX(id), 0) FROM "
+	    "layers", -1, &st, NULL) != SQLITE_OK)
+		return read_err(db, err);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ctx.max_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	ctx.by_id = h4h_xcalloc((size_t)ctx.max_id + 1, sizeof *ctx.by_id);
+	/* One read transaction: a consistent snapshot of the three tables. */
+	rc = sqlite3_exec(db->s, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 :
+	    read_err(db, err);
+	if (rc == 0)
+		rc = each_row(db, "SELECT id, key, op, hash, macs, weight_bytes "
+		    "FROM layers", 0, preload_layer, &ctx, err);
+	if (rc == 0)
+		rc = each_row(db, "SELECT layer_id, n, cands FROM "
+		    "layer_candidates WHERE system_id = ?1", system_id,
+		    preload_cands, &ctx, err);
+	if (rc == 0)
+		rc = each_row(db, "SELECT layer_id, npu_channels, cim_channels, "
+		    "macros, " COST_COLS " FROM layer_costs WHERE system_id = ?1",
+		    system_id, preload_cost, &ctx, err);
+	sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL);
+	free(ctx.by_id);
+	return rc;
 }
 
 /* ---- network costs ------------------------------------------------------ */
@@ -1731,8 +1884,8 @@ sweep_points(h4h_db *db, int64_t sweep_id, int64_t *n, h4h_err *err)
 	if (rc < 0)
 		return read_err(db, err);
 	if (rc == 0)
-		return h4h_errf(err, H4H_EINPUT, "'%s' has no sweep with id %lld",
-		    db->path, (long long)sweep_id);
+		return h4h_errf(err, H4H_EINPUT, "'%s' has no sweep with id "
+		    "%lld", db->path, (long long)sweep_id);
 	return 0;
 }
 
@@ -2134,7 +2287,8 @@ print_rows(h4h_db *db, FILE *f, const char *sql, const char *fmt)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		fputs(" ", f);
 		for (int i = 0; fmt[i] != '\0'; i++) {
-			const char *t = (const char *)sqlite3_column_text(st, i);
+			const char *t =
+			    (const char *)sqlite3_column_text(st, i);
 
 			fprintf(f, fmt[i] == 'i' ? " %10s" : " %-20s",
 			    t ? t : "-");
@@ -2320,10 +2474,10 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 	arg++;
 	if (strncmp(what, "table:", 6) == 0) {
 		if (!in_list(arg, table_names, N_TABLES))
-			return h4h_errf(err, H4H_EINPUT, "unknown table '%s' in "
-			    "'%s' (one of systems, layers, layer_candidates, "
-			    "layer_costs, networks, network_costs, sweeps, runs)",
-			    arg, what);
+			return h4h_errf(err, H4H_EINPUT, "unknown table '%s' "
+			    "in '%s' (one of systems, layers, "
+			    "layer_candidates, layer_costs, networks, "
+			    "network_costs, sweeps, runs)", arg, what);
 		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", arg);
 	} else if (strncmp(what, "sweep:", 6) == 0) {
 		if (parse_id(arg, &id) != 0)

@@ -60,6 +60,11 @@ int h4h_db_network(h4h_db *db, const sim_net *net, const char *source,
 int h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out,
     h4h_err *err);
 
+/* Read every stored layer, candidate list and layer cost of one system
+ * into memory at once (one scan instead of a lookup per layer): for a
+ * process about to cost many networks, such as the search. */
+int h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err);
+
 /* Network costs (kept in memory until flushed, like the layer costs). */
 int h4h_db_net_cost_get(h4h_db *db, int64_t system_id, int64_t network_id,
     sim_objective obj, double *latency_s, double *energy_j, int *found,

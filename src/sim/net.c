@@ -163,7 +163,7 @@ src_name(const sim_net *net, int i)
 
 /* Checks `l` against the net so far and fills its derived fields. */
 static int
-resolve(const sim_net *net, sim_layer *l, h4h_err *err)
+resolve(const sim_net *net, sim_layer *l, int check_names, h4h_err *err)
 {
 	const char *nm = l->name;
 	int h2, w2, c2;
@@ -179,7 +179,7 @@ resolve(const sim_net *net, sim_layer *l, h4h_err *err)
 	if (strcmp(nm, "input") == 0)
 		return h4h_errf(err, H4H_EINPUT, "layer 'input': the name "
 		    "'input' is reserved for the network input");
-	for (int i = 0; i < net->n_layers; i++)
+	for (int i = 0; check_names && i < net->n_layers; i++)
 		if (strcmp(net->layers[i].name, nm) == 0)
 			return h4h_errf(err, H4H_EINPUT, "layer '%s': "
 			    "duplicate name (also layer %d)", nm, i);
@@ -361,14 +361,14 @@ resolve(const sim_net *net, sim_layer *l, h4h_err *err)
 	return 0;
 }
 
-int
-sim_net_append(sim_net *net, const sim_layer *proto, h4h_err *err)
+static int
+append(sim_net *net, const sim_layer *proto, int check_names, h4h_err *err)
 {
 	sim_layer l = *proto;
 	int n = net->n_layers;
 	int rc;
 
-	if ((rc = resolve(net, &l, err)) != 0)
+	if ((rc = resolve(net, &l, check_names, err)) != 0)
 		return rc;
 	/* Capacity doubles at each power of two, so it needs no field. */
 	if ((n & (n - 1)) == 0)
@@ -381,6 +381,18 @@ sim_net_append(sim_net *net, const sim_layer *proto, h4h_err *err)
 	net->layers[n] = l;
 	net->n_layers = n + 1;
 	return 0;
+}
+
+int
+sim_net_append(sim_net *net, const sim_layer *l, h4h_err *err)
+{
+	return append(net, l, 1, err);
+}
+
+int
+sim_net_append_named(sim_net *net, const sim_layer *l, h4h_err *err)
+{
+	return append(net, l, 0, err);
 }
 
 /* ---- counts -------------------------------------------------------------- */

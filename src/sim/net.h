@@ -93,6 +93,9 @@ void sim_net_destroy(sim_net *net);
  * name) starts with "layer 'NAME': ". */
 sim_net *sim_net_new(const char *name, int in_h, int in_w, int in_c);
 int sim_net_append(sim_net *net, const sim_layer *l, h4h_err *err);
+/* The same, for a caller whose names are unique by construction (the arch
+ * lowering): skips the quadratic duplicate-name check. */
+int sim_net_append_named(sim_net *net, const sim_layer *l, h4h_err *err);
 /* Reads a whole file into a new buffer (the caller frees it); on failure
  * returns H4H_EINPUT, "cannot open 'PATH': REASON". */
 int sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err);

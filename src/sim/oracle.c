@@ -90,6 +90,7 @@ h4h_oracle_open(const char *db_path, const sim_profile *p, h4h_oracle **out,
 	if ((rc = h4h_db_open(db_path, H4H_DB_CREATE, &o->db, err)) != 0 ||
 	    (rc = h4h_db_system(o->db, p, &o->system_id, err)) != 0 ||
 	    (rc = h4h_db_cache(o->db, o->system_id, &o->cache, err)) != 0 ||
+	    (rc = h4h_db_preload(o->db, o->system_id, err)) != 0 ||
 	    (rc = sim_engine_create(p, &o->engine, err)) != 0) {
 		h4h_oracle_close(o);
 		return rc;

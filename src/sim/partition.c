@@ -315,21 +315,28 @@ static int
 lower_hull(const double *cost, const double *bytes, int n, int *tmp,
     int *out)
 {
-	int m = 0;
+	int m = 0, sorted = 1;
 
-	for (int k = 0; k < n; k++)
+	for (int k = 0; k < n; k++) {
 		tmp[k] = k;
-	sort_bytes = bytes;
-	sort_cost = cost;
-	qsort(tmp, (size_t)n, sizeof *tmp, cmp_point);
-	for (int t = 0; t < n; t++) {
+		sorted &= k == 0 || bytes[k - 1] <= bytes[k];
+	}
+	/* Candidates come in order of growing CIM share, so usually sorted
+	 * already. */
+	if (!sorted) {
+		sort_bytes = bytes;
+		sort_cost = cost;
+		qsort(tmp, (size_t)n, sizeof *tmp, cmp_point);
+	}
+	for (int t = 0; t < n;) {
 		int k = tmp[t];
 
-		/* Same bytes as the last kept point: it was cheaper. */
-		if (m > 0 && bytes[out[m - 1]] == bytes[k])
-			continue;
-		/* Only points that are cheaper than every point to their left
-		 * can be chosen. */
+		/* The cheapest of a run of equal bytes stands for the run. */
+		for (t++; t < n && bytes[tmp[t]] == bytes[k]; t++)
+			if (cost[tmp[t]] < cost[k])
+				k = tmp[t];
+		/* Only points cheaper than every point to their left can be
+		 * chosen. */
 		if (m > 0 && cost[k] >= cost[out[m - 1]])
 			continue;
 		while (m >= 2) {
@@ -346,43 +353,71 @@ lower_hull(const double *cost, const double *bytes, int n, int *tmp,
 	return m;
 }
 
-/* Lagrangian relaxation: lambda bisected to the smallest that fits, then
- * leftover capacity spent greedily on the best improvements that fit. */
-static void
-choose_lagrangian(sim_partition *part, sim_objective obj, double tl,
-    double te, double budget)
-{
-	double lo = 0, hi = 1e-15, used;
-	int L = part->n_layers, n = 0, max_n = 0;
+/* The relaxation's per-candidate costs, bytes and per-layer hulls, flat
+ * over all candidates: built once per objective linearisation. */
+typedef struct relax {
+	int L, n;
 	double *cost, *bytes;
-	int *base, *hull, *off, *tmp;
+	int *base, *hull, *off;
+} relax;
 
-	base = h4h_xmalloc(((size_t)L + 1) * sizeof *base);
-	off = h4h_xmalloc(((size_t)L + 1) * sizeof *off);
+static void
+relax_free(relax *r)
+{
+	free(r->cost);
+	free(r->bytes);
+	free(r->base);
+	free(r->hull);
+	free(r->off);
+	memset(r, 0, sizeof *r);
+}
+
+static void
+relax_build(relax *r, const sim_partition *part, sim_objective obj,
+    double tl, double te)
+{
+	int L = part->n_layers, n = 0, max_n = 1, *tmp;
+
+	relax_free(r);
+	r->L = L;
+	r->base = h4h_xmalloc(((size_t)L + 1) * sizeof *r->base);
+	r->off = h4h_xmalloc(((size_t)L + 1) * sizeof *r->off);
 	for (int i = 0; i < L; i++) {
-		base[i] = n;
+		r->base[i] = n;
 		n += part->layers[i].n_cands;
 		if (part->layers[i].n_cands > max_n)
 			max_n = part->layers[i].n_cands;
 	}
-	base[L] = n;
-	cost = h4h_xmalloc((size_t)n * sizeof *cost);
-	bytes = h4h_xmalloc((size_t)n * sizeof *bytes);
-	hull = h4h_xmalloc((size_t)n * sizeof *hull);
+	r->base[L] = r->n = n;
+	r->cost = h4h_xmalloc((size_t)n * sizeof *r->cost);
+	r->bytes = h4h_xmalloc((size_t)n * sizeof *r->bytes);
+	r->hull = h4h_xmalloc((size_t)n * sizeof *r->hull);
 	tmp = h4h_xmalloc((size_t)max_n * sizeof *tmp);
+	r->off[0] = 0;
 	for (int i = 0; i < L; i++) {
-		for (int k = 0; k < part->layers[i].n_cands; k++) {
-			cost[base[i] + k] = sim_cand_cost(
-			    &part->layers[i].cands[k], obj, tl, te);
-			bytes[base[i] + k] =
-			    part->layers[i].cands[k].cim_weight_bytes;
+		const sim_layer_plan *lp = &part->layers[i];
+
+		for (int k = 0; k < lp->n_cands; k++) {
+			r->cost[r->base[i] + k] = sim_cand_cost(&lp->cands[k],
+			    obj, tl, te);
+			r->bytes[r->base[i] + k] = lp->cands[k].cim_weight_bytes;
 		}
+		r->off[i + 1] = r->off[i] + lower_hull(r->cost + r->base[i],
+		    r->bytes + r->base[i], lp->n_cands, tmp, r->hull + r->off[i]);
 	}
-	/* Hulls, layer by layer. */
-	off[0] = 0;
-	for (int i = 0; i < L; i++)
-		off[i + 1] = off[i] + lower_hull(cost + base[i], bytes + base[i],
-		    part->layers[i].n_cands, tmp, hull + off[i]);
+	free(tmp);
+}
+
+/* Lagrangian relaxation: lambda bisected to the smallest that fits, then
+ * leftover capacity spent greedily on the best improvements that fit. */
+static void
+choose_lagrangian(sim_partition *part, const relax *r, double budget)
+{
+	double lo = 0, hi = 1e-15, used;
+	const double *cost = r->cost, *bytes = r->bytes;
+	const int *base = r->base, *hull = r->hull, *off = r->off;
+	int L = part->n_layers;
+
 	/* cands[0] (NPU only, 0 bytes) is on every hull: some lambda fits. */
 	for (int it = 0; relaxed_choice(part, cost, bytes, base, hull, off,
 	    hi) > budget && it < 200; it++) {
@@ -416,12 +451,6 @@ choose_lagrangian(sim_partition *part, sim_objective obj, double tl,
 			}
 		}
 	}
-	free(cost);
-	free(bytes);
-	free(base);
-	free(hull);
-	free(off);
-	free(tmp);
 }
 
 static void
@@ -437,9 +466,11 @@ totals(const sim_partition *part, double *tl, double *te)
 	}
 }
 
+/* rx caches the relaxation for (obj, tl, te) across calls that only
+ * change the budget; it is rebuilt when obj is EDP (its costs move). */
 static void
 choose_once(sim_partition *part, sim_objective obj, double tl, double te,
-    double budget)
+    double budget, relax *rx)
 {
 	choose_unconstrained(part, obj, tl, te);
 	part->exact = 1;
@@ -450,32 +481,37 @@ choose_once(sim_partition *part, sim_objective obj, double tl, double te,
 			n += part->layers[i].n_cands;
 		part->exact = n <= DP_MAX_CANDS &&
 		    choose_dp(part, obj, tl, te, budget);
-		if (!part->exact)
-			choose_lagrangian(part, obj, tl, te, budget);
+		if (!part->exact) {
+			if (rx->cost == NULL || obj == SIM_OBJ_EDP)
+				relax_build(rx, part, obj, tl, te);
+			choose_lagrangian(part, rx, budget);
+		}
 	}
 }
 
 static void
-choose(sim_partition *part, sim_objective obj, double budget)
+choose(sim_partition *part, sim_objective obj, double budget, relax *rx)
 {
 	double tl, te, best;
 	int *keep;
+	relax lat = { 0 };
 
 	if (obj != SIM_OBJ_EDP) {
-		choose_once(part, obj, 0, 0, budget);
+		choose_once(part, obj, 0, 0, budget, rx);
 		return;
 	}
 	/* EDP is a product of sums: iterate the linearisation from the
 	 * latency-optimal point and keep the best product seen.  Exact only
 	 * in the sense of each linearised step. */
 	keep = h4h_xcalloc((size_t)part->n_layers + 1, sizeof *keep);
-	choose_once(part, SIM_OBJ_LATENCY, 0, 0, budget);
+	choose_once(part, SIM_OBJ_LATENCY, 0, 0, budget, &lat);
+	relax_free(&lat);
 	totals(part, &tl, &te);
 	best = tl * te;
 	for (int i = 0; i < part->n_layers; i++)
 		keep[i] = part->layers[i].chosen;
 	for (int r = 0; r < 4; r++) {
-		choose_once(part, obj, tl, te, budget);
+		choose_once(part, obj, tl, te, budget, rx);
 		totals(part, &tl, &te);
 		if (tl * te < best) {
 			best = tl * te;
@@ -515,6 +551,22 @@ fits(const sim_cand *c, const double *fill, int M, int g, double cap,
 	return 1;
 }
 
+static const sim_partition *sort_part;
+
+static int
+cmp_share(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	double sx = sort_part->layers[x].cands[sort_part->layers[x].chosen]
+	    .max_macro_bytes;
+	double sy = sort_part->layers[y].cands[sort_part->layers[y].chosen]
+	    .max_macro_bytes;
+
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	return x - y;
+}
+
 /* Put each layer's shares on the least-filled macros.  A chosen split
  * whose shares do not fit there (the choice only bounds the total) is
  * replaced by the layer's cheapest split that does; the NPU-only one always
@@ -526,9 +578,16 @@ place(sim_partition *part, const sim_profile *p, sim_objective obj)
 	double cap = p->cim.capacity_mbit * 1e6 / 8, tl, te;
 	double *fill = h4h_xcalloc(M > 0 ? (size_t)M : 1, sizeof *fill);
 	int *order = h4h_xcalloc(M > 0 ? (size_t)M : 1, sizeof *order);
+	int *seq = h4h_xcalloc((size_t)part->n_layers + 1, sizeof *seq);
 
 	totals(part, &tl, &te);
-	for (int i = 0; i < part->n_layers; i++) {
+	/* Largest shares first (first-fit decreasing packs tighter). */
+	for (int i = 0; i < part->n_layers; i++)
+		seq[i] = i;
+	sort_part = part;
+	qsort(seq, (size_t)part->n_layers, sizeof *seq, cmp_share);
+	for (int t = 0; t < part->n_layers; t++) {
+		int i = seq[t];
 		sim_layer_plan *lp = &part->layers[i];
 		const sim_cand *c = &lp->cands[lp->chosen];
 		double wpc;
@@ -570,6 +629,7 @@ place(sim_partition *part, const sim_profile *p, sim_objective obj)
 		part->used_bytes += fill[j];
 	free(fill);
 	free(order);
+	free(seq);
 	return repaired;
 }
 
@@ -594,12 +654,13 @@ choose_and_place(sim_partition *part, const sim_profile *p)
 	int L = part->n_layers, *best = h4h_xcalloc((size_t)L + 1, sizeof *best);
 	double budget = part->capacity_bytes, best_val = DBL_MAX;
 	int best_exact = 0;
+	relax rx = { 0 };
 
 	for (int round = 0; round < 6; round++) {
 		int repaired;
 		double val;
 
-		choose(part, obj, budget);
+		choose(part, obj, budget, &rx);
 		repaired = place(part, p, obj);
 		val = objective_value(part, obj);
 		if (val < best_val) {
@@ -616,6 +677,7 @@ choose_and_place(sim_partition *part, const sim_profile *p)
 		part->layers[i].chosen = best[i];
 	place(part, p, obj);
 	part->exact = best_exact;
+	relax_free(&rx);
 	free(best);
 }
 
