@@ -167,6 +167,22 @@ point_profile(const sweep *s, int i, sim_profile *p, h4h_err *err)
 		if ((rc = sim_profile_set(p, set, err)) != 0)
 			return rc;
 	}
+	/* Name the point's system after what varies ("base:key=v,...",
+	 * section prefixes dropped), so the database's systems read apart. */
+	{
+		char name[sizeof p->name];
+		size_t n = (size_t)snprintf(name, sizeof name, "%s",
+		    s->base.name);
+
+		for (int k = 0; k < s->n_vary && n < sizeof name; k++) {
+			const char *key = strchr(s->vary[k].key, '.');
+
+			n += (size_t)snprintf(name + n, sizeof name - n, "%c%s=%s",
+			    k == 0 ? ':' : ',', key ? key + 1 : s->vary[k].key,
+			    s->vary[k].values[idx[k]]);
+		}
+		snprintf(p->name, sizeof p->name, "%s", name);
+	}
 	return sim_profile_validate(p, err);
 }
 
@@ -321,14 +337,18 @@ summary_row(void *vctx, int ncol, const char *const *names,
 	summary_ctx *ctx = vctx;
 
 	(void)names;
-	if (ncol < 4)
+	if (ncol < 5)
 		return 1;
 	if (ctx->rows++ == 0)
-		fprintf(ctx->f, "%5s  %-60s %-7s %12s %12s\n", "point", "params",
-		    "status", "latency_ms", "energy_uJ");
-	fprintf(ctx->f, "%5s  %-60.60s %-7s %12.4f %12.3f\n", values[0],
-	    values[1], values[2], values[3] ? atof(values[3]) * 1e3 : 0.0,
-	    values[4] ? atof(values[4]) * 1e6 : 0.0);
+		fprintf(ctx->f, "%5s  %-7s %12s %12s  %s\n", "point", "status",
+		    "latency_ms", "energy_uJ", "params");
+	if (values[3] != NULL)
+		fprintf(ctx->f, "%5s  %-7s %12.4f %12.3f  %s\n", values[0],
+		    values[2], atof(values[3]) * 1e3, atof(values[4]) * 1e6,
+		    values[1]);
+	else
+		fprintf(ctx->f, "%5s  %-7s %12s %12s  %s\n", values[0],
+		    values[2], "-", "-", values[1]);
 	return 0;
 }
 
