@@ -22,6 +22,7 @@ extern const h4h_cmd h4h_cmd_sweep;
 extern const h4h_cmd h4h_cmd_db;
 extern const h4h_cmd h4h_cmd_profile;
 extern const h4h_cmd h4h_cmd_plot;
+extern const h4h_cmd h4h_cmd_calibrate;
 
 /* Prints "h4h: <cmd>: <msg>" and returns the exit status for rc. */
 int cli_fail(const char *cmd, int rc, const h4h_err *err);

@@ -14,6 +14,7 @@ static const h4h_cmd *const commands[] = {
 	&h4h_cmd_db,
 	&h4h_cmd_profile,
 	&h4h_cmd_plot,
+	&h4h_cmd_calibrate,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
