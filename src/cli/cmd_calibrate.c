@@ -137,20 +137,6 @@ filters_desc(const filter *fs, int nf, char *buf, size_t n)
 		    i ? ", " : "", fs[i].col, fs[i].value);
 }
 
-/* The output's directory exists and is writable. */
-static int
-writable_place(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-
-	if (slash == NULL)
-		return access(".", W_OK) == 0;
-	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path),
-	    path);
-	return access(dir, W_OK) == 0;
-}
-
 /* --report DIR: an existing writable directory, or one we can create. */
 static int
 report_place(const char *dir, h4h_err *err)
@@ -166,7 +152,7 @@ report_place(const char *dir, h4h_err *err)
 			    "in '%s': %s", dir, strerror(errno));
 		return 0;
 	}
-	if (!writable_place(dir))
+	if (!h4h_writable_place(dir))
 		return h4h_errf(err, H4H_EIO, "--report: cannot create '%s': "
 		    "%s", dir, strerror(errno));
 	return 0;
@@ -635,11 +621,7 @@ calibrate_exec(int argc, char **argv)
 	}
 
 	/* Inputs. */
-	rc = sim_profile_load(system, &base, &err);
-	for (int k = 0; rc == 0 && k < n_sets; k++)
-		rc = sim_profile_set(&base, sets[k], &err);
-	if (rc == 0)
-		rc = sim_profile_validate(&base, &err);
+	rc = sim_profile_open(system, sets, n_sets, NULL, &base, &err);
 	if (rc == 0 && fit_list != NULL)
 		rc = sim_cal_knobs_parse(fit_list, fit.ids, &fit.n_knobs, &err);
 	if (rc == 0)
@@ -677,7 +659,7 @@ calibrate_exec(int argc, char **argv)
 				    fit.ids[j]), table), &err);
 				goto out;
 			}
-	if (!writable_place(out)) {
+	if (!h4h_writable_place(out)) {
 		status = cli_fail(CMD, h4h_errf(&err, H4H_EIO, "cannot write "
 		    "'%s': %s", out, strerror(errno)), &err);
 		goto out;

@@ -677,11 +677,7 @@ profile_study_exec(const char *cmd, int argc, char **argv, int force_plot)
 	if (plot && out_dir == NULL)
 		out_dir = ".";
 
-	rc = sim_profile_load(system, &st.sys, &err);
-	for (int k = 0; rc == 0 && k < n_sets; k++)
-		rc = sim_profile_set(&st.sys, sets[k], &err);
-	if (rc == 0)
-		rc = sim_profile_validate(&st.sys, &err);
+	rc = sim_profile_open(system, sets, n_sets, NULL, &st.sys, &err);
 	if (rc != 0)
 		return cli_fail(cmd, rc, &err);
 	st.npu = st.sys;

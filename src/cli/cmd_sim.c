@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "sim/arch.h"
+#include "sim/atomic.h"
 #include "sim/db.h"
 #include "sim/sim.h"
 
@@ -64,21 +65,6 @@ trace_path(const char *path, const char *system, int many)
 		snprintf(out, n, "%.*s.%s%s", (int)(dot - path), path, system,
 		    dot);
 	return out;
-}
-
-/* The directory of `path` exists and is writable (the file itself is
- * replaced atomically later). */
-static int
-writable_place(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-
-	if (slash == NULL)
-		return access(".", W_OK) == 0;
-	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path),
-	    path);
-	return access(dir, W_OK) == 0;
 }
 
 static int
@@ -177,28 +163,13 @@ sim_exec(int argc, char **argv)
 	/* Every input is read and every output place checked before anything
 	 * runs, and outputs are written only once every run has succeeded:
 	 * bad input costs nothing and leaves nothing behind. */
-	if (net_path != NULL) {
-		rc = sim_net_load(net_path, &net, &err);
-	} else {
-		sim_arch a;
-
-		rc = sim_arch_read_file(arch_path, &a, &err);
-		if (rc == 0)
-			rc = sim_arch_lower(&a, arch_path, &net, &err);
-		if (rc == 0)
-			arch_json = sim_arch_canon(&a);
-	}
+	rc = sim_net_open(net_path ? net_path : arch_path, net_path == NULL,
+	    &net, &arch_json, &err);
 	if (rc != 0)
 		return cli_fail("sim", rc, &err);
 	for (int s = 0; s < n_systems; s++) {
-		rc = sim_profile_load(systems[s], &profiles[s], &err);
-		for (int k = 0; rc == 0 && k < n_sets; k++)
-			rc = sim_profile_set(&profiles[s], sets[k], &err);
-		if (rc == 0 && objective != NULL)
-			profiles[s].part.objective =
-			    sim_objective_from_name(objective);
-		if (rc == 0)
-			rc = sim_profile_validate(&profiles[s], &err);
+		rc = sim_profile_open(systems[s], sets, n_sets, objective,
+		    &profiles[s], &err);
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);
 			goto out;
@@ -210,7 +181,7 @@ sim_exec(int argc, char **argv)
 	for (int s = 0; s < n_systems + 1; s++) {
 		const char *path = s < n_systems ? trace_paths[s] : csv;
 
-		if (path != NULL && !writable_place(path)) {
+		if (path != NULL && !h4h_writable_place(path)) {
 			status = cli_fail("sim", h4h_errf(&err, H4H_EIO,
 			    "cannot write '%s': %s", path, strerror(errno)),
 			    &err);

@@ -476,30 +476,14 @@ sweep_exec(int argc, char **argv)
 		return cli_usage_error("sweep", "--objective must be latency, "
 		    "energy or edp (got '%s')", objective);
 
-	rc = sim_profile_load(system, &s.base, &err);
-	for (int k = 0; rc == 0 && k < n_sets; k++)
-		rc = sim_profile_set(&s.base, sets[k], &err);
-	if (rc == 0 && objective != NULL)
-		s.base.part.objective = sim_objective_from_name(objective);
-	if (rc == 0)
-		rc = sim_profile_validate(&s.base, &err);
+	rc = sim_profile_open(system, sets, n_sets, objective, &s.base, &err);
 	for (int k = 0; rc == 0 && k < n_vary_args; k++) {
 		rc = parse_vary(vary_args[k], &s.base, &s.vary[k], &err);
 		s.n_vary += rc == 0;
 	}
 	for (int n = 0; rc == 0 && n < n_net_args; n++) {
-		if (net_is_arch[n]) {
-			sim_arch a;
-
-			rc = sim_arch_read_file(net_args[n], &a, &err);
-			if (rc == 0)
-				rc = sim_arch_lower(&a, net_args[n], &s.nets[n],
-				    &err);
-			if (rc == 0)
-				s.arch_json[n] = sim_arch_canon(&a);
-		} else {
-			rc = sim_net_load(net_args[n], &s.nets[n], &err);
-		}
+		rc = sim_net_open(net_args[n], net_is_arch[n], &s.nets[n],
+		    &s.arch_json[n], &err);
 		s.is_arch[n] = net_is_arch[n];
 		s.n_nets += rc == 0;
 	}

@@ -736,3 +736,21 @@ sim_arch_load(const char *path, sim_net **out, h4h_err *err)
 	free(buf);
 	return rc;
 }
+
+int
+sim_net_open(const char *path, int is_arch, sim_net **out, char **arch_json,
+    h4h_err *err)
+{
+	sim_arch a;
+	int rc;
+
+	*out = NULL;
+	*arch_json = NULL;
+	if (!is_arch)
+		return sim_net_load(path, out, err);
+	if ((rc = sim_arch_read_file(path, &a, err)) != 0 ||
+	    (rc = sim_arch_lower(&a, path, out, err)) != 0)
+		return rc;
+	*arch_json = sim_arch_canon(&a);
+	return 0;
+}

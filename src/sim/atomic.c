@@ -58,3 +58,16 @@ fail:
 	free(tmp);
 	return rc;
 }
+
+int
+h4h_writable_place(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+
+	if (slash == NULL)
+		return access(".", W_OK) == 0;
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path),
+	    path);
+	return access(dir, W_OK) == 0;
+}

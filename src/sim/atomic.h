@@ -16,4 +16,8 @@ typedef void (*h4h_writer_fn)(FILE *f, const void *ctx);
 int h4h_write_atomic(const char *path, const char *what, h4h_writer_fn fn,
     const void *ctx, h4h_err *err);
 
+/* The directory `path` would be written in exists and is writable: checked
+ * before a long run, so a bad output path costs nothing. */
+int h4h_writable_place(const char *path);
+
 #endif

@@ -1244,3 +1244,22 @@ out:
 	free(ch);
 	return rc;
 }
+
+int
+sim_profile_open(const char *path, const char *const *sets, int n_sets,
+    const char *objective, sim_profile *p, h4h_err *err)
+{
+	int rc = sim_profile_load(path, p, err);
+
+	for (int k = 0; rc == 0 && k < n_sets; k++)
+		rc = sim_profile_set(p, sets[k], err);
+	if (rc == 0 && objective != NULL) {
+		int o = sim_objective_from_name(objective);
+
+		if (o < 0)
+			return h4h_errf(err, H4H_EINPUT, "objective must be "
+			    "latency, energy or edp (got '%s')", objective);
+		p->part.objective = (sim_objective)o;
+	}
+	return rc != 0 ? rc : sim_profile_validate(p, err);
+}

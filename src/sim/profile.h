@@ -106,6 +106,12 @@ int sim_profile_load(const char *path, sim_profile *p, h4h_err *err);
  * key and value are ignored.  On error *p is left unchanged. */
 int sim_profile_set(sim_profile *p, const char *assignment, h4h_err *err);
 
+/* The common front door: load `path`, apply the "section.key=value"
+ * overrides in order, set the objective if `objective` is non-NULL (a bad
+ * name is H4H_EINPUT), and validate. */
+int sim_profile_open(const char *path, const char *const *sets, int n_sets,
+    const char *objective, sim_profile *p, h4h_err *err);
+
 /* Check every field against its range (after sets). */
 int sim_profile_validate(const sim_profile *p, h4h_err *err);
 
