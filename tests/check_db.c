@@ -715,7 +715,8 @@ START_TEST(test_sweep_resume)
 	ck_assert_str_eq(query_text(db, "SELECT status FROM sweeps", &ctx),
 	    "running");
 	h4h_db_close(db);
-	/* Resumed: the same id, the runs as they were. */
+	/* Resumed: the same id, finished runs kept, the failed one pending
+	 * again (a rerun retries it). */
 	db = db_open_ok(path, 0);
 	ck_assert_int_eq(h4h_db_sweep_begin(db, "sweep A", 3, params, &id2,
 	    &created, &err), 0);
@@ -725,7 +726,9 @@ START_TEST(test_sweep_resume)
 	    &created, &err), H4H_EINPUT);
 	ck_assert_int_eq(h4h_db_sweep_progress(db, id, &done, &failed, &total,
 	    &err), 0);
-	ck_assert(done == 1 && failed == 1 && total == 3);
+	ck_assert(done == 1 && failed == 0 && total == 3);
+	ck_assert_int_eq(h4h_db_run_claim(db, id, &point, &err), 0);
+	ck_assert_int_eq(point, 1);
 	ck_assert_int_eq(h4h_db_run_claim(db, id, &point, &err), 0);
 	ck_assert_int_eq(point, 2);
 	ck_assert_str_eq(query_text(db, "SELECT params FROM runs WHERE point "
@@ -735,7 +738,7 @@ START_TEST(test_sweep_resume)
 	ck_assert_int_eq(h4h_db_run_claim(db, id, &point, &err), 0);
 	ck_assert_int_eq(point, -1);
 	ck_assert_int_eq(h4h_db_run_finish(db, id, 2, sys, nid, &err), 0);
-	/* Point 1 failed: the sweep is not done until it is. */
+	/* Point 1 is still running: the sweep is not done until it is. */
 	ck_assert_int_eq(h4h_db_sweep_end(db, id, &err), 0);
 	ck_assert_str_eq(query_text(db, "SELECT status FROM sweeps", &ctx),
 	    "running");

@@ -8,7 +8,7 @@
  *   h4h plot fig3|fig5   `h4h profile fig3|fig5 --plot` (cmd_profile.c)
  *
  * A sweep's runs carry their point as text, "noc.bandwidth_gbps=4
- * cim.macros=8 net=hybrid_example" (space-separated key=value; net= names
+ * cim.macros=8 net=hybrid-example" (space-separated key=value; net= names
  * the network, objective= the objective whose stored cost counts, latency
  * when absent).  The database is opened read-only and only read through
  * h4h_db_select.

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -89,6 +92,7 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 {
 	const char *eq = strchr(arg, '=');
 	char *list, *tok, *save = NULL;
+	h4h_err sub = { "" };
 
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof v->key)
 		return h4h_errf(err, H4H_EINPUT, "--vary '%s': expected "
@@ -108,10 +112,10 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 			    "values", v->key, MAX_VALUES);
 		}
 		snprintf(set, sizeof set, "%s=%s", v->key, tok);
-		if ((rc = sim_profile_set(&p, set, err)) != 0 ||
-		    (rc = sim_profile_validate(&p, err)) != 0) {
+		if ((rc = sim_profile_set(&p, set, &sub)) != 0 ||
+		    (rc = sim_profile_validate(&p, &sub)) != 0) {
 			free(list);
-			return h4h_errf(err, rc, "--vary %s", err->msg);
+			return h4h_errf(err, rc, "--vary %s", sub.msg);
 		}
 		v->values[v->n++] = h4h_xstrdup(tok);
 	}
@@ -146,8 +150,11 @@ point_params(const sweep *s, int i)
 	for (int k = 0; k < s->n_vary; k++)
 		fprintf(f, "%s=%s ", s->vary[k].key,
 		    s->vary[k].values[idx[k]]);
-	fprintf(f, "objective=%s net=%s",
-	    sim_objective_name(s->base.part.objective), s->nets[net]->name);
+	fprintf(f, "objective=%s net=",
+	    sim_objective_name(s->base.part.objective));
+	/* params are space-separated key=value words: no blanks in the name */
+	for (const char *c = s->nets[net]->name; *c != '\0'; c++)
+		fputc(*c == ' ' || *c == '\t' ? '_' : *c, f);
 	fclose(f);
 	return buf;
 }
@@ -296,7 +303,16 @@ run_jobs(const sweep *s, int jobs, int quiet, h4h_err *err)
 			    strerror(errno));
 		if (pids[j] == 0) {
 			h4h_err werr = { "" };
-			int rc = worker(s, 0, &werr);
+			int rc;
+
+#ifdef __linux__
+			/* A worker outlives nothing: kill -9 of the sweep stops
+			 * it too (its point then counts as in flight). */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == 1)
+				_exit(3);
+#endif
+			rc = worker(s, 0, &werr);
 
 			if (rc < 0)
 				fprintf(stderr, "h4h: sweep: worker: %s\n",

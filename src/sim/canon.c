@@ -112,6 +112,19 @@ mix_word(uint64_t h, uint64_t v)
 	return h ^ (h >> 33);
 }
 
+int
+sim_layer_same_key(const sim_layer *a, const sim_layer *b)
+{
+	return a->op == b->op && a->act == b->act && a->kh == b->kh &&
+	    a->kw == b->kw && a->stride == b->stride &&
+	    a->groups == b->groups && a->heads == b->heads &&
+	    a->mm_m == b->mm_m && a->mm_k == b->mm_k && a->mm_n == b->mm_n &&
+	    a->global == b->global && a->in_h == b->in_h &&
+	    a->in_w == b->in_w && a->in_c == b->in_c && a->out_h == b->out_h &&
+	    a->out_w == b->out_w && a->out_c == b->out_c &&
+	    io_flags(a) == io_flags(b);
+}
+
 uint64_t
 sim_layer_hash(const sim_layer *l)
 {
@@ -183,13 +196,17 @@ sim_profile_canon(const sim_profile *p)
 		return h4h_xstrdup("");
 	sim_profile_dump(p, f);
 	fclose(f);
-	/* The name is a label: equal values are the same system. */
+	/* The name is a label: equal values are the same system.  The
+	 * objective only picks among splits whose costs it does not change,
+	 * and network costs are stored per objective, so it is not part of
+	 * the system either. */
 	out = h4h_xmalloc(len + 1);
 	for (line = buf; *line != '\0';) {
 		char *end = strchr(line, '\n');
 		size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
 
-		if (strncmp(line, "system.name", 11) != 0) {
+		if (strncmp(line, "system.name", 11) != 0 &&
+		    strncmp(line, "partition.objective", 19) != 0) {
 			memcpy(out + m, line, n);
 			m += n;
 		}

@@ -7,8 +7,10 @@
  * or writes its output, which sets the NPU's tensor layout) and nothing else
  * (not its name or position).  A network's canonical text is its input shape
  * plus every layer's key and inputs, in order; a profile's is its dump
- * (profile.h).  Hashes are 64-bit FNV-1a of the canonical text, printed as 16
- * hex digits: an index, not an identity (the text is the identity).
+ * (profile.h) without the name and the objective.  Hashes are 64 bits,
+ * printed as 16 hex digits: an index, not an identity (the text is the
+ * identity).  Layer and network hashes mix the fields word by word (they
+ * are computed for every layer the search costs); text hashes are FNV-1a.
  */
 #ifndef H4H_SIM_CANON_H
 #define H4H_SIM_CANON_H
@@ -24,10 +26,12 @@
 uint64_t h4h_hash64(const void *data, size_t n, uint64_t seed);
 #define H4H_HASH_SEED 0xcbf29ce484222325ULL
 
-/* e.g. "conv k3x3 s1 g1 56x56x32>56x56x64 relu io0" */
+/* e.g. "conv k3x3 s1 g1 h1 mm0x0x0 56x56x32>56x56x64 relu io0" */
 void sim_layer_key(const sim_layer *l, char *buf, size_t n);
 /* Hash of the key, without formatting it. */
 uint64_t sim_layer_hash(const sim_layer *l);
+/* 1 if two layers have the same key (compared field by field). */
+int sim_layer_same_key(const sim_layer *a, const sim_layer *b);
 
 /* Caller frees. */
 char *sim_net_canon(const sim_net *net);

@@ -432,6 +432,24 @@ typedef struct sys_ent {
 	char *canon;
 } sys_ent;
 
+/* A network first costed in this process with its cost: the network row
+ * and its network_costs row are written together at the next flush. */
+typedef struct pnet_ent {
+	uint64_t hash;
+	char *canon, *name, *arch;
+	const char *source;		/* "net" or "arch" */
+	int n_layers;
+	ncost_ent cost;			/* .net filled in at the flush */
+} pnet_ent;
+
+static void pnet_free(void *p);
+static int objective_ok(sim_objective obj, h4h_err *err);
+
+/* A network hash known to have costs for the preloaded system. */
+typedef struct nethash_ent {
+	uint64_t hash;
+} nethash_ent;
+
 /* An id known to be in the file, per table (systems, networks). */
 typedef struct id_ent {
 	int kind;
@@ -452,6 +470,9 @@ struct h4h_db {
 	sqlite3_stmt *st[ST_COUNT];
 	htab layers, shapes, cands, costs, ncosts, systems, ids;
 	vec pend_cands, pend_costs, pend_ncosts;
+	vec pend_nets;			/* pnet_ent */
+	htab nethashes;			/* nethash_ent, see h4h_db_preload */
+	int64_t nethash_sys;		/* the system they were loaded for */
 	vec fresh;			/* layers the open batch gave ids */
 	vec caches;			/* cache_ctx, one per system */
 };
@@ -819,6 +840,10 @@ h4h_db_close(h4h_db *db)
 	htab_free(&db->ncosts, free);
 	htab_free(&db->systems, free_sys);
 	htab_free(&db->ids, free);
+	htab_free(&db->nethashes, free);
+	for (size_t i = 0; i < db->pend_nets.n; i++)
+		pnet_free(db->pend_nets.p[i]);
+	free(db->pend_nets.p);
 	free(db->pend_cands.p);
 	free(db->pend_costs.p);
 	free(db->pend_ncosts.p);
@@ -1011,20 +1036,114 @@ h4h_db_network(h4h_db *db, const sim_net *net, const char *source,
 	return rc;
 }
 
-/* ---- the layer memo ----------------------------------------------------- */
+static int
+nethash_eq(const void *item, const void *key)
+{
+	return ((const nethash_ent *)item)->hash == *(const uint64_t *)key;
+}
 
-_Static_assert(offsetof(sim_layer, name) == 0 &&
-    sizeof(((sim_layer *)0)->name) == SIM_NAME_MAX,
-    "shape_eq skips the name at the start of sim_layer");
-#define SHAPE_OFF SIM_NAME_MAX
+int
+h4h_db_net_cost_find(h4h_db *db, int64_t system_id, const sim_net *net,
+    sim_objective obj, double *latency_s, double *energy_j, int *found,
+    h4h_err *err)
+{
+	uint64_t h = sim_net_hash(net);
+	char *canon;
+	int64_t id;
+	int rc;
+
+	*found = 0;
+	/* After h4h_db_preload: a hash the file has no cost for, and that is
+	 * not waiting for the flush, is a network never costed here. */
+	if (db->nethash_sys == system_id &&
+	    htab_find(&db->nethashes, h, nethash_eq, &h) == NULL)
+		return 0;
+	canon = sim_net_canon(net);
+	for (size_t i = 0; i < db->pend_nets.n; i++) {
+		pnet_ent *e = db->pend_nets.p[i];
+
+		if (e->hash == h && e->cost.sys == system_id &&
+		    e->cost.obj == obj && strcmp(e->canon, canon) == 0) {
+			free(canon);
+			*latency_s = e->cost.v[0];
+			*energy_j = e->cost.v[1];
+			*found = 1;
+			return 0;
+		}
+	}
+	rc = id_by_text(db, ST_NET_ID, canon, &id);
+	free(canon);
+	if (rc < 0)
+		return read_err(db, err);
+	if (rc == 0)
+		return 0;
+	id_remember(db, ID_NETWORK, id);
+	return h4h_db_net_cost_get(db, system_id, id, obj, latency_s, energy_j,
+	    found, err);
+}
+
+int
+h4h_db_net_cost_put_net(h4h_db *db, int64_t system_id, const sim_net *net,
+    const char *source, const char *arch_json, const sim_result *r,
+    h4h_err *err)
+{
+	pnet_ent *e;
+	uint64_t h;
+	int rc;
+
+	if (db->readonly)
+		return readonly_err(db, err);
+	if (source == NULL || (strcmp(source, "net") != 0 &&
+	    strcmp(source, "arch") != 0))
+		return h4h_errf(err, H4H_EINPUT, "network source must be 'net' "
+		    "or 'arch' (got '%s')", source ? source : "(null)");
+	if ((rc = objective_ok(r->objective, err)) != 0 ||
+	    (rc = id_check(db, ID_SYSTEM, system_id, err)) != 0)
+		return rc;
+	e = h4h_xcalloc(1, sizeof *e);
+	for (size_t i = 0; i < N_NCOST; i++) {
+		double v = *(const double *)((const char *)r + ncost_cols[i]);
+
+		if (isnan(v)) {
+			free(e);
+			return h4h_errf(err, H4H_ESIM, "network '%s' on system "
+			    "%lld: a cost is not a number, not stored",
+			    net->name, (long long)system_id);
+		}
+		e->cost.v[i] = v == 0 ? 0.0 : v;
+	}
+	h = sim_net_hash(net);
+	e->hash = h;
+	e->canon = sim_net_canon(net);
+	e->name = h4h_xstrdup(net->name);
+	e->arch = arch_json ? h4h_xstrdup(arch_json) : NULL;
+	e->source = strcmp(source, "arch") == 0 ? "arch" : "net";
+	e->n_layers = net->n_layers;
+	e->cost.sys = system_id;
+	e->cost.obj = r->objective;
+	e->cost.macs = r->macs;
+	e->cost.pending = 1;
+	vec_push(&db->pend_nets, e);
+	if (db->nethash_sys == system_id &&
+	    htab_find(&db->nethashes, h, nethash_eq, &h) == NULL) {
+		nethash_ent *n = h4h_xmalloc(sizeof *n);
+
+		n->hash = h;
+		htab_add(&db->nethashes, h, n);
+	}
+	return 0;
+}
+
+/* ---- the layer memo ----------------------------------------------------- */
 
 static int
 shape_eq(const void *item, const void *key)
 {
 	const shape_ent *s = item;
 
-	return memcmp((const char *)&s->l + SHAPE_OFF,
-	    (const char *)key + SHAPE_OFF, sizeof(sim_layer) - SHAPE_OFF) == 0;
+	/* The fields of the key only: the same layer at another place in
+	 * another network (other inputs, other name) is the same entry. */
+	return sim_layer_same_key(&s->l, key);
 }
 
 static int
@@ -1632,6 +1751,24 @@ preload_cost(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	htab_add(&db->costs, cost_hash(ctx->sys, le, &c), ce);
 }
 
+static void
+preload_nethash(h4h_db *db, sqlite3_stmt *st, void *vctx)
+{
+	const char *hex = (const char *)sqlite3_column_text(st, 0);
+	uint64_t h;
+	nethash_ent *n;
+
+	(void)vctx;
+	if (hex == NULL)
+		return;
+	h = strtoull(hex, NULL, 16);
+	if (htab_find(&db->nethashes, h, nethash_eq, &h) != NULL)
+		return;
+	n = h4h_xmalloc(sizeof *n);
+	n->hash = h;
+	htab_add(&db->nethashes, h, n);
+}
+
 int
 h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err)
 {
@@ -1662,6 +1799,14 @@ h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err)
 		rc = each_row(db, "SELECT layer_id, npu_channels, cim_channels, "
 		    "macros, " COST_COLS " FROM layer_costs WHERE system_id = ?1",
 		    system_id, preload_cost, &ctx, err);
+	if (rc == 0 && db->nethash_sys != system_id) {
+		htab_free(&db->nethashes, free);
+		rc = each_row(db, "SELECT DISTINCT n.hash FROM networks n JOIN "
+		    "network_costs c ON c.network_id = n.id WHERE "
+		    "c.system_id = ?1", system_id, preload_nethash, &ctx, err);
+		if (rc == 0)
+			db->nethash_sys = system_id;
+	}
 	sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL);
 	free(ctx.by_id);
 	return rc;
@@ -1792,10 +1937,44 @@ ncost_write(h4h_db *db, ncost_ent *ce, h4h_err *err)
 static int
 pending_any(const h4h_db *db)
 {
-	return db->pend_cands.n + db->pend_costs.n + db->pend_ncosts.n > 0;
+	return db->pend_cands.n + db->pend_costs.n + db->pend_ncosts.n +
+	    db->pend_nets.n > 0;
 }
 
 /* Writes everything pending into the open transaction. */
+static void
+pnet_free(void *p)
+{
+	pnet_ent *e = p;
+
+	if (e == NULL)
+		return;
+	free(e->canon);
+	free(e->name);
+	free(e->arch);
+	free(e);
+}
+
+/* The network row (inserted if new) and then its cost. */
+static int
+pnet_write(h4h_db *db, pnet_ent *e, h4h_err *err)
+{
+	char hash[17];
+	net_args a;
+	int rc;
+
+	hex64(e->hash, hash);
+	a = (net_args){ hash, e->canon, e->name, e->source, e->arch,
+	    e->n_layers, e->cost.macs };
+	bind_net(db->st[ST_NET_INSERT], &a);
+	if (run_st(db, ST_NET_INSERT) != SQLITE_OK)
+		return write_err(db, err);
+	rc = id_by_text(db, ST_NET_ID, e->canon, &e->cost.net);
+	if (rc != 1)
+		return rc < 0 ? read_err(db, err) : write_err(db, err);
+	return ncost_write(db, &e->cost, err);
+}
+
 static int
 write_pending(h4h_db *db, h4h_err *err)
 {
@@ -1807,6 +1986,8 @@ write_pending(h4h_db *db, h4h_err *err)
 		rc = cost_write(db, db->pend_costs.p[i], err);
 	for (size_t i = 0; rc == 0 && i < db->pend_ncosts.n; i++)
 		rc = ncost_write(db, db->pend_ncosts.p[i], err);
+	for (size_t i = 0; rc == 0 && i < db->pend_nets.n; i++)
+		rc = pnet_write(db, db->pend_nets.p[i], err);
 	return rc;
 }
 
@@ -1823,6 +2004,9 @@ settle(h4h_db *db, int committed)
 		for (size_t i = 0; i < db->pend_ncosts.n; i++)
 			((ncost_ent *)db->pend_ncosts.p[i])->pending = 0;
 		db->pend_cands.n = db->pend_costs.n = db->pend_ncosts.n = 0;
+		for (size_t i = 0; i < db->pend_nets.n; i++)
+			pnet_free(db->pend_nets.p[i]);
+		db->pend_nets.n = 0;
 	} else {
 		for (size_t i = 0; i < db->fresh.n; i++) {
 			layer_ent *le = db->fresh.p[i];
@@ -1889,6 +2073,21 @@ sweep_points(h4h_db *db, int64_t sweep_id, int64_t *n, h4h_err *err)
 	return 0;
 }
 
+/* A one-off statement with one integer parameter. */
+static int
+exec_int64(h4h_db *db, const char *sql, int64_t v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db->s, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, v);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int
 h4h_db_sweep_begin(h4h_db *db, const char *args, int n_points,
     const char *const *point_params, int64_t *sweep_id, int *created,
@@ -1914,6 +2113,11 @@ h4h_db_sweep_begin(h4h_db *db, const char *args, int n_points,
 			rc = h4h_errf(err, H4H_EINPUT, "sweep %lld in '%s' has "
 			    "the same arguments but %d points, not %d",
 			    (long long)*sweep_id, db->path, have, n_points);
+		/* Beginning a sweep again retries the points that failed. */
+		if (rc == 0 && exec_int64(db, "UPDATE runs SET status = "
+		    "'pending', error = NULL, pid = NULL WHERE sweep_id = ?1 AND "
+		    "status = 'failed'", *sweep_id) != SQLITE_OK)
+			rc = write_err(db, err);
 		return tx_end(db, rc, err);
 	}
 	done_st(st);

@@ -72,6 +72,17 @@ int h4h_db_net_cost_get(h4h_db *db, int64_t system_id, int64_t network_id,
 int h4h_db_net_cost_put(h4h_db *db, int64_t system_id, int64_t network_id,
     const sim_result *r, h4h_err *err);
 
+/* The same for a network identified by its layer list, for the search
+ * loop: after h4h_db_preload a network the file has no cost for is known
+ * new without a query, and a new network's row is written with its cost at
+ * the next flush instead of at once. */
+int h4h_db_net_cost_find(h4h_db *db, int64_t system_id, const sim_net *net,
+    sim_objective obj, double *latency_s, double *energy_j, int *found,
+    h4h_err *err);
+int h4h_db_net_cost_put_net(h4h_db *db, int64_t system_id, const sim_net *net,
+    const char *source, const char *arch_json, const sim_result *r,
+    h4h_err *err);
+
 /* Write everything pending in one transaction. */
 int h4h_db_flush(h4h_db *db, h4h_err *err);
 

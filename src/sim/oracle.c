@@ -118,20 +118,17 @@ h4h_oracle_close(h4h_oracle *o)
 	free(o);
 }
 
-/* The database's answer for a network, or the engine's (then stored). */
+/* The database's answer for a network, or the engine's (then stored at the
+ * next flush). */
 static int
 cost_uncached(h4h_oracle *o, const sim_net *net, const char *source,
     const char *arch_json, h4h_cost *c, sim_result **detail, h4h_err *err)
 {
-	int64_t net_id;
 	int found = 0, rc;
 	sim_result *r;
 
-	rc = h4h_db_network(o->db, net, source, arch_json, &net_id, err);
-	if (rc != 0)
-		return rc;
 	if (detail == NULL) {
-		rc = h4h_db_net_cost_get(o->db, o->system_id, net_id,
+		rc = h4h_db_net_cost_find(o->db, o->system_id, net,
 		    o->p.part.objective, &c->latency_s, &c->energy_j, &found,
 		    err);
 		if (rc != 0)
@@ -152,7 +149,8 @@ cost_uncached(h4h_oracle *o, const sim_net *net, const char *source,
 	c->energy_j = r->energy_j;
 	c->known = r->layer_sims == 0;
 	c->layers_simulated = r->layer_sims;
-	rc = h4h_db_net_cost_put(o->db, o->system_id, net_id, r, err);
+	rc = h4h_db_net_cost_put_net(o->db, o->system_id, net, source,
+	    arch_json, r, err);
 	if (detail != NULL && rc == 0)
 		*detail = r;
 	else

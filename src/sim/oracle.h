@@ -23,7 +23,8 @@ typedef struct h4h_oracle h4h_oracle;
 typedef struct h4h_cost {
 	double latency_s;
 	double energy_j;
-	int known;		/* 1: found without running the engine */
+	int known;		/* 1: nothing had to be simulated (found, or
+				 * every layer was stored) */
 	int layers_simulated;	/* layer simulations this query ran */
 } h4h_cost;
 

@@ -158,6 +158,12 @@ choose_unconstrained(sim_partition *part, sim_objective obj, double tl,
 		sim_layer_plan *lp = &part->layers[i];
 		double best = DBL_MAX;
 
+		/* A repeat of an earlier layer has its candidates: and its
+		 * choice. */
+		if (lp->same_as >= 0) {
+			lp->chosen = part->layers[lp->same_as].chosen;
+			continue;
+		}
 		for (int k = 0; k < lp->n_cands; k++) {
 			double c = sim_cand_cost(&lp->cands[k], obj, tl, te);
 
@@ -501,8 +507,8 @@ choose(sim_partition *part, sim_objective obj, double budget, relax *rx)
 		return;
 	}
 	/* EDP is a product of sums: iterate the linearisation from the
-	 * latency-optimal point and keep the best product seen.  Exact only
-	 * in the sense of each linearised step. */
+	 * latency-optimal point and keep the best product seen.  Each step is
+	 * solved exactly (or relaxed), but the product is not: never exact. */
 	keep = h4h_xcalloc((size_t)part->n_layers + 1, sizeof *keep);
 	choose_once(part, SIM_OBJ_LATENCY, 0, 0, budget, &lat);
 	relax_free(&lat);
@@ -653,7 +659,7 @@ choose_and_place(sim_partition *part, const sim_profile *p)
 	sim_objective obj = p->part.objective;
 	int L = part->n_layers, *best = h4h_xcalloc((size_t)L + 1, sizeof *best);
 	double budget = part->capacity_bytes, best_val = DBL_MAX;
-	int best_exact = 0;
+	int best_exact = 0, same;
 	relax rx = { 0 };
 
 	for (int round = 0; round < 6; round++) {
@@ -673,26 +679,17 @@ choose_and_place(sim_partition *part, const sim_profile *p)
 			break;
 		budget *= 0.9;
 	}
-	for (int i = 0; i < L; i++)
+	/* Replay the best round's placement unless it was the last round. */
+	same = 1;
+	for (int i = 0; i < L; i++) {
+		same &= part->layers[i].chosen == best[i];
 		part->layers[i].chosen = best[i];
-	place(part, p, obj);
+	}
+	if (!same)
+		place(part, p, obj);
 	part->exact = best_exact;
 	relax_free(&rx);
 	free(best);
-}
-
-/* Same op, shapes and parameters (and graph I/O, which sets the layout). */
-static int
-same_shape(const sim_layer *a, const sim_layer *b)
-{
-	return a->op == b->op && a->act == b->act && a->in_h == b->in_h &&
-	    a->in_w == b->in_w && a->in_c == b->in_c && a->out_h == b->out_h &&
-	    a->out_w == b->out_w && a->out_c == b->out_c && a->kh == b->kh &&
-	    a->kw == b->kw && a->stride == b->stride &&
-	    a->groups == b->groups && a->heads == b->heads &&
-	    a->mm_m == b->mm_m && a->mm_k == b->mm_k && a->mm_n == b->mm_n &&
-	    a->global == b->global && a->is_output == b->is_output &&
-	    (a->inputs[0] == -1) == (b->inputs[0] == -1);
 }
 
 /* For every layer, the first earlier layer of the same shape, or -1: an
@@ -714,7 +711,7 @@ find_repeats(const sim_net *net, sim_partition *part)
 
 		part->layers[i].same_as = -1;
 		for (; slot[k] >= 0; k = (k + 1) & (cap - 1))
-			if (same_shape(&net->layers[slot[k]], l)) {
+			if (sim_layer_same_key(&net->layers[slot[k]], l)) {
 				part->layers[i].same_as = slot[k];
 				break;
 			}
