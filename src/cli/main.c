@@ -15,6 +15,8 @@ static const h4h_cmd *const commands[] = {
 	&h4h_cmd_profile,
 	&h4h_cmd_plot,
 	&h4h_cmd_calibrate,
+	&h4h_cmd_train,
+	&h4h_cmd_eval,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

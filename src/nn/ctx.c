@@ -12,13 +12,15 @@
 #include "nn/ops_impl.h"
 
 /*
- * Defaults measured by bench/bench_nn_ops (doc/nn.md, 2 threads, AVX2):
- * the hand kernels win for every kind on this machine's shapes.
+ * Defaults measured by bench/bench_nn_ops (doc/nn.md, 2 threads, AVX2).
+ * Convolutions resolve NN_IMPL_AUTO per shape in ops_conv.c (the entries
+ * here are what nn_ctx_impl reports for them); batch norm keeps the hand
+ * path, which fuses its passes and beat oneDNN's.
  */
 static const int impl_default[NN_OP_NKIND] = {
-	[NN_OP_CONV_PW] = NN_IMPL_HAND,
-	[NN_OP_CONV_DW] = NN_IMPL_HAND,
-	[NN_OP_CONV] = NN_IMPL_HAND,
+	[NN_OP_CONV_PW] = NN_IMPL_DNNL,
+	[NN_OP_CONV_DW] = NN_IMPL_DNNL,
+	[NN_OP_CONV] = NN_IMPL_DNNL,
 	[NN_OP_BN] = NN_IMPL_HAND,
 };
 

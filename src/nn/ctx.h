@@ -55,6 +55,8 @@ int nn_ctx_threads(const nn_ctx *ctx);
 /* Forces an implementation for one op kind (NN_IMPL_AUTO restores the
  * default).  Used by the tests and the benchmark. */
 int nn_ctx_set_impl(nn_ctx *ctx, int op_kind, int impl, h4h_err *err);
+/* The implementation set for an op kind, AUTO resolved to its default
+ * (convolutions refine AUTO per shape: see nn_conv2d_impl). */
 int nn_ctx_impl(const nn_ctx *ctx, int op_kind);
 
 /* Grows the scratch workspace to at least `bytes` (plan time). */

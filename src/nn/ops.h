@@ -54,6 +54,11 @@ int nn_conv2d_out_hw(const nn_conv2d *cv, int H, int *OH);
 int nn_conv2d_prepare(nn_ctx *ctx, const nn_conv2d *cv, int B, int H, int W,
     int IC, int OC, h4h_err *err);
 
+/* The implementation (NN_IMPL_HAND or NN_IMPL_DNNL) this shape runs under
+ * the context's settings; -1 for a bad shape. */
+int nn_conv2d_impl(const nn_ctx *ctx, const nn_conv2d *cv, int B, int H,
+    int W, int IC, int OC);
+
 /* out (B,OH,OW,OC) = conv(inp (B,H,W,IC), w[:OC,:IC]) + b[:OC]; b is read
  * only when cv->bias. */
 int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *cv, float *out,
@@ -184,10 +189,12 @@ void nn_avgpool_backward(float *dinp, const float *dout, int B, int HW,
 
 /* ---- dropout, drop-connect --------------------------------------------- */
 
-/* Random state: a splitmix64 counter the caller owns (seeded once,
- * checkpointed with the run).  Draws advance it. */
-uint64_t nn_rng_next(uint64_t *state);
-float nn_rng_uniform(uint64_t *state);	/* [0, 1) with 24 bits */
+/* Random state for dropout: a splitmix64 counter the caller owns (seeded
+ * once, checkpointed with the run); draws advance it.  Counter-based, so a
+ * mask does not depend on the thread count.  (rng.h's nn_rng is the
+ * general generator; this one is the ops' own.) */
+uint64_t nn_sm64_next(uint64_t *state);
+float nn_sm64_uniform(uint64_t *state);	/* [0, 1) with 24 bits */
 
 /* Inverted dropout: out = inp * mask / (1-p), mask[i] in {0,1} drawn with
  * P(0) = p.  p = 0 copies. */

@@ -4,9 +4,10 @@
  * Nothing outside src/nn includes this header.
  *
  * Hand kernels are built for baseline x86-64 and, through GCC's
- * target_clones, again for Haswell (AVX2 + FMA); the loader picks the
- * clone the CPU runs (ifunc), so one binary is fast here and still runs
- * on any x86-64.  OpenMP parallel regions live in plain drivers that call
+ * target_clones, again for x86-64-v3 (AVX2 + FMA); the loader picks the
+ * clone the CPU supports (ifunc), so one binary is fast here and still
+ * runs on any x86-64.  ("arch=haswell" would test the CPU's model, not
+ * its features, and never match an AMD EPYC.)  OpenMP parallel regions live in plain drivers that call
  * cloned per-chunk kernels: an outlined parallel body does not inherit a
  * clone's target.
  */
@@ -22,7 +23,7 @@
 #include "sim/err.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_SIMD __attribute__((target_clones("arch=haswell", "default")))
+#define NN_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define NN_SIMD
 #endif
