@@ -249,30 +249,18 @@ train_exec(int argc, char **argv)
 		return cli_usage_error("train", "give --epochs N or --steps N");
 	if (cfg.epochs == 0)
 		cfg.epochs = 1;
-	if (cfg.out == NULL) {
-		snprintf(fallback, sizeof fallback, "%s-interrupted.ckpt",
-		    cfg.model);
-	}
+	snprintf(fallback, sizeof fallback, "%s-interrupted.ckpt", cfg.model);
+	cfg.stop_out = fallback;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	hooks = (nn_train_hooks){ &v, show_progress, show_epoch, should_stop };
-	/* Without --out, only an interrupted run leaves a checkpoint. */
-	{
-		nn_train_cfg run = cfg;
-
-		if (run.out == NULL)
-			run.out = NULL;
-		rc = nn_train_run(&run, &hooks, &stopped, &err);
-		if (rc == 0 && stopped && cfg.out == NULL) {
-			/* Rerun the save path: nn_train_run wrote nothing. */
-			run.out = fallback;
-		}
-	}
+	rc = nn_train_run(&cfg, &hooks, &stopped, &err);
 	if (rc != 0)
 		return cli_fail("train", rc, &err);
 	if (stopped) {
-		fprintf(stderr, "h4h: train: interrupted; checkpoint %s\n",
-		    cfg.out ? cfg.out : "not written (no --out)");
+		fprintf(stderr, "h4h: train: interrupted; checkpoint written to "
+		    "%s (continue with --resume)\n", cfg.out ? cfg.out :
+		    fallback);
 		return 130;
 	}
 	return 0;

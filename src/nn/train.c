@@ -299,8 +299,14 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 		}
 	}
 finish:
-	if (c->out != NULL)
+	if (c->out != NULL) {
 		rc = save(c, &r, step, epoch, err);
+	} else if (*stopped && c->stop_out != NULL) {
+		nn_train_cfg cs = *c;
+
+		cs.out = c->stop_out;
+		rc = save(&cs, &r, step, epoch, err);
+	}
 out:
 	run_free(&r);
 	return rc;

@@ -28,6 +28,8 @@ typedef struct nn_train_cfg {
 	int threads;
 	const char *data_dir;		/* NULL: Debian's path */
 	const char *out;		/* checkpoint to write (NULL: none) */
+	const char *stop_out;		/* written instead when a run without
+					 * `out` is stopped (NULL: none) */
 	const char *resume;		/* checkpoint to continue (NULL: new) */
 } nn_train_cfg;
 
