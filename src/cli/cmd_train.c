@@ -7,6 +7,7 @@
  * writes the checkpoint (--out, or MODEL-interrupted.ckpt) and exits 130.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,15 +28,16 @@ on_signal(int sig)
 }
 
 static const char *train_usage =
-    "usage: h4h train --model ref-hybrid|ref-cnn (--epochs N | --steps N)\n"
+    "usage: h4h train [--model ref-hybrid|ref-cnn] (--epochs N | --steps N)\n"
     "                 [--batch B] [--lr LR] [--min-lr LR] [--wd WD]\n"
     "                 [--warmup STEPS] [--clip NORM] [--smooth EPS]\n"
     "                 [--randaug N,M] [--no-aug] [--val N] [--seed S]\n"
     "                 [--threads T] [--data DIR] [--out CKPT] "
     "[--resume CKPT]\n"
     "\n"
-    "Trains a reference model on Fashion-MNIST with AdamW (decoupled weight\n"
-    "decay on conv/linear weights only) and a per-step cosine schedule.\n"
+    "Trains a reference model (default ref-hybrid) on Fashion-MNIST with\n"
+    "AdamW (decoupled weight decay on conv/linear weights only) and a\n"
+    "per-step cosine schedule.\n"
     "Defaults are the reference recipe: --batch 128 --lr 2e-3 --wd 0.05,\n"
     "cosine to 0, random crop (pad 2) and horizontal flip, 5000 validation\n"
     "images, --seed 1, --threads 2.  --steps stops after N optimizer steps\n"
@@ -97,14 +99,33 @@ should_stop(void *ctx)
 }
 
 static int
-parse_num(const char *opt, const char *s, double lo, double hi, double *out)
+parse_num(const char *cmd, const char *opt, const char *s, double lo,
+    double hi, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
 
 	if (*s == '\0' || *end != '\0' || !(v >= lo && v <= hi))
-		return cli_usage_error("train", "%s must be a number in [%g, %g] "
+		return cli_usage_error(cmd, "%s must be a number in [%g, %g] "
 		    "(got '%s')", opt, lo, hi, s);
+	*out = v;
+	return 0;
+}
+
+/* Whole numbers only: "2.5" epochs or a seed past 2^53 are refused, not
+ * truncated. */
+static int
+parse_int(const char *cmd, const char *opt, const char *s, long long lo,
+    long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return cli_usage_error(cmd, "%s must be a whole number in "
+		    "[%lld, %lld] (got '%s')", opt, lo, hi, s);
 	*out = v;
 	return 0;
 }
@@ -140,6 +161,7 @@ train_exec(int argc, char **argv)
 	h4h_err err = { "" };
 	char fallback[128];
 	double d;
+	long long i;
 	int c, rc, stopped = 0, have_len = 0;
 
 	nn_train_defaults(&cfg);
@@ -152,49 +174,53 @@ train_exec(int argc, char **argv)
 			cfg.model = optarg;
 			break;
 		case 'e':
-			if ((rc = parse_num("--epochs", optarg, 1, 10000, &d)))
+			if ((rc = parse_int("train", "--epochs", optarg, 1, 10000,
+			    &i)))
 				return rc;
-			cfg.epochs = (int)d;
+			cfg.epochs = (int)i;
 			have_len = 1;
 			break;
 		case 'n':
-			if ((rc = parse_num("--steps", optarg, 1, 1e12, &d)))
+			if ((rc = parse_int("train", "--steps", optarg, 1,
+			    1000000000000LL, &i)))
 				return rc;
-			cfg.steps = (int64_t)d;
+			cfg.steps = (int64_t)i;
 			have_len = 1;
 			break;
 		case 'b':
-			if ((rc = parse_num("--batch", optarg, 1, 4096, &d)))
+			if ((rc = parse_int("train", "--batch", optarg, 1, 4096,
+			    &i)))
 				return rc;
-			cfg.batch = (int)d;
+			cfg.batch = (int)i;
 			break;
 		case 'l':
-			if ((rc = parse_num("--lr", optarg, 0, 10, &d)))
+			if ((rc = parse_num("train", "--lr", optarg, 0, 10, &d)))
 				return rc;
 			cfg.lr = (float)d;
 			break;
 		case 'L':
-			if ((rc = parse_num("--min-lr", optarg, 0, 10, &d)))
+			if ((rc = parse_num("train", "--min-lr", optarg, 0, 10, &d)))
 				return rc;
 			cfg.min_lr = (float)d;
 			break;
 		case 'w':
-			if ((rc = parse_num("--wd", optarg, 0, 10, &d)))
+			if ((rc = parse_num("train", "--wd", optarg, 0, 10, &d)))
 				return rc;
 			cfg.weight_decay = (float)d;
 			break;
 		case 'W':
-			if ((rc = parse_num("--warmup", optarg, 0, 1e9, &d)))
+			if ((rc = parse_int("train", "--warmup", optarg, 0,
+			    1000000000, &i)))
 				return rc;
-			cfg.warmup_steps = (int)d;
+			cfg.warmup_steps = (int)i;
 			break;
 		case 'c':
-			if ((rc = parse_num("--clip", optarg, 0, 1e6, &d)))
+			if ((rc = parse_num("train", "--clip", optarg, 0, 1e6, &d)))
 				return rc;
 			cfg.clip = (float)d;
 			break;
 		case 'S':
-			if ((rc = parse_num("--smooth", optarg, 0, 0.99, &d)))
+			if ((rc = parse_num("train", "--smooth", optarg, 0, 0.99, &d)))
 				return rc;
 			cfg.smooth = (float)d;
 			break;
@@ -210,19 +236,22 @@ train_exec(int argc, char **argv)
 			cfg.crop_pad = cfg.hflip = cfg.ra_n = 0;
 			break;
 		case 'V':
-			if ((rc = parse_num("--val", optarg, 0, 59999, &d)))
+			if ((rc = parse_int("train", "--val", optarg, 0, 59999,
+			    &i)))
 				return rc;
-			cfg.val = (int)d;
+			cfg.val = (int)i;
 			break;
 		case 's':
-			if ((rc = parse_num("--seed", optarg, 0, 1e18, &d)))
+			if ((rc = parse_int("train", "--seed", optarg, 0,
+			    1000000000000000000LL, &i)))
 				return rc;
-			cfg.seed = (uint64_t)d;
+			cfg.seed = (uint64_t)i;
 			break;
 		case 't':
-			if ((rc = parse_num("--threads", optarg, 1, 256, &d)))
+			if ((rc = parse_int("train", "--threads", optarg, 1, 256,
+			    &i)))
 				return rc;
-			cfg.threads = (int)d;
+			cfg.threads = (int)i;
 			break;
 		case 'd':
 			cfg.data_dir = optarg;
@@ -278,7 +307,8 @@ eval_exec(int argc, char **argv)
 	};
 	const char *ckpt = NULL, *data = NULL;
 	int threads = 2, c, rc;
-	double acc, d;
+	long long i;
+	double acc;
 	char model[64];
 	h4h_err err = { "" };
 
@@ -293,9 +323,10 @@ eval_exec(int argc, char **argv)
 			data = optarg;
 			break;
 		case 't':
-			if ((rc = parse_num("--threads", optarg, 1, 256, &d)))
+			if ((rc = parse_int("eval", "--threads", optarg, 1, 256,
+			    &i)))
 				return rc;
-			threads = (int)d;
+			threads = (int)i;
 			break;
 		case 'h':
 			fputs(eval_usage, stdout);
