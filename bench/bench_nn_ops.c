@@ -48,7 +48,7 @@ buf(size_t n)
 		exit(1);
 	}
 	for (size_t i = 0; i < n; i++)
-		p[i] = nn_rng_uniform(&s) - 0.5f;
+		p[i] = nn_sm64_uniform(&s) - 0.5f;
 	return p;
 }
 

@@ -456,6 +456,118 @@ START_TEST(test_bn_gradcheck)
 }
 END_TEST
 
+/* The fused BN + hswish against BN then hswish (both gradient-checked
+ * above), in accumulate and overwrite modes, and the overwrite mode of
+ * batch norm's and conv's backward against accumulating into zeros. */
+START_TEST(test_bn_hswish_fused)
+{
+	int N = 300, C = 5;
+	size_t n = (size_t)N * C;
+	uint64_t s = 7;
+	nn_ctx *ctx = mkctx();
+	nn_batchnorm bn = { 7, 1e-5f, 0.1f };
+	h4h_err err;
+	float *x = rnd_buf(n, &s), *g = rnd_buf(7, &s), *b = rnd_buf(7, &s);
+	float *R = rnd_buf(n, &s), *P = rnd_buf(n, &s);
+	float *y = zbuf(n), *h = zbuf(n), *hf = zbuf(n), *dy = zbuf(n);
+	float *dx = zbuf(n), *dxf = zbuf(n), *dx0 = zbuf(n);
+	float m[7], r[7], mf[7], rf[7], rm[7] = { 0 }, rv[7] = { 0 },
+	    rmf[7] = { 0 }, rvf[7] = { 0 }, dg[7] = { 0 }, db[7] = { 0 },
+	    dgf[7] = { 0 }, dbf[7] = { 0 };
+
+	for (size_t i = 0; i < n; i++)	/* spread over hswish's three arms */
+		x[i] = x[i] * (2 + (i % C)) + (float)(i % C) - 2;
+	nn_ctx_set_impl(ctx, NN_OP_BN, NN_IMPL_HAND, &err);
+	OK(nn_batchnorm_prepare(ctx, &bn, N, C, &err));
+	OK(nn_batchnorm_forward(ctx, &bn, y, m, r, rm, rv, x, g, b, N, C,
+	    NN_BN_TRAIN, 0, &err));
+	nn_hswish_forward(h, y, n);
+	OK(nn_bn_hswish_forward(ctx, &bn, hf, mf, rf, rmf, rvf, x, g, b, N, C,
+	    NN_BN_TRAIN, 0, &err));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_float_eq_tol(hf[i], h[i], 1e-6f);
+	for (int c = 0; c < C; c++) {
+		ck_assert_float_eq(mf[c], m[c]);
+		ck_assert_float_eq(rf[c], r[c]);
+		ck_assert_float_eq(rmf[c], rm[c]);
+		ck_assert_float_eq(rvf[c], rv[c]);
+	}
+	/* backward, accumulating onto P */
+	nn_hswish_backward(dy, R, y, n);
+	memcpy(dx, P, n * sizeof *dx);
+	memcpy(dxf, P, n * sizeof *dxf);
+	OK(nn_batchnorm_backward(ctx, &bn, dx, dg, db, dy, x, m, r, g, N, C,
+	    &err));
+	OK(nn_bn_hswish_backward(ctx, &bn, dxf, dgf, dbf, R, x, m, r, g, b, N,
+	    C, 1, &err));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_float_eq_tol(dxf[i], dx[i], 1e-5f);
+	for (int c = 0; c < C; c++) {
+		ck_assert_float_eq_tol(dgf[c], dg[c], 1e-4f);
+		ck_assert_float_eq_tol(dbf[c], db[c], 1e-4f);
+	}
+	ck_assert_float_eq(dgf[5], 0.0f);	/* beyond the active 5 */
+	/* overwrite mode: whatever was in dinp is gone */
+	memset(dx0, 0, n * sizeof *dx0);
+	OK(nn_batchnorm_backward(ctx, &bn, dx0, dg, db, dy, x, m, r, g, N, C,
+	    &err));
+	for (size_t i = 0; i < n; i++)
+		dx[i] = dxf[i] = 1e30f;
+	OK(nn_batchnorm_backward_ex(ctx, &bn, dx, dg, db, dy, x, m, r, g, N,
+	    C, 0, &err));
+	OK(nn_bn_hswish_backward(ctx, &bn, dxf, dgf, dbf, R, x, m, r, g, b, N,
+	    C, 0, &err));
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_float_eq(dx[i], dx0[i]);
+		ck_assert_float_eq_tol(dxf[i], dx0[i], 1e-5f);
+	}
+	ck_assert_int_eq(nn_bn_hswish_forward(ctx, &bn, x, mf, rf, rmf, rvf,
+	    x, g, b, N, C, NN_BN_TRAIN, 0, &err), H4H_EINPUT);
+	/* conv: overwrite == accumulate into zeros, both paths */
+	for (int impl = NN_IMPL_HAND; impl <= NN_IMPL_DNNL; impl++) {
+		nn_conv2d cv = { 6, 4, 3, 3, 1, 1, 1, 0 };
+		int B = 2, H = 5, IC = 6, OC = 4;
+		size_t ni = (size_t)B * H * H * IC, no = (size_t)B * H * H * OC;
+		float *ci = rnd_buf(ni, &s), *cw = rnd_buf(4 * 6 * 9, &s);
+		float *cg = rnd_buf(no, &s), *d1 = zbuf(ni), *d2 = zbuf(ni);
+		float *w1 = zbuf(4 * 6 * 9), *w2 = zbuf(4 * 6 * 9);
+
+		nn_ctx_set_impl(ctx, NN_OP_CONV, impl, &err);
+		OK(nn_conv2d_prepare(ctx, &cv, B, H, H, IC, OC, &err));
+		OK(nn_conv2d_backward(ctx, &cv, d1, w1, NULL, cg, ci, cw, B, H,
+		    H, IC, OC, &err));
+		for (size_t i = 0; i < ni; i++)
+			d2[i] = -1e30f;
+		OK(nn_conv2d_backward_ex(ctx, &cv, d2, w2, NULL, cg, ci, cw, B,
+		    H, H, IC, OC, 0, &err));
+		for (size_t i = 0; i < ni; i++)
+			ck_assert_float_eq(d2[i], d1[i]);
+		for (int i = 0; i < 4 * 6 * 9; i++)
+			ck_assert_float_eq(w2[i], w1[i]);
+		free(ci);
+		free(cw);
+		free(cg);
+		free(d1);
+		free(d2);
+		free(w1);
+		free(w2);
+	}
+	free(x);
+	free(g);
+	free(b);
+	free(R);
+	free(P);
+	free(y);
+	free(h);
+	free(hf);
+	free(dy);
+	free(dx);
+	free(dxf);
+	free(dx0);
+	nn_ctx_destroy(ctx);
+}
+END_TEST
+
 /* One channel, x = 1 2 3 4: mean 2.5, biased var 1.25, unbiased 5/3. */
 START_TEST(test_bn_hand)
 {
@@ -1138,6 +1250,7 @@ nn_ops_suite(void)
 	tcase_add_test(core, test_conv_hand_3x3);
 	tcase_add_loop_test(core, test_bn_gradcheck, 0, 2);
 	tcase_add_loop_test(core, test_bn_hand, 0, 2);
+	tcase_add_test(core, test_bn_hswish_fused);
 	tcase_add_test(core, test_bn_impls_agree);
 	tcase_add_test(core, test_layernorm);
 	tcase_add_test(core, test_activations);

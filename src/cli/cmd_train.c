@@ -85,9 +85,15 @@ show_epoch(void *ctx, const nn_epoch_report *r)
 
 	if (v->tty)
 		fputc('\n', stderr);
-	printf("epoch %d train_loss %.4f train_acc %.4f val_acc %.4f seconds "
-	    "%.1f img/s %.0f\n", r->epoch, r->train_loss, r->train_acc,
-	    r->val_acc, r->seconds, r->img_per_s);
+	char val[16];
+
+	if (r->val_acc < 0)
+		snprintf(val, sizeof val, "-");	/* --val 0 */
+	else
+		snprintf(val, sizeof val, "%.4f", r->val_acc);
+	printf("epoch %d train_loss %.4f train_acc %.4f val_acc %s seconds "
+	    "%.1f img/s %.0f\n", r->epoch, r->train_loss, r->train_acc, val,
+	    r->seconds, r->img_per_s);
 	fflush(stdout);
 }
 

@@ -4,13 +4,15 @@
  * CRC32 and written atomically.
  *
  * A checkpoint in memory (nn_ckpt) is a list of tensors it owns (nn_ckpt_add
- * copies).  What a resumable training run stores, by convention:
- *   <name>          the weights, one tensor per nn_param (nn_ckpt_add_slab
- *                   with prefix "")
- *   adam.m.<name>   first moments, adam.v.<name> second moments
- *   rng.<what>      generator states (nn_ckpt_add_rng)
- *   data.epoch, data.pos   the batch iterator's position (nn_batcher_tell)
- * and epoch/step in the header.  Reading validates everything before
+ * copies).  What h4h train stores (nn/train.c):
+ *   param.<name>    the weights, one tensor per nn_param (nn_ckpt_add_slab
+ *                   with prefix "param")
+ *   state.<name>    batch-norm running statistics
+ *   adam_m.<name>   first moments, adam_v.<name> second moments
+ *   step, data_epoch, data_pos   the optimizer step and the batch
+ *                   iterator's position (nn_batcher_tell)
+ * and epoch/step in the header (rng.<what> is there for runs whose
+ * generators are not a function of the position, nn_ckpt_add_rng).  Reading validates everything before
  * returning: magic, version, length, CRC, then the table's bounds; the
  * nn_ckpt_get* calls then check names, dtypes and shapes against what the
  * model expects and copy nothing unless all of them match.  The byte layout

@@ -7,6 +7,11 @@
  * start as PyTorch's defaults do (conv and linear: U(-1/sqrt(fan_in),
  * 1/sqrt(fan_in)) for weights and biases; norms: gamma 1, beta 0; running
  * variance 1), drawn from the seed.
+ *
+ * Conv + BN + hswish runs as conv then one fused BN + hswish node (the BN
+ * output is never stored).  Backward zeroes no activation gradient: the
+ * node that reaches a buffer's gradient first (its last consumer) writes
+ * it, the others accumulate (mark_writers).
  */
 #include "nn/model.h"
 
@@ -24,7 +29,8 @@
 #define CLASSES 10
 #define IN_HW 32
 
-enum kind { K_CONV, K_BN, K_HSWISH, K_ADD, K_LN, K_LINEAR, K_ATTN, K_GAP };
+enum kind { K_CONV, K_BN, K_BNACT, K_HSWISH, K_ADD, K_LN, K_LINEAR, K_ATTN,
+    K_GAP };	/* K_BNACT: batch norm + hswish fused */
 enum init { I_UNIFORM, I_ONE, I_ZERO };
 
 typedef struct node {
@@ -39,6 +45,9 @@ typedef struct node {
 	long rm, rv;		/* running statistics (state slab), BN */
 	int mean, rstd;		/* saved statistics buffers (BN, LN) */
 	int att;		/* attention probabilities buffer */
+	int set_in, set_in2;	/* backward: the first to reach in's (in2's)
+				 * gradient, so it writes (=) instead of
+				 * adding to a zeroed buffer */
 } node;
 
 typedef struct buf {
@@ -190,6 +199,19 @@ add_bn(nn_model *m, const char *name, int in, int rows, int C)
 	return n->out;
 }
 
+/* BN + hswish as one node: the BN output is never stored. */
+static int
+add_bn_act(nn_model *m, const char *name, int in, int rows, int C)
+{
+	node *n;
+	int out = add_bn(m, name, in, rows, C);
+
+	(void)out;
+	n = &m->nodes[m->n_nodes - 1];
+	n->kind = K_BNACT;
+	return n->out;
+}
+
 static int
 add_hswish(nn_model *m, int in, int rows, int C)
 {
@@ -278,8 +300,8 @@ conv_bn(nn_model *m, const char *name, int in, int *H, int *W, int IC,
 	int x = add_conv(m, name, in, H, W, IC, OC, k, s, groups, 0);
 
 	snprintf(sub, sizeof sub, "%s.bn", name);
-	x = add_bn(m, sub, x, *H * *W, OC);
-	return act ? add_hswish(m, x, *H * *W, OC) : x;
+	return act ? add_bn_act(m, sub, x, *H * *W, OC) :
+	    add_bn(m, sub, x, *H * *W, OC);
 }
 
 /* MBConv: [pw expand + BN + hswish], dw3x3 + BN + hswish, pw + BN,
@@ -356,6 +378,26 @@ build_ref(nn_model *m, int hybrid)
 	m->logits = add_linear(m, "fc", x, 1, 256, CLASSES);
 }
 
+/* Marks, for each buffer, the node whose backward reaches its gradient
+ * first (the last consumer in forward order): that one writes it. */
+static void
+mark_writers(nn_model *m)
+{
+	char seen[MAX_BUFS];
+
+	memset(seen, 0, sizeof seen);
+	for (int i = m->n_nodes - 1; i >= 0; i--) {
+		node *n = &m->nodes[i];
+
+		n->set_in = !seen[n->in];
+		seen[n->in] = 1;
+		if (n->in2 >= 0) {
+			n->set_in2 = !seen[n->in2];
+			seen[n->in2] = 1;
+		}
+	}
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 static float
@@ -374,7 +416,7 @@ prepare(nn_model *m, h4h_err *err)
 		if (n->kind == K_CONV)
 			rc = nn_conv2d_prepare(m->ctx, &n->cv, m->B, n->H, n->W,
 			    n->C, n->OC, err);
-		else if (n->kind == K_BN)
+		else if (n->kind == K_BN || n->kind == K_BNACT)
 			rc = nn_batchnorm_prepare(m->ctx, &n->bn, m->B * n->rows,
 			    n->C, err);
 		if (rc != 0)
@@ -403,6 +445,7 @@ nn_model_create(nn_ctx *ctx, const char *name, int B, uint64_t seed,
 	m->ctx = ctx;
 	m->B = B;
 	build_ref(m, strcmp(name, "ref-hybrid") == 0);
+	mark_writers(m);
 	if (m->err) {
 		free(m);
 		return h4h_errf(err, H4H_ESIM, "model '%s' exceeds the builder's "
@@ -577,6 +620,15 @@ nn_model_forward(nn_model *m, const float *x, const int *labels, int b,
 			if (rc != 0)
 				return rc;
 			break;
+		case K_BNACT:
+			rc = nn_bn_hswish_forward(m->ctx, &n->bn, out,
+			    m->bufs[n->mean].data, m->bufs[n->rstd].data,
+			    m->s + n->rm, m->s + n->rv, in, P(m, n->w),
+			    P(m, n->b), N, n->C, train ? NN_BN_TRAIN :
+			    NN_BN_INFER, 0, err);
+			if (rc != 0)
+				return rc;
+			break;
 		case K_HSWISH:
 			nn_hswish_forward(out, in, (size_t)N * n->C);
 			break;
@@ -638,12 +690,11 @@ nn_model_backward(nn_model *m, h4h_err *err)
 		return h4h_errf(err, H4H_ESIM, "backward needs a forward with "
 		    "labels");
 	memset(m->g, 0, m->n_p * sizeof *m->g);
-	for (int i = 0; i < m->n_bufs; i++) {
-		const buf *bf = &m->bufs[i];
-
-		memset(bf->grad, 0, (bf->per_image * (size_t)b + bf->fixed) *
-		    sizeof(float));
-	}
+	/* activation gradients are not zeroed here: each buffer's first
+	 * writer in backward (set_in) overwrites it, or zeroes it just
+	 * before accumulating when its op only accumulates */
+	memset(m->bufs[m->logits].grad, 0, (size_t)b * CLASSES *
+	    sizeof(float));
 	nn_crossentropy_backward(m->bufs[m->logits].grad, m->probs, m->labels,
 	    b, CLASSES, m->smooth, 1.0f);
 	for (int i = m->n_nodes - 1; i >= 0; i--) {
@@ -651,31 +702,55 @@ nn_model_backward(nn_model *m, h4h_err *err)
 		float *in = m->bufs[n->in].data;
 		float *din = n->in == m->input ? NULL : m->bufs[n->in].grad;
 		float *dout = m->bufs[n->out].grad;
-		int N = b * n->rows;
+		int N = b * n->rows, acc = !n->set_in;
+		const buf *bi = &m->bufs[n->in];
 
+		/* ops without an overwrite mode: zero din just before */
+		if (din != NULL && !acc && n->kind != K_CONV &&
+		    n->kind != K_BN && n->kind != K_BNACT && n->kind != K_ADD)
+			memset(din, 0, (bi->per_image * (size_t)b + bi->fixed) *
+			    sizeof(float));
 		switch (n->kind) {
 		case K_CONV:
-			rc = nn_conv2d_backward(m->ctx, &n->cv, din, G(m, n->w),
-			    G(m, n->b), dout, in, P(m, n->w), b, n->H, n->W,
-			    n->C, n->OC, err);
+			rc = nn_conv2d_backward_ex(m->ctx, &n->cv, din,
+			    G(m, n->w), G(m, n->b), dout, in, P(m, n->w), b,
+			    n->H, n->W, n->C, n->OC, acc, err);
 			if (rc != 0)
 				return rc;
 			break;
 		case K_BN:
-			rc = nn_batchnorm_backward(m->ctx, &n->bn, din,
+			rc = nn_batchnorm_backward_ex(m->ctx, &n->bn, din,
 			    G(m, n->w), G(m, n->b), dout, in,
 			    m->bufs[n->mean].data, m->bufs[n->rstd].data,
-			    P(m, n->w), N, n->C, err);
+			    P(m, n->w), N, n->C, acc, err);
+			if (rc != 0)
+				return rc;
+			break;
+		case K_BNACT:
+			rc = nn_bn_hswish_backward(m->ctx, &n->bn, din,
+			    G(m, n->w), G(m, n->b), dout, in,
+			    m->bufs[n->mean].data, m->bufs[n->rstd].data,
+			    P(m, n->w), P(m, n->b), N, n->C, acc, err);
 			if (rc != 0)
 				return rc;
 			break;
 		case K_HSWISH:
 			nn_hswish_backward(din, dout, in, (size_t)N * n->C);
 			break;
-		case K_ADD:
-			nn_residual_backward(din, m->bufs[n->in2].grad, dout,
-			    (size_t)N * n->C);
+		case K_ADD: {
+			size_t cnt = (size_t)N * n->C;
+			float *d2 = m->bufs[n->in2].grad;
+
+			if (din != NULL && !acc)
+				memcpy(din, dout, cnt * sizeof(float));
+			else if (din != NULL)
+				nn_residual_backward(din, NULL, dout, cnt);
+			if (n->set_in2)
+				memcpy(d2, dout, cnt * sizeof(float));
+			else
+				nn_residual_backward(NULL, d2, dout, cnt);
 			break;
+		}
 		case K_LN:
 			nn_layernorm_backward(din, G(m, n->w), G(m, n->b), dout,
 			    in, P(m, n->w), m->bufs[n->mean].data,

@@ -12,7 +12,9 @@
  * is copied.
  *
  * Backward ACCUMULATES (+=) into every gradient buffer (inputs and
- * parameters); the caller zeroes them once per step.  A NULL input-gradient
+ * parameters); the caller zeroes them once per step.  The _ex variants
+ * (and the fused BN + hswish) take acc: 0 overwrites the input gradient
+ * instead, so a caller that knows it is the first writer need not zero.  A NULL input-gradient
  * pointer skips that gradient (e.g. the first layer).
  *
  * Functions that take an nn_ctx may need its workspace or oneDNN and return
@@ -70,6 +72,14 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
     float *dw, float *db, const float *dout, const float *inp,
     const float *w, int B, int H, int W, int IC, int OC, h4h_err *err);
 
+/* The same with acc = 0: dinp is overwritten (=) rather than accumulated,
+ * which saves zeroing it and, on the oneDNN path, a pass; dw, db still
+ * accumulate. */
+int nn_conv2d_backward_ex(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
+    float *dw, float *db, const float *dout, const float *inp,
+    const float *w, int B, int H, int W, int IC, int OC, int acc,
+    h4h_err *err);
+
 /* ---- batch norm ------------------------------------------------------ */
 
 enum nn_bn_mode {
@@ -108,6 +118,28 @@ int nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
     float *dgamma, float *dbeta, const float *dout, const float *inp,
     const float *mean, const float *rstd, const float *gamma, int N, int C,
     h4h_err *err);
+
+/* acc = 0: dinp is overwritten (=); dgamma, dbeta still accumulate. */
+int nn_batchnorm_backward_ex(nn_ctx *ctx, const nn_batchnorm *bn,
+    float *dinp, float *dgamma, float *dbeta, const float *dout,
+    const float *inp, const float *mean, const float *rstd,
+    const float *gamma, int N, int C, int acc, h4h_err *err);
+
+/*
+ * Batch norm followed by hswish in one pass: out = hswish(bn(inp)), always
+ * the hand path.  The BN output is never stored: backward recomputes it
+ * from inp, mean, rstd, gamma and beta (the forward's own expressions, so
+ * the same floats), which saves a tensor of writes and reads each way.
+ * out must not alias inp.  Backward: acc as in nn_batchnorm_backward_ex.
+ */
+int nn_bn_hswish_forward(nn_ctx *ctx, const nn_batchnorm *bn, float *out,
+    float *mean, float *rstd, float *run_mean, float *run_var,
+    const float *inp, const float *gamma, const float *beta, int N, int C,
+    int mode, int k, h4h_err *err);
+int nn_bn_hswish_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
+    float *dgamma, float *dbeta, const float *dout, const float *inp,
+    const float *mean, const float *rstd, const float *gamma,
+    const float *beta, int N, int C, int acc, h4h_err *err);
 
 /* ---- layer norm (over the last dim) ----------------------------------- */
 

@@ -17,6 +17,13 @@
 
 #define GOLDEN 0x9E3779B97F4A7C15ULL
 
+/* Without this GCC will not if-convert a float select such as hswish's
+ * derivative (0 / 1 / (2x+3)/6), so those loops stay scalar.  No code
+ * here reads the floating-point exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 /* Runs body(lo, hi) over [0, n) split across the threads; below 16k
  * elements one thread does it all (the fork costs more). */
 #define PAR_RANGE(n, body) do { \

@@ -776,7 +776,7 @@ add_into_par(const nn_ctx *ctx, float *y, const float *x, size_t n)
 static int
 dconv_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp, float *dw,
     float *db, const float *dout, const float *inp, const float *w, int B,
-    int H, int W, int IC, int OC, h4h_err *err)
+    int H, int W, int IC, int OC, int acc, h4h_err *err)
 {
 	size_t nin = (size_t)B * H * W * IC;
 	float *tmp;
@@ -788,7 +788,8 @@ dconv_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp, float *dw,
 	dnnl_memory_set_data_handle(d->src, (void *)inp);
 	dnnl_memory_set_data_handle(d->ddst, (void *)dout);
 	if (dinp != NULL) {
-		tmp = nn_ws(ctx, nin * sizeof(float));
+		/* overwrite: oneDNN writes the gradient in place */
+		tmp = acc ? nn_ws(ctx, nin * sizeof(float)) : dinp;
 		if (tmp == NULL)
 			return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
 		dnnl_memory_set_data_handle(d->wuser, (void *)w);
@@ -802,7 +803,8 @@ dconv_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp, float *dw,
 		    { DNNL_ARG_SCRATCHPAD, d->sp_bwdd } };
 		if ((rc = exec(ctx, d->bwdd, 4, a, err)) != 0)
 			return rc;
-		add_into_par(ctx, dinp, tmp, nin);
+		if (acc)
+			add_into_par(ctx, dinp, tmp, nin);
 	}
 	dnnl_memory_set_data_handle(d->dbias, d->dbias_buf);
 	dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, d->src },
@@ -884,6 +886,16 @@ nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
     float *dw, float *db, const float *dout, const float *inp,
     const float *w, int B, int H, int W, int IC, int OC, h4h_err *err)
 {
+	return nn_conv2d_backward_ex(ctx, cv, dinp, dw, db, dout, inp, w, B,
+	    H, W, IC, OC, 1, err);
+}
+
+int
+nn_conv2d_backward_ex(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
+    float *dw, float *db, const float *dout, const float *inp,
+    const float *w, int B, int H, int W, int IC, int OC, int acc,
+    h4h_err *err)
+{
 	int kind, OH, OW, rc;
 	float *ws;
 
@@ -891,7 +903,9 @@ nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
 		return rc;
 	if (impl_of(ctx, kind, (long)H * W) == NN_IMPL_DNNL)
 		return dconv_backward(ctx, cv, dinp, dw, db, dout, inp, w, B, H,
-		    W, IC, OC, err);
+		    W, IC, OC, acc, err);
+	if (!acc && dinp != NULL)
+		memset(dinp, 0, sizeof(float) * B * H * W * IC);
 	OH = (H + 2 * cv->pad - cv->KH) / cv->stride + 1;
 	OW = (W + 2 * cv->pad - cv->KW) / cv->stride + 1;
 	ws = nn_ws(ctx, hand_ws(ctx, cv, kind, B, OH, OW, IC, OC));

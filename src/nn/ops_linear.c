@@ -19,6 +19,41 @@
 #include "nn/ops.h"
 #include "nn/ops_impl.h"
 
+/* Lets GCC if-convert and vectorise the float selects below. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+/*
+ * e^x for x <= 0 (softmax's x - max), inlined so the row loop vectorises
+ * (libm's expf is a call per element).  x = n ln2 + r, |r| <= ln2/2,
+ * e^r by its degree-7 Taylor polynomial (truncation < 2e-9, below float
+ * rounding), 2^n put into the exponent bits.  Below -87 the result would
+ * be denormal; it is flushed to e^-87 (~1.6e-38), which a softmax sum
+ * cannot tell from 0.
+ */
+static inline float
+exp_nonpos(float x)
+{
+	union { float f; int32_t i; } u;
+	float n, r, p;
+
+	x = x > -87.0f ? x : -87.0f;
+	n = __builtin_rintf(x * 1.44269504088896341f);
+	r = x - n * 0.693145751953125f;		/* ln2 split: hi exact */
+	r = r - n * 1.42860682030941723e-06f;	/* lo */
+	p = 1.0f / 5040.0f;
+	p = p * r + 1.0f / 720.0f;
+	p = p * r + 1.0f / 120.0f;
+	p = p * r + 1.0f / 24.0f;
+	p = p * r + 1.0f / 6.0f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	u.i = ((int32_t)n + 127) << 23;
+	return p * u.f;
+}
+
 void
 nn_linear_forward(nn_ctx *ctx, float *out, const float *inp, const float *w,
     const float *b, int N, int IC, int OC, int ldw)
@@ -32,6 +67,19 @@ nn_linear_forward(nn_ctx *ctx, float *out, const float *inp, const float *w,
 	    b != NULL ? 1.0f : 0.0f, out, OC);
 }
 
+/* part[0..OC) = sum of N rows of g. */
+static NN_SIMD void
+colsum_rows(float *restrict part, const float *restrict g, long N, int OC)
+{
+	memset(part, 0, sizeof(float) * OC);
+	for (long n = 0; n < N; n++) {
+		const float *gr = g + n * OC;
+#pragma omp simd
+		for (int c = 0; c < OC; c++)
+			part[c] += gr[c];
+	}
+}
+
 void
 nn_linear_backward(nn_ctx *ctx, float *dinp, float *dw, float *db,
     const float *dout, const float *inp, const float *w, int N, int IC,
@@ -42,13 +90,24 @@ nn_linear_backward(nn_ctx *ctx, float *dinp, float *dw, float *db,
 		    dinp, IC);
 	nn_gemm(ctx, 1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dw, ldw);
 	if (db != NULL) {
-#pragma omp parallel for num_threads(ctx->nthreads) schedule(static)
-		for (int c = 0; c < OC; c++) {
-			float s = 0;
+		int nt = N < 256 ? 1 : ctx->nthreads;
 
-			for (int n = 0; n < N; n++)
-				s += dout[(size_t)n * OC + c];
-			db[c] += s;
+		/* rows split across threads, each summing whole rows into
+		 * its own partial (contiguous, vectorised), then added */
+#pragma omp parallel num_threads(nt)
+		{
+			long lo, hi;
+			float part[OC];
+
+			nn_split(N, nt, omp_get_thread_num(), &lo, &hi);
+			colsum_rows(part, dout + lo * OC, hi - lo, OC);
+			/* added in thread order: the sum is reproducible */
+#pragma omp for ordered schedule(static, 1)
+			for (int t = 0; t < nt; t++) {
+#pragma omp ordered
+				for (int c = 0; c < OC; c++)
+					db[c] += part[c];
+			}
 		}
 	}
 }
@@ -75,7 +134,7 @@ nn_attn_bias_index(int *idx, int RH, int RW)
 }
 
 /* One (batch, head): out_i = softmax_j(q_i.k_j s + bias_ij) v_j. */
-static NN_SIMD void
+static inline __attribute__((always_inline)) void
 attn_fwd_bh(float *restrict out, float *restrict att,
     const float *restrict qkv, const float *restrict bias,
     const int *restrict idx, int T, int C, int hd, float scale)
@@ -102,10 +161,12 @@ attn_fwd_bh(float *restrict out, float *restrict att,
 			for (int j = 0; j < T; j++)
 				a[j] += bias[idx[i * T + j]];
 		mx = a[0];
+#pragma omp simd reduction(max:mx)
 		for (int j = 1; j < T; j++)
 			mx = a[j] > mx ? a[j] : mx;
+#pragma omp simd reduction(+:s)
 		for (int j = 0; j < T; j++) {
-			a[j] = expf(a[j] - mx);
+			a[j] = exp_nonpos(a[j] - mx);
 			s += a[j];
 		}
 		s = 1.0f / s;
@@ -122,6 +183,21 @@ attn_fwd_bh(float *restrict out, float *restrict att,
 	}
 }
 
+/* The (batch, head) kernels, with T = 16 tokens and head dim 8 (the
+ * reference models' 4x4 maps) as constants so every loop has a fixed trip
+ * count and unrolls into whole AVX registers; other shapes take the
+ * generic copy. */
+static NN_SIMD void
+attn_fwd_one(float *restrict out, float *restrict att,
+    const float *restrict qkv, const float *restrict bias,
+    const int *restrict idx, int T, int C, int hd, float scale)
+{
+	if (T == 16 && hd == 8)
+		attn_fwd_bh(out, att, qkv, bias, idx, 16, C, 8, scale);
+	else
+		attn_fwd_bh(out, att, qkv, bias, idx, T, C, hd, scale);
+}
+
 void
 nn_attention_forward(float *out, float *att, const float *qkv,
     const float *bias, const int *idx, int nofs, int B, int T, int C, int NH)
@@ -133,7 +209,7 @@ nn_attention_forward(float *out, float *att, const float *qkv,
 	for (int bh = 0; bh < B * NH; bh++) {
 		int b = bh / NH, h = bh % NH;
 
-		attn_fwd_bh(out + (size_t)b * T * C + h * hd,
+		attn_fwd_one(out + (size_t)b * T * C + h * hd,
 		    att + (size_t)bh * T * T,
 		    qkv + (size_t)b * T * 3 * C + h * 3 * hd,
 		    bias != NULL ? bias + (size_t)h * nofs : NULL, idx, T, C, hd,
@@ -142,7 +218,7 @@ nn_attention_forward(float *out, float *att, const float *qkv,
 }
 
 /* One (batch, head) backward; dbias (nofs) += for this head. */
-static NN_SIMD void
+static inline __attribute__((always_inline)) void
 attn_bwd_bh(float *restrict dqkv, float *restrict dbias,
     const float *restrict g, const float *restrict qkv,
     const float *restrict att, const int *restrict idx, int T, int C,
@@ -174,8 +250,10 @@ attn_bwd_bh(float *restrict dqkv, float *restrict dbias,
 				dv[d] += a[j] * gi[d];
 		}
 		/* softmax backward: ds_ij = a_ij (datt_ij - sum_j a datt) */
+#pragma omp simd reduction(+:dot)
 		for (int j = 0; j < T; j++)
 			dot += a[j] * dr[j];
+#pragma omp simd
 		for (int j = 0; j < T; j++)
 			dr[j] = a[j] * (dr[j] - dot);
 		if (dbias != NULL)
@@ -200,6 +278,18 @@ attn_bwd_bh(float *restrict dqkv, float *restrict dbias,
 	}
 }
 
+static NN_SIMD void
+attn_bwd_one(float *restrict dqkv, float *restrict dbias,
+    const float *restrict g, const float *restrict qkv,
+    const float *restrict att, const int *restrict idx, int T, int C,
+    int hd, float scale)
+{
+	if (T == 16 && hd == 8)
+		attn_bwd_bh(dqkv, dbias, g, qkv, att, idx, 16, C, 8, scale);
+	else
+		attn_bwd_bh(dqkv, dbias, g, qkv, att, idx, T, C, hd, scale);
+}
+
 void
 nn_attention_backward(float *dqkv, float *dbias, const float *dout,
     const float *qkv, const float *att, const int *idx, int nofs, int B,
@@ -219,16 +309,22 @@ nn_attention_backward(float *dqkv, float *dbias, const float *dout,
 		for (int bh = 0; bh < B * NH; bh++) {
 			int b = bh / NH, h = bh % NH;
 
-			attn_bwd_bh(dqkv + (size_t)b * T * 3 * C + h * 3 * hd,
+			attn_bwd_one(dqkv + (size_t)b * T * 3 * C + h * 3 * hd,
 			    dbias != NULL ? part + h * nofs : NULL,
 			    dout + (size_t)b * T * C + h * hd,
 			    qkv + (size_t)b * T * 3 * C + h * 3 * hd,
 			    att + (size_t)bh * T * T, idx, T, C, hd, scale);
 		}
 		if (dbias != NULL) {
-#pragma omp critical
-			for (int i = 0; i < NH * nofs; i++)
-				dbias[i] += part[i];
+			int nt = omp_get_num_threads();
+
+			/* added in thread order: the sum is reproducible */
+#pragma omp for ordered schedule(static, 1)
+			for (int t = 0; t < nt; t++) {
+#pragma omp ordered
+				for (int i = 0; i < NH * nofs; i++)
+					dbias[i] += part[i];
+			}
 		}
 	}
 }

@@ -3,9 +3,12 @@
  * norm, forward and backward, on NHWC rows (ops.h).
  *
  * Batch statistics are reduced per thread over row blocks in float (64
- * rows, vectorised across channels) and summed in double, in two passes
- * (mean, then the mean squared deviation), so a 32k-row batch loses no
- * digits to cancellation.  The normalisation is one fused multiply-add per
+ * rows, vectorised across channels) and summed in double, in one pass over
+ * x - K, K the mean of the first 64 rows: sum and sum of squares of the
+ * shifted values give the mean and the variance about the exact mean, and
+ * since |mean - K| is a fraction of a standard deviation, subtracting the
+ * squared mean shift cancels no digits (an 8192-row batch at offset 100
+ * is tested against oneDNN).  The normalisation is one fused multiply-add per
  * element: out = x a + c with a = gamma rstd, c = beta - mean a.
  *
  * The oneDNN path (NN_OP_BN = NN_IMPL_DNNL) runs its batch-normalization
@@ -22,59 +25,85 @@
 
 #define BLK 64
 
-/* acc[c] += sum over rows of (x[c] - shift[c])^sq (sq 0: plain sum). */
+/* Without this GCC will not if-convert a float select such as hswish's
+ * derivative (0 / 1 / (2x+3)/6), so those loops stay scalar.  No code
+ * here reads the floating-point exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+/* acc1[c] += sum (x - K), acc2[c] += sum (x - K)^2 over N rows. */
 static NN_SIMD void
-blk_sum(double *restrict acc, float *restrict tmp, const float *restrict x,
-    long N, int C, const float *restrict shift, int sq)
+blk_sum2(double *restrict acc1, double *restrict acc2, float *restrict t1,
+    float *restrict t2, const float *restrict x, long N, int C,
+    const float *restrict K)
 {
 	for (long r0 = 0; r0 < N; r0 += BLK) {
 		long r1 = r0 + BLK < N ? r0 + BLK : N;
 
-		memset(tmp, 0, sizeof(float) * C);
+		memset(t1, 0, sizeof(float) * C);
+		memset(t2, 0, sizeof(float) * C);
 		for (long r = r0; r < r1; r++) {
 			const float *xr = x + r * C;
-
-			if (sq) {
 #pragma omp simd
-				for (int c = 0; c < C; c++) {
-					float d = xr[c] - shift[c];
+			for (int c = 0; c < C; c++) {
+				float d = xr[c] - K[c];
 
-					tmp[c] += d * d;
-				}
-			} else {
-#pragma omp simd
-				for (int c = 0; c < C; c++)
-					tmp[c] += xr[c];
+				t1[c] += d;
+				t2[c] += d * d;
 			}
 		}
-		for (int c = 0; c < C; c++)
-			acc[c] += tmp[c];
+		for (int c = 0; c < C; c++) {
+			acc1[c] += t1[c];
+			acc2[c] += t2[c];
+		}
 	}
 }
 
-/* out[c] = sum over all rows, threads splitting rows; ws: nt*(2C) doubles
- * worth of scratch. */
+/*
+ * Batch mean (double dm, rounded fm) and biased variance about the exact
+ * mean (dv) in one pass.  K: C floats of scratch; ws: nt*2C doubles and
+ * nt*2C floats.
+ */
 static void
-par_sum(const nn_ctx *ctx, double *tot, const float *x, long N, int C,
-    const float *shift, int sq, void *ws)
+batch_stats(const nn_ctx *ctx, double *dm, double *dv, float *fm,
+    float *K, const float *x, long N, int C, void *ws)
 {
 	int nt = ctx->nthreads;
+	long n0 = N < BLK ? N : BLK;
 	double *acc = ws;
-	float *tmp = (float *)(acc + (size_t)nt * C);
+	float *tmp = (float *)(acc + (size_t)nt * 2 * C);
 
-	memset(acc, 0, sizeof(double) * nt * C);
+	for (int c = 0; c < C; c++)
+		K[c] = 0;
+	for (long r = 0; r < n0; r++)
+		for (int c = 0; c < C; c++)
+			K[c] += x[r * C + c];
+	for (int c = 0; c < C; c++)
+		K[c] /= (float)n0;
+	memset(acc, 0, sizeof(double) * nt * 2 * C);
 #pragma omp parallel for num_threads(nt) schedule(static)
 	for (int t = 0; t < nt; t++) {
 		long lo, hi;
 
 		nn_split(N, nt, t, &lo, &hi);
-		blk_sum(acc + (size_t)t * C, tmp + (size_t)t * C, x + lo * C,
-		    hi - lo, C, shift, sq);
+		blk_sum2(acc + (size_t)t * 2 * C, acc + (size_t)t * 2 * C + C,
+		    tmp + (size_t)t * 2 * C, tmp + (size_t)t * 2 * C + C,
+		    x + lo * C, hi - lo, C, K);
 	}
 	for (int c = 0; c < C; c++) {
-		tot[c] = 0;
-		for (int t = 0; t < nt; t++)
-			tot[c] += acc[(size_t)t * C + c];
+		double s1 = 0, s2 = 0, m1;
+
+		for (int t = 0; t < nt; t++) {
+			s1 += acc[(size_t)t * 2 * C + c];
+			s2 += acc[(size_t)t * 2 * C + C + c];
+		}
+		m1 = s1 / N;
+		dm[c] = K[c] + m1;
+		fm[c] = (float)dm[c];
+		dv[c] = s2 / N - m1 * m1;
+		if (dv[c] < 0)
+			dv[c] = 0;
 	}
 }
 
@@ -337,18 +366,8 @@ nn_batchnorm_forward(nn_ctx *ctx, const nn_batchnorm *bn, float *out,
 	}
 	void *scr = (char *)dm + sizeof(double) * 2 * C;
 
-	par_sum(ctx, dm, inp, N, C, NULL, 0, scr);
+	batch_stats(ctx, dm, dv, fm, fm + C, inp, N, C, scr);
 	for (int c = 0; c < C; c++) {
-		dm[c] /= N;
-		fm[c] = (float)dm[c];
-	}
-	par_sum(ctx, dv, inp, N, C, fm, 1, scr);
-	for (int c = 0; c < C; c++) {
-		/* E[(x - fm)^2] with fm the rounded mean: add back the
-		 * rounding offset so the variance is about the exact mean. */
-		double off = dm[c] - fm[c];
-
-		dv[c] = dv[c] / N - off * off;
 		mean[c] = fm[c];
 		rstd[c] = (float)(1.0 / sqrt(dv[c] + bn->eps));
 		a[c] = gamma[c] * rstd[c];
@@ -407,11 +426,41 @@ bn_bwd_apply(float *restrict dx, const float *restrict g,
 	}
 }
 
+/* dx = s (g - mg - xhat mgx): bn_bwd_apply's overwriting twin. */
+static NN_SIMD void
+bn_bwd_set(float *restrict dx, const float *restrict g,
+    const float *restrict x, const float *restrict mean,
+    const float *restrict rstd, const float *restrict s,
+    const float *restrict mg, const float *restrict mgx, long N, int C)
+{
+	for (long r = 0; r < N; r++) {
+		const float *gr = g + r * C, *xr = x + r * C;
+		float *d = dx + r * C;
+
+#pragma omp simd
+		for (int c = 0; c < C; c++) {
+			float xh = (xr[c] - mean[c]) * rstd[c];
+
+			d[c] = s[c] * (gr[c] - mg[c] - xh * mgx[c]);
+		}
+	}
+}
+
 int
 nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
     float *dgamma, float *dbeta, const float *dout, const float *inp,
     const float *mean, const float *rstd, const float *gamma, int N, int C,
     h4h_err *err)
+{
+	return nn_batchnorm_backward_ex(ctx, bn, dinp, dgamma, dbeta, dout,
+	    inp, mean, rstd, gamma, N, C, 1, err);
+}
+
+int
+nn_batchnorm_backward_ex(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
+    float *dgamma, float *dbeta, const float *dout, const float *inp,
+    const float *mean, const float *rstd, const float *gamma, int N, int C,
+    int acc, h4h_err *err)
 {
 	int nt = ctx->nthreads, rc;
 	size_t fl = nn_round(sizeof(float) * ((size_t)nt * 2 + 4) * C);
@@ -461,7 +510,9 @@ nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 			dgamma[c] += dsc[c];
 			dbeta[c] += dsh[c];
 		}
-		if (dinp != NULL) {
+		if (dinp != NULL && !acc)
+			memcpy(dinp, tmp, sizeof(float) * nin);
+		else if (dinp != NULL) {
 #pragma omp parallel for num_threads(nt) schedule(static)
 			for (size_t i = 0; i < nin; i++)
 				dinp[i] += tmp[i];
@@ -473,15 +524,16 @@ nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 		return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
 	float *tg = ws, *s = tg + (size_t)nt * 2 * C, *mg = s + C,
 	    *mgx = mg + C;
-	double *acc = (double *)((char *)ws + fl);
+	double *sums = (double *)((char *)ws + fl);
 
-	memset(acc, 0, sizeof(double) * nt * 2 * C);
+	memset(sums, 0, sizeof(double) * nt * 2 * C);
 #pragma omp parallel for num_threads(nt) schedule(static)
 	for (int t = 0; t < nt; t++) {
 		long lo, hi;
 
 		nn_split(N, nt, t, &lo, &hi);
-		bn_bwd_sums(acc + (size_t)t * 2 * C, acc + (size_t)t * 2 * C + C,
+		bn_bwd_sums(sums + (size_t)t * 2 * C,
+		    sums + (size_t)t * 2 * C + C,
 		    tg + (size_t)t * 2 * C, tg + (size_t)t * 2 * C + C,
 		    dout + lo * C, inp + lo * C, mean, rstd, hi - lo, C);
 	}
@@ -489,8 +541,8 @@ nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 		double sg = 0, sgx = 0;
 
 		for (int t = 0; t < nt; t++) {
-			sg += acc[(size_t)t * 2 * C + c];
-			sgx += acc[(size_t)t * 2 * C + C + c];
+			sg += sums[(size_t)t * 2 * C + c];
+			sgx += sums[(size_t)t * 2 * C + C + c];
 		}
 		dbeta[c] += (float)sg;
 		dgamma[c] += (float)sgx;
@@ -505,8 +557,222 @@ nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 		long lo, hi;
 
 		nn_split(N, nt, t, &lo, &hi);
-		bn_bwd_apply(dinp + lo * C, dout + lo * C, inp + lo * C, mean,
-		    rstd, s, mg, mgx, hi - lo, C);
+		(acc ? bn_bwd_apply : bn_bwd_set)(dinp + lo * C, dout + lo * C,
+		    inp + lo * C, mean, rstd, s, mg, mgx, hi - lo, C);
+	}
+	return 0;
+}
+
+/* ---- batch norm + hswish, fused --------------------------------------- */
+
+static inline float
+clamp6(float x)
+{
+	x = x > 0.0f ? x : 0.0f;
+	return x < 6.0f ? x : 6.0f;
+}
+
+/* hswish'(y), PyTorch's convention at the kinks (as ops_act.c). */
+static inline float
+dhswish(float y)
+{
+	float v = (2.0f * y + 3.0f) * (1.0f / 6.0f);
+
+	/* two selects, no nested branch: GCC if-converts and vectorises */
+	v = y > 3.0f ? 1.0f : v;
+	return y < -3.0f ? 0.0f : v;
+}
+
+static NN_SIMD void
+affine_hswish_rows(float *restrict out, const float *restrict x,
+    const float *restrict a, const float *restrict c0, long N, int C)
+{
+	for (long r = 0; r < N; r++) {
+		const float *xr = x + r * C;
+		float *o = out + r * C;
+
+#pragma omp simd
+		for (int c = 0; c < C; c++) {
+			float y = xr[c] * a[c] + c0[c];
+
+			o[c] = y * clamp6(y + 3.0f) * (1.0f / 6.0f);
+		}
+	}
+}
+
+/* Like bn_bwd_sums with dy = g hswish'(x a + c0) recomputed. */
+static NN_SIMD void
+bnh_bwd_sums(double *restrict acc_g, double *restrict acc_gx,
+    float *restrict tg, float *restrict tgx, const float *restrict g,
+    const float *restrict x, const float *restrict a,
+    const float *restrict c0, const float *restrict mean,
+    const float *restrict rstd, long N, int C)
+{
+	for (long r0 = 0; r0 < N; r0 += BLK) {
+		long r1 = r0 + BLK < N ? r0 + BLK : N;
+
+		memset(tg, 0, sizeof(float) * C);
+		memset(tgx, 0, sizeof(float) * C);
+		for (long r = r0; r < r1; r++) {
+			const float *gr = g + r * C, *xr = x + r * C;
+
+#pragma omp simd
+			for (int c = 0; c < C; c++) {
+				float dy = gr[c] * dhswish(xr[c] * a[c] + c0[c]);
+
+				tg[c] += dy;
+				tgx[c] += dy * (xr[c] - mean[c]) * rstd[c];
+			}
+		}
+		for (int c = 0; c < C; c++) {
+			acc_g[c] += tg[c];
+			acc_gx[c] += tgx[c];
+		}
+	}
+}
+
+static NN_SIMD void
+bnh_bwd_apply(float *restrict dx, const float *restrict g,
+    const float *restrict x, const float *restrict a,
+    const float *restrict c0, const float *restrict mean,
+    const float *restrict rstd, const float *restrict s,
+    const float *restrict mg, const float *restrict mgx, long N, int C,
+    int acc)
+{
+	for (long r = 0; r < N; r++) {
+		const float *gr = g + r * C, *xr = x + r * C;
+		float *d = dx + r * C;
+
+		if (acc) {
+#pragma omp simd
+			for (int c = 0; c < C; c++) {
+				float dy = gr[c] * dhswish(xr[c] * a[c] + c0[c]);
+				float xh = (xr[c] - mean[c]) * rstd[c];
+
+				d[c] += s[c] * (dy - mg[c] - xh * mgx[c]);
+			}
+		} else {
+#pragma omp simd
+			for (int c = 0; c < C; c++) {
+				float dy = gr[c] * dhswish(xr[c] * a[c] + c0[c]);
+				float xh = (xr[c] - mean[c]) * rstd[c];
+
+				d[c] = s[c] * (dy - mg[c] - xh * mgx[c]);
+			}
+		}
+	}
+}
+
+int
+nn_bn_hswish_forward(nn_ctx *ctx, const nn_batchnorm *bn, float *out,
+    float *mean, float *rstd, float *run_mean, float *run_var,
+    const float *inp, const float *gamma, const float *beta, int N, int C,
+    int mode, int k, h4h_err *err)
+{
+	int nt = ctx->nthreads, rc;
+	double *dm, *dv;
+	float *a, *c0, *fm;
+	void *ws;
+
+	if ((rc = bn_check(bn, N, C, mode, err)) != 0)
+		return rc;
+	if (out == inp)
+		return h4h_errf(err, H4H_EINPUT, "nn: bn_hswish: out must not "
+		    "alias inp (backward reads inp)");
+	ws = nn_ws(ctx, bn_ws(ctx, C));
+	if (ws == NULL)
+		return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
+	dm = (double *)((char *)ws + nn_round(sizeof(float) *
+	    ((size_t)nt + 4) * C));
+	dv = dm + C;
+	a = ws;
+	c0 = a + C;
+	fm = c0 + C;
+	if (mode == NN_BN_INFER) {
+		for (int c = 0; c < C; c++) {
+			a[c] = gamma[c] / sqrtf(run_var[c] + bn->eps);
+			c0[c] = beta[c] - run_mean[c] * a[c];
+		}
+	} else {
+		void *scr = (char *)dm + sizeof(double) * 2 * C;
+
+		batch_stats(ctx, dm, dv, fm, fm + C, inp, N, C, scr);
+		for (int c = 0; c < C; c++) {
+			mean[c] = fm[c];
+			rstd[c] = (float)(1.0 / sqrt(dv[c] + bn->eps));
+			a[c] = gamma[c] * rstd[c];
+			c0[c] = beta[c] - mean[c] * a[c];
+		}
+		bn_running(bn, run_mean, run_var, dm, dv, N, C, mode, k);
+	}
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (int t = 0; t < nt; t++) {
+		long lo, hi;
+
+		nn_split(N, nt, t, &lo, &hi);
+		affine_hswish_rows(out + lo * C, inp + lo * C, a, c0, hi - lo,
+		    C);
+	}
+	return 0;
+}
+
+int
+nn_bn_hswish_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
+    float *dgamma, float *dbeta, const float *dout, const float *inp,
+    const float *mean, const float *rstd, const float *gamma,
+    const float *beta, int N, int C, int acc, h4h_err *err)
+{
+	int nt = ctx->nthreads, rc;
+	size_t fl = nn_round(sizeof(float) * ((size_t)nt * 2 + 6) * C);
+	void *ws;
+
+	if ((rc = bn_check(bn, N, C, NN_BN_TRAIN, err)) != 0)
+		return rc;
+	ws = nn_ws(ctx, bn_ws(ctx, C));	/* (2nt+6)C floats + 2nt C doubles fit */
+	if (ws == NULL)
+		return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
+	float *tg = ws, *s = tg + (size_t)nt * 2 * C, *mg = s + C,
+	    *mgx = mg + C, *a = mgx + C, *c0 = a + C;
+	double *accd = (double *)((char *)ws + fl);
+
+	/* the forward's a and c0, bit for bit: same expressions */
+	for (int c = 0; c < C; c++) {
+		a[c] = gamma[c] * rstd[c];
+		c0[c] = beta[c] - mean[c] * a[c];
+	}
+	memset(accd, 0, sizeof(double) * nt * 2 * C);
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (int t = 0; t < nt; t++) {
+		long lo, hi;
+
+		nn_split(N, nt, t, &lo, &hi);
+		bnh_bwd_sums(accd + (size_t)t * 2 * C,
+		    accd + (size_t)t * 2 * C + C, tg + (size_t)t * 2 * C,
+		    tg + (size_t)t * 2 * C + C, dout + lo * C, inp + lo * C, a,
+		    c0, mean, rstd, hi - lo, C);
+	}
+	for (int c = 0; c < C; c++) {
+		double sg = 0, sgx = 0;
+
+		for (int t = 0; t < nt; t++) {
+			sg += accd[(size_t)t * 2 * C + c];
+			sgx += accd[(size_t)t * 2 * C + C + c];
+		}
+		dbeta[c] += (float)sg;
+		dgamma[c] += (float)sgx;
+		s[c] = gamma[c] * rstd[c];
+		mg[c] = (float)(sg / N);
+		mgx[c] = (float)(sgx / N);
+	}
+	if (dinp == NULL)
+		return 0;
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (int t = 0; t < nt; t++) {
+		long lo, hi;
+
+		nn_split(N, nt, t, &lo, &hi);
+		bnh_bwd_apply(dinp + lo * C, dout + lo * C, inp + lo * C, a, c0,
+		    mean, rstd, s, mg, mgx, hi - lo, C, acc);
 	}
 	return 0;
 }
@@ -608,10 +874,14 @@ nn_layernorm_backward(float *dinp, float *dweight, float *dbias,
 		ln_bwd_rows(dinp != NULL ? dinp + lo * C : NULL, p, p + C,
 		    dout + lo * C, inp + lo * C, weight, mean + lo, rstd + lo,
 		    hi - lo, C);
-#pragma omp critical
-		for (int c = 0; c < C; c++) {
-			dweight[c] += p[c];
-			dbias[c] += p[C + c];
+		/* added in thread order: the sum is reproducible */
+#pragma omp for ordered schedule(static, 1)
+		for (int i = 0; i < nt; i++) {
+#pragma omp ordered
+			for (int c = 0; c < C; c++) {
+				dweight[c] += p[c];
+				dbias[c] += p[C + c];
+			}
 		}
 	}
 }

@@ -289,6 +289,8 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 			if (r.vb != NULL && (rc = accuracy(r.m, r.vb, r.x, r.y,
 			    &vacc, err)) != 0)
 				goto out;
+			if (r.vb == NULL)
+				vacc = -1;	/* no validation set */
 			er.epoch = ++epoch;
 			er.train_loss = (float)(loss_sum / seen);
 			er.train_acc = (float)right / (float)seen;

@@ -46,7 +46,7 @@ typedef struct nn_train_progress {
 
 typedef struct nn_epoch_report {
 	int epoch;
-	float train_loss, train_acc, val_acc;
+	float train_loss, train_acc, val_acc;	/* val_acc -1: no val set */
 	double seconds, img_per_s;
 } nn_epoch_report;
 
@@ -55,7 +55,7 @@ typedef struct nn_train_hooks {
 	void (*progress)(void *ctx, const nn_train_progress *p);
 	void (*epoch)(void *ctx, const nn_epoch_report *r);
 	/* Polled after every step: nonzero stops the run (a checkpoint is
-	 * written to cfg->out first, as at the end). */
+	 * written to cfg->out, or cfg->stop_out when out is NULL). */
 	int (*stop)(void *ctx);
 } nn_train_hooks;
 
