@@ -84,11 +84,15 @@ if run "vela" "$TMP/vela.out" "$TMP/vela.err" -- calibrate --system "$SYS" \
 	else
 		fail "vela: cross-validation line" "missing" "$TMP/vela.out"
 	fi
+	# The block wraps at 78 columns, wherever a long path puts the
+	# break: compare it with the comment marks, blanks and breaks taken
+	# out.
+	flat=$(grep '^;' "$TMP/vela.ini" | sed 's/^;//' | tr -d ' \n')
 	if head -n 1 "$TMP/vela.ini" | grep -q \
 	    '^; calibrated by h4h calibrate on 2023-11-14T22:13:20Z$' &&
-	    grep -q '^; table: .*u55-vela-sram-only.csv (254 rows,' \
-	    "$TMP/vela.ini" && grep -q 'fnv1a-64 [0-9a-f]\{16\}' \
-	    "$TMP/vela.ini" && grep -q '^;   npu.cycle_scale_conv 1 -> ' \
+	    printf '%s' "$flat" | grep -q \
+	    'u55-vela-sram-only.csv(254rows,fnv1a-64[0-9a-f]\{16\}' &&
+	    grep -q '^;   npu.cycle_scale_conv 1 -> ' \
 	    "$TMP/vela.ini" && grep -q '^; validation on 127 rows' \
 	    "$TMP/vela.ini"; then
 		pass
