@@ -456,6 +456,29 @@ nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 	    inp, mean, rstd, gamma, N, C, 1, err);
 }
 
+/* The threads' partial sums of dout and dout*xhat (2C per thread, added in
+ * thread order so results do not depend on scheduling) into the parameter
+ * gradients, and the per-channel factors the input gradient needs. */
+static void
+bn_reduce(const double *part, int nt, long N, int C, const float *gamma,
+    const float *rstd, float *dgamma, float *dbeta, float *s, float *mg,
+    float *mgx)
+{
+	for (int c = 0; c < C; c++) {
+		double sg = 0, sgx = 0;
+
+		for (int t = 0; t < nt; t++) {
+			sg += part[(size_t)t * 2 * C + c];
+			sgx += part[(size_t)t * 2 * C + C + c];
+		}
+		dbeta[c] += (float)sg;
+		dgamma[c] += (float)sgx;
+		s[c] = gamma[c] * rstd[c];
+		mg[c] = (float)(sg / N);
+		mgx[c] = (float)(sgx / N);
+	}
+}
+
 int
 nn_batchnorm_backward_ex(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
     float *dgamma, float *dbeta, const float *dout, const float *inp,
@@ -537,19 +560,7 @@ nn_batchnorm_backward_ex(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 		    tg + (size_t)t * 2 * C, tg + (size_t)t * 2 * C + C,
 		    dout + lo * C, inp + lo * C, mean, rstd, hi - lo, C);
 	}
-	for (int c = 0; c < C; c++) {
-		double sg = 0, sgx = 0;
-
-		for (int t = 0; t < nt; t++) {
-			sg += sums[(size_t)t * 2 * C + c];
-			sgx += sums[(size_t)t * 2 * C + C + c];
-		}
-		dbeta[c] += (float)sg;
-		dgamma[c] += (float)sgx;
-		s[c] = gamma[c] * rstd[c];
-		mg[c] = (float)(sg / N);
-		mgx[c] = (float)(sgx / N);
-	}
+	bn_reduce(sums, nt, N, C, gamma, rstd, dgamma, dbeta, s, mg, mgx);
 	if (dinp == NULL)
 		return 0;
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -751,19 +762,7 @@ nn_bn_hswish_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 		    tg + (size_t)t * 2 * C + C, dout + lo * C, inp + lo * C, a,
 		    c0, mean, rstd, hi - lo, C);
 	}
-	for (int c = 0; c < C; c++) {
-		double sg = 0, sgx = 0;
-
-		for (int t = 0; t < nt; t++) {
-			sg += accd[(size_t)t * 2 * C + c];
-			sgx += accd[(size_t)t * 2 * C + C + c];
-		}
-		dbeta[c] += (float)sg;
-		dgamma[c] += (float)sgx;
-		s[c] = gamma[c] * rstd[c];
-		mg[c] = (float)(sg / N);
-		mgx[c] = (float)(sgx / N);
-	}
+	bn_reduce(accd, nt, N, C, gamma, rstd, dgamma, dbeta, s, mg, mgx);
 	if (dinp == NULL)
 		return 0;
 #pragma omp parallel for num_threads(nt) schedule(static)
