@@ -788,9 +788,11 @@ calibrate_exec(int argc, char **argv)
 	o.cv_mean = cv_mean;
 	o.cv_failed = cv_failed;
 	o.prof = &prof;
-	rc = h4h_write_atomic(out, "profile", write_profile, &o, &err);
-	if (rc == 0 && report != NULL)
-		rc = write_report(report, &o, &err);
+	/* The report first: if it fails, no calibrated profile is left
+	 * behind to be taken for the result of a finished run. */
+	rc = report != NULL ? write_report(report, &o, &err) : 0;
+	if (rc == 0)
+		rc = h4h_write_atomic(out, "profile", write_profile, &o, &err);
 	if (rc != 0) {
 		status = cli_fail(CMD, rc, &err);
 		goto out;

@@ -1312,6 +1312,23 @@ unpack_cands(const unsigned char *b, int n, sim_cand *c)
 	}
 }
 
+/* A candidate list read from the file (blob of n packed candidates), kept
+ * in memory from now on. */
+static cands_ent *
+cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
+    const void *blob)
+{
+	cands_ent *ce = h4h_xcalloc(1, sizeof *ce);
+
+	ce->sys = sys;
+	ce->le = le;
+	ce->n = n;
+	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
+	unpack_cands(blob, n, ce->c);
+	htab_add(&db->cands, cands_hash(sys, le), ce);
+	return ce;
+}
+
 static cands_ent *
 cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 {
@@ -1335,13 +1352,7 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 			    "candidates", db->path, (long long)sys,
 			    (long long)le->id, bytes, n);
 		} else {
-			ce = h4h_xcalloc(1, sizeof *ce);
-			ce->sys = sys;
-			ce->le = le;
-			ce->n = n;
-			ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
-			unpack_cands(blob, n, ce->c);
-			htab_add(&db->cands, cands_hash(sys, le), ce);
+			ce = cands_remember(db, sys, le, n, blob);
 		}
 	} else if (rc != SQLITE_DONE) {
 		stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
@@ -1508,6 +1519,24 @@ cost_column(sqlite3_stmt *st, int col, sim_layer_result *r)
 	}
 }
 
+/* A split's cost read from the file (its value columns start at column
+ * col of st's row), kept in memory from now on. */
+static cost_ent *
+cost_remember(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c,
+    sqlite3_stmt *st, int col)
+{
+	cost_ent *ce = h4h_xcalloc(1, sizeof *ce);
+
+	ce->sys = sys;
+	ce->le = le;
+	ce->npu = ce->r.npu_channels = c->npu_channels;
+	ce->cim = ce->r.cim_channels = c->cim_channels;
+	ce->macros = ce->r.macros = c->macros;
+	cost_column(st, col, &ce->r);
+	htab_add(&db->costs, cost_hash(sys, le, c), ce);
+	return ce;
+}
+
 static cost_ent *
 cost_load(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c)
 {
@@ -1524,14 +1553,7 @@ cost_load(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c)
 	sqlite3_bind_int(st, 5, c->macros);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		ce = h4h_xcalloc(1, sizeof *ce);
-		ce->sys = sys;
-		ce->le = le;
-		ce->npu = ce->r.npu_channels = c->npu_channels;
-		ce->cim = ce->r.cim_channels = c->cim_channels;
-		ce->macros = ce->r.macros = c->macros;
-		cost_column(st, 0, &ce->r);
-		htab_add(&db->costs, cost_hash(sys, le, c), ce);
+		ce = cost_remember(db, sys, le, c, st, 0);
 	} else if (rc != SQLITE_DONE) {
 		stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
 		    sqlite3_errmsg(db->s));
@@ -1699,7 +1721,7 @@ preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	int n = sqlite3_column_int(st, 1);
 	const void *blob = sqlite3_column_blob(st, 2);
 	layer_ent *le;
-	cands_ent key, *ce;
+	cands_ent key;
 
 	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL ||
 	    n <= 0 || sqlite3_column_bytes(st, 2) != n * CAND_BYTES)
@@ -1709,13 +1731,7 @@ preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	if (htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
 	    &key) != NULL)
 		return;
-	ce = h4h_xcalloc(1, sizeof *ce);
-	ce->sys = ctx->sys;
-	ce->le = le;
-	ce->n = n;
-	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
-	unpack_cands(blob, n, ce->c);
-	htab_add(&db->cands, cands_hash(ctx->sys, le), ce);
+	cands_remember(db, ctx->sys, le, n, blob);
 }
 
 static void
@@ -1725,7 +1741,7 @@ preload_cost(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	int64_t id = sqlite3_column_int64(st, 0);
 	sim_cand c;
 	layer_ent *le;
-	cost_ent key, *ce;
+	cost_ent key;
 
 	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL)
 		return;
@@ -1741,14 +1757,7 @@ preload_cost(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	if (htab_find(&db->costs, cost_hash(ctx->sys, le, &c), cost_eq,
 	    &key) != NULL)
 		return;
-	ce = h4h_xcalloc(1, sizeof *ce);
-	ce->sys = ctx->sys;
-	ce->le = le;
-	ce->npu = ce->r.npu_channels = c.npu_channels;
-	ce->cim = ce->r.cim_channels = c.cim_channels;
-	ce->macros = ce->r.macros = c.macros;
-	cost_column(st, 4, &ce->r);
-	htab_add(&db->costs, cost_hash(ctx->sys, le, &c), ce);
+	cost_remember(db, ctx->sys, le, &c, st, 4);
 }
 
 static void
