@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/atomic.h"
+#include "core/atomic.h"
 #include "sim/calibrate.h"
 #include "sim/sim.h"
 

@@ -9,7 +9,7 @@
 #ifndef H4H_CLI_H
 #define H4H_CLI_H
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef struct h4h_cmd {
 	const char *name;

@@ -23,7 +23,7 @@
 
 #include "cli/cli.h"
 #include "cli/plot.h"
-#include "sim/atomic.h"
+#include "core/atomic.h"
 #include "sim/calibrate.h"
 
 #define CMD "calibrate"

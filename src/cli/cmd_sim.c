@@ -14,7 +14,7 @@
 
 #include "cli/cli.h"
 #include "sim/arch.h"
-#include "sim/atomic.h"
+#include "core/atomic.h"
 #include "sim/db.h"
 #include "sim/sim.h"
 

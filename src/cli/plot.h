@@ -16,8 +16,8 @@
 
 #include <stdio.h>
 
-#include "sim/atomic.h"
-#include "sim/err.h"
+#include "core/atomic.h"
+#include "core/err.h"
 
 enum {
 	PLOT_PNG = 1,

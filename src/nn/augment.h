@@ -15,7 +15,7 @@
 #define H4H_NN_AUGMENT_H
 
 #include "nn/rng.h"
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef struct nn_augment_cfg {
 	int crop_pad;		/* p > 0: pad p pixels of 0, crop H x W back at a

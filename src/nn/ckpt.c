@@ -13,13 +13,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nn/ckpt.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "sim/atomic.h"
+#include "core/atomic.h"
+#include "core/file.h"
+#include "core/le.h"
 
 struct nn_ckpt {
 	char *path;		/* for messages: the file read, or NULL */
@@ -59,26 +60,6 @@ copy_le(void *dst, const void *src, size_t nbytes, size_t esize)
 	for (i = 0; i + esize <= nbytes; i += esize)
 		for (j = 0; j < esize; j++)
 			d[i + j] = s[i + esize - 1 - j];
-}
-
-static void
-put_u(unsigned char *p, uint64_t v, int nbytes)
-{
-	int i;
-
-	for (i = 0; i < nbytes; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_u(const unsigned char *p, int nbytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < nbytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
 }
 
 static size_t
@@ -319,33 +300,33 @@ encode(const nn_ckpt *c, obuf *o)
 	total = off + 4;
 	b = h4h_xcalloc(1, total);
 	memcpy(b, NN_CKPT_MAGIC, 4);
-	put_u(b + 4, NN_CKPT_VERSION, 4);
-	put_u(b + 8, total, 8);
-	put_u(b + 16, (uint64_t)c->epoch, 8);
-	put_u(b + 24, (uint64_t)c->step, 8);
-	put_u(b + 32, (uint64_t)c->n, 4);
-	put_u(b + 36, meta_len, 4);
+	h4h_le_put32(b + 4, NN_CKPT_VERSION);
+	h4h_le_put64(b + 8, total);
+	h4h_le_put64(b + 16, (uint64_t)c->epoch);
+	h4h_le_put64(b + 24, (uint64_t)c->step);
+	h4h_le_put32(b + 32, (uint32_t)c->n);
+	h4h_le_put32(b + 36, (uint32_t)meta_len);
 	memcpy(b + NN_CKPT_HEADER_BYTES, c->meta, meta_len);
 	p = NN_CKPT_HEADER_BYTES + meta_len;
 	for (i = 0; i < c->n; i++) {
 		const nn_ckpt_tensor *t = &c->t[i];
 		size_t nl = strlen(t->name);
 
-		put_u(b + p, nl, 4);
+		h4h_le_put32(b + p, (uint32_t)nl);
 		memcpy(b + p + 4, t->name, nl);
 		p += 4 + nl;
-		put_u(b + p, (uint64_t)t->dtype, 4);
-		put_u(b + p + 4, (uint64_t)t->ndim, 4);
+		h4h_le_put32(b + p, (uint32_t)t->dtype);
+		h4h_le_put32(b + p + 4, (uint32_t)t->ndim);
 		p += 8;
 		for (j = 0; j < t->ndim; j++, p += 8)
-			put_u(b + p, (uint64_t)t->dims[j], 8);
-		put_u(b + p, data_off[i], 8);
-		put_u(b + p + 8, t->nbytes, 8);
+			h4h_le_put64(b + p, (uint64_t)t->dims[j]);
+		h4h_le_put64(b + p, data_off[i]);
+		h4h_le_put64(b + p + 8, t->nbytes);
 		p += 16;
 		copy_le(b + data_off[i], t->data, t->nbytes,
 		    nn_dtype_size(t->dtype));
 	}
-	put_u(b + total - 4, crc32(0L, b, (uInt)(total - 4)), 4);
+	h4h_le_put32(b + total - 4, crc32(0L, b, (uInt)(total - 4)));
 	free(data_off);
 	o->p = b;
 	o->len = total;
@@ -371,39 +352,6 @@ nn_ckpt_write(const nn_ckpt *c, const char *path, h4h_err *err)
 	return rc;
 }
 
-/* Reads the whole file into *buf. */
-static int
-slurp(const char *path, unsigned char **buf, size_t *len, h4h_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *b = NULL;
-	size_t cap = 0, n = 0, r;
-
-	if (f == NULL)
-		return h4h_errf(err, H4H_EINPUT, "'%s': cannot open: %s", path,
-		    strerror(errno));
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 1 << 16;
-			b = h4h_xrealloc(b, cap);
-		}
-		r = fread(b + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fclose(f);
-		free(b);
-		return h4h_errf(err, H4H_EINPUT, "'%s': cannot read: %s",
-		    path, strerror(errno));
-	}
-	fclose(f);
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 static int
 corrupt(const char *path, const char *why, h4h_err *err)
 {
@@ -423,10 +371,10 @@ decode(nn_ckpt *c, const unsigned char *b, size_t len, h4h_err *err)
 	void *data;
 	int bad, j;
 
-	c->epoch = (int64_t)get_u(b + 16, 8);
-	c->step = (int64_t)get_u(b + 24, 8);
-	n = (uint32_t)get_u(b + 32, 4);
-	meta_len = (size_t)get_u(b + 36, 4);
+	c->epoch = (int64_t)h4h_le_get64(b + 16);
+	c->step = (int64_t)h4h_le_get64(b + 24);
+	n = h4h_le_get32(b + 32);
+	meta_len = (size_t)h4h_le_get32(b + 36);
 	if (meta_len > end - NN_CKPT_HEADER_BYTES)
 		return corrupt(path, "metadata overruns the file", err);
 	free(c->meta);
@@ -438,15 +386,15 @@ decode(nn_ckpt *c, const unsigned char *b, size_t len, h4h_err *err)
 		if (end - p < 4)
 			return corrupt(path, "tensor table overruns the file",
 			    err);
-		nl = (size_t)get_u(b + p, 4);
+		nl = (size_t)h4h_le_get32(b + p);
 		if (nl == 0 || nl > NN_CKPT_NAME_MAX || end - p - 4 < nl + 8)
 			return corrupt(path, "bad tensor name", err);
 		name = h4h_xmalloc(nl + 1);
 		memcpy(name, b + p + 4, nl);
 		name[nl] = '\0';
 		p += 4 + nl;
-		dtype = (uint32_t)get_u(b + p, 4);
-		ndim = (uint32_t)get_u(b + p + 4, 4);
+		dtype = h4h_le_get32(b + p);
+		ndim = h4h_le_get32(b + p + 4);
 		p += 8;
 		es = nn_dtype_size((int)dtype);
 		if (es == 0 || ndim > NN_CKPT_MAXDIM ||
@@ -456,9 +404,9 @@ decode(nn_ckpt *c, const unsigned char *b, size_t len, h4h_err *err)
 			return corrupt(path, "bad tensor table entry", err);
 		}
 		for (j = 0; j < (int)ndim; j++, p += 8)
-			dims[j] = (int64_t)get_u(b + p, 8);
-		off = (size_t)get_u(b + p, 8);
-		nb = (size_t)get_u(b + p + 8, 8);
+			dims[j] = (int64_t)h4h_le_get64(b + p);
+		off = (size_t)h4h_le_get64(b + p);
+		nb = (size_t)h4h_le_get64(b + p + 8);
 		p += 16;
 		cnt = shape_count((int)ndim, dims, &bad);
 		if (bad || nb != cnt * es || off > end || nb > end - off) {
@@ -475,16 +423,18 @@ decode(nn_ckpt *c, const unsigned char *b, size_t len, h4h_err *err)
 int
 nn_ckpt_read(const char *path, nn_ckpt **out, h4h_err *err)
 {
-	unsigned char *b = NULL;
-	size_t len = 0, want;
+	unsigned char *b;
+	char *raw;
+	size_t len, want;
 	uint32_t version, crc;
 	nn_ckpt *c = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = slurp(path, &b, &len, err);
+	rc = h4h_file_read(path, H4H_FILE_PATH_FIRST, &raw, &len, err);
 	if (rc != 0)
 		return rc;
+	b = (unsigned char *)raw;
 	if (memcmp(b, NN_CKPT_MAGIC, len < 4 ? len : 4) != 0) {
 		rc = h4h_errf(err, H4H_EINPUT,
 		    "'%s': not an h4h checkpoint (bad magic)", path);
@@ -496,15 +446,15 @@ nn_ckpt_read(const char *path, nn_ckpt **out, h4h_err *err)
 		    "got %zu", path, NN_CKPT_HEADER_BYTES + 4, len);
 		goto out;
 	}
-	version = (uint32_t)get_u(b + 4, 4);
+	version = h4h_le_get32(b + 4);
 	if (version != NN_CKPT_VERSION) {
 		rc = h4h_errf(err, H4H_EINPUT,
 		    "'%s': unsupported checkpoint version %u (this build reads "
 		    "version %d)", path, version, NN_CKPT_VERSION);
 		goto out;
 	}
-	want = (size_t)get_u(b + 8, 8);
-	crc = (uint32_t)get_u(b + len - 4, 4);
+	want = (size_t)h4h_le_get64(b + 8);
+	crc = h4h_le_get32(b + len - 4);
 	if (crc != (uint32_t)crc32(0L, b, (uInt)(len - 4))) {
 		/* A short file whose header promises more was cut off; any
 		 * other mismatch is damage. */

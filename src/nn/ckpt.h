@@ -26,7 +26,7 @@
 
 #include "nn/optim.h"
 #include "nn/rng.h"
-#include "sim/err.h"
+#include "core/err.h"
 
 #define NN_CKPT_MAGIC "H4HC"
 #define NN_CKPT_VERSION 1

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -19,7 +19,7 @@
 
 #include "nn/augment.h"
 #include "nn/rng.h"
-#include "sim/err.h"
+#include "core/err.h"
 
 /* Where Debian's dataset-fashion-mnist installs the four files. */
 #define NN_FMNIST_DIR "/usr/share/datasets/fashion-mnist"

@@ -18,7 +18,7 @@
 
 #include "nn/ctx.h"
 #include "nn/optim.h"
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef struct nn_model nn_model;
 

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "nn/ctx.h"
-#include "sim/err.h"
+#include "core/err.h"
 
 #ifdef __cplusplus
 extern "C" {

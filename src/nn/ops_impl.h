@@ -20,7 +20,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "nn/ctx.h"
-#include "sim/err.h"
+#include "core/err.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define NN_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 #define NN_PARAM_MAXDIM 4
 

@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/le.h"
+
 static uint64_t
 splitmix64(uint64_t *x)
 {
@@ -142,26 +144,6 @@ nn_rng_shuffle(nn_rng *r, int *a, size_t n)
 	}
 }
 
-static void
-put_le(unsigned char *p, uint64_t v, int nbytes)
-{
-	int i;
-
-	for (i = 0; i < nbytes; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const unsigned char *p, int nbytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < nbytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 void
 nn_rng_save(const nn_rng *r, unsigned char out[NN_RNG_STATE_BYTES])
 {
@@ -169,10 +151,10 @@ nn_rng_save(const nn_rng *r, unsigned char out[NN_RNG_STATE_BYTES])
 	int i;
 
 	for (i = 0; i < 4; i++)
-		put_le(out + 8 * i, r->s[i], 8);
-	put_le(out + 32, r->has_spare ? 1 : 0, 4);
+		h4h_le_put64(out + 8 * i, r->s[i]);
+	h4h_le_put32(out + 32, r->has_spare ? 1 : 0);
 	memcpy(&bits, &r->spare, 4);
-	put_le(out + 36, bits, 4);
+	h4h_le_put32(out + 36, bits);
 }
 
 int
@@ -186,16 +168,16 @@ nn_rng_load(nn_rng *r, const unsigned char *in, size_t n, h4h_err *err)
 		return h4h_errf(err, H4H_EINPUT,
 		    "rng state has %zu bytes, expected %d", n,
 		    NN_RNG_STATE_BYTES);
-	flag = (uint32_t)get_le(in + 32, 4);
+	flag = h4h_le_get32(in + 32);
 	if (flag > 1)
 		return h4h_errf(err, H4H_EINPUT,
 		    "rng state has spare flag %u, expected 0 or 1", flag);
 	for (i = 0; i < 4; i++)
-		t.s[i] = get_le(in + 8 * i, 8);
+		t.s[i] = h4h_le_get64(in + 8 * i);
 	if ((t.s[0] | t.s[1] | t.s[2] | t.s[3]) == 0)
 		return h4h_errf(err, H4H_EINPUT, "rng state is all zero");
 	t.has_spare = (int)flag;
-	bits = (uint32_t)get_le(in + 36, 4);
+	bits = h4h_le_get32(in + 36);
 	memcpy(&t.spare, &bits, 4);
 	*r = t;
 	return 0;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef struct nn_rng {
 	uint64_t s[4];

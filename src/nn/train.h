@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef struct nn_train_cfg {
 	const char *model;		/* "ref-hybrid" or "ref-cnn" */

@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "sim/canon.h"
 
 #define WIDTH_MAX 65536
@@ -446,26 +447,6 @@ lower_mbpool(lower *lw, const stage *st, int classes)
 	return emit(lw, &l, 1, lw->cur, 0);
 }
 
-/* The default name: the label's file name without directory and
- * extension. */
-static void
-stem(const char *label, char *out, size_t n)
-{
-	const char *b = strrchr(label, '/');
-	size_t len;
-
-	b = b != NULL ? b + 1 : label;
-	len = strcspn(b, ".");
-	if (len == 0) {
-		b = "arch";
-		len = 4;
-	}
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, b, len);
-	out[len] = '\0';
-}
-
 static int
 read_buf(const char *buf, size_t len, const char *label, sim_arch *a,
     h4h_err *err)
@@ -500,7 +481,7 @@ read_buf(const char *buf, size_t len, const char *label, sim_arch *a,
 			goto out;
 		}
 	}
-	stem(label, a->name, sizeof a->name);
+	h4h_path_stem(label, "arch", a->name, sizeof a->name);
 	if ((v = json_object_get(root, "name")) != NULL) {
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) >= SIM_NAME_MAX) {
@@ -636,7 +617,8 @@ sim_arch_read_file(const char *path, sim_arch *out, h4h_err *err)
 	size_t len;
 	int rc;
 
-	if ((rc = sim_net_slurp(path, &buf, &len, err)) != 0)
+	if ((rc = h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
+	    err)) != 0)
 		return rc;
 	rc = read_buf(buf, len, path, out, err);
 	free(buf);
@@ -730,7 +712,8 @@ sim_arch_load(const char *path, sim_net **out, h4h_err *err)
 	int rc;
 
 	*out = NULL;
-	if ((rc = sim_net_slurp(path, &buf, &len, err)) != 0)
+	if ((rc = h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
+	    err)) != 0)
 		return rc;
 	rc = parse_buf(buf, len, path, out, err);
 	free(buf);

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 #include "sim/net.h"
 
 #define SIM_ARCH_MAX_STAGES 64

@@ -37,6 +37,8 @@
 #include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_vector.h>
 
+#include "core/file.h"
+#include "core/hash.h"
 #include "sim/sim.h"
 
 /* ---- knobs -------------------------------------------------------------- */
@@ -297,18 +299,6 @@ const char *
 sim_cal_kind_name(int kind)
 {
 	return kind >= 0 && kind < CAL_KIND_COUNT ? kind_names[kind] : "all";
-}
-
-static uint64_t
-fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }
 
 /* Split one line (no newline) into fields: commas separate, blanks around
@@ -711,7 +701,7 @@ sim_cal_table_load(const char *path, const sim_profile *base,
 
 	t->path = h4h_xstrdup(path);
 	t->measured_col = -1;
-	if (sim_net_slurp(path, &buf, &len, &e2) != 0) {
+	if (h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len, &e2) != 0) {
 		rc = h4h_errf(err, H4H_EINPUT, "table: %s", e2.msg);
 		goto fail;
 	}
@@ -720,8 +710,8 @@ sim_cal_table_load(const char *path, const sim_profile *base,
 		    path);
 		goto fail;
 	}
-	t->hash = fnv1a(buf, len);
-	buf = h4h_xrealloc(buf, len + 1);	/* slurp does not terminate */
+	t->hash = h4h_hash64(buf, len, H4H_HASH_SEED);
+	buf = h4h_xrealloc(buf, len + 1);	/* the read does not terminate */
 	buf[len] = '\0';
 	for (p = buf; p != NULL && *p != '\0'; p = next) {
 		char **f = NULL;

@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 #include "sim/net.h"
 #include "sim/profile.h"
 

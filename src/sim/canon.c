@@ -8,19 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t
-h4h_hash64(const void *data, size_t n, uint64_t seed)
-{
-	const unsigned char *p = data;
-	uint64_t h = seed;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int
 io_flags(const sim_layer *l)
 {

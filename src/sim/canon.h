@@ -18,13 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hash.h"
 #include "sim/net.h"
 #include "sim/profile.h"
 
 #define SIM_LAYER_KEY_MAX 160
-
-uint64_t h4h_hash64(const void *data, size_t n, uint64_t seed);
-#define H4H_HASH_SEED 0xcbf29ce484222325ULL
 
 /* e.g. "conv k3x3 s1 g1 h1 mm0x0x0 56x56x32>56x56x64 relu io0" */
 void sim_layer_key(const sim_layer *l, char *buf, size_t n);

@@ -35,6 +35,8 @@
 
 #include <sqlite3.h>
 
+#include "core/hash.h"
+#include "core/le.h"
 #include "sim/canon.h"
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -290,88 +292,6 @@ static const size_t ncost_cols[] = {
 
 /* ---- in-memory tables --------------------------------------------------- */
 
-/* Open addressing with linear probing; items own a copy of their key, the
- * stored hash only skips most comparisons (0 marks an empty slot). */
-typedef struct htab {
-	size_t cap, n;			/* cap: 0 or a power of two */
-	uint64_t *hash;
-	void **item;
-} htab;
-
-typedef int (*htab_eq)(const void *item, const void *key);
-
-static uint64_t
-nonzero(uint64_t h)
-{
-	return h ? h : 1;
-}
-
-static uint64_t
-mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	h *= 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 33);
-}
-
-static void *
-htab_find(const htab *t, uint64_t h, htab_eq eq, const void *key)
-{
-	if (t->cap == 0)
-		return NULL;
-	h = nonzero(h);
-	for (size_t i = (size_t)mix(h, 0) & (t->cap - 1); t->hash[i] != 0;
-	    i = (i + 1) & (t->cap - 1))
-		if (t->hash[i] == h && eq(t->item[i], key))
-			return t->item[i];
-	return NULL;
-}
-
-static void
-htab_insert(htab *t, uint64_t h, void *item)
-{
-	size_t i;
-
-	for (i = (size_t)mix(h, 0) & (t->cap - 1); t->hash[i] != 0;
-	    i = (i + 1) & (t->cap - 1))
-		;
-	t->hash[i] = h;
-	t->item[i] = item;
-}
-
-/* The caller checked that no equal item is present. */
-static void
-htab_add(htab *t, uint64_t h, void *item)
-{
-	h = nonzero(h);
-	if (2 * (t->n + 1) > t->cap) {
-		htab old = *t;
-
-		t->cap = old.cap ? 2 * old.cap : 64;
-		t->hash = h4h_xcalloc(t->cap, sizeof *t->hash);
-		t->item = h4h_xcalloc(t->cap, sizeof *t->item);
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.hash[i] != 0)
-				htab_insert(t, old.hash[i], old.item[i]);
-		free(old.hash);
-		free(old.item);
-	}
-	htab_insert(t, h, item);
-	t->n++;
-}
-
-/* Frees the table and, with free_item, every item. */
-static void
-htab_free(htab *t, void (*free_item)(void *))
-{
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->hash[i] != 0 && free_item != NULL)
-			free_item(t->item[i]);
-	free(t->hash);
-	free(t->item);
-	memset(t, 0, sizeof *t);
-}
-
 typedef struct vec {
 	void **p;
 	size_t n, cap;
@@ -468,10 +388,10 @@ struct h4h_db {
 	int sticky;			/* first error of a cache callback */
 	h4h_err sticky_err;
 	sqlite3_stmt *st[ST_COUNT];
-	htab layers, shapes, cands, costs, ncosts, systems, ids;
+	h4h_htab layers, shapes, cands, costs, ncosts, systems, ids;
 	vec pend_cands, pend_costs, pend_ncosts;
 	vec pend_nets;			/* pnet_ent */
-	htab nethashes;			/* nethash_ent, see h4h_db_preload */
+	h4h_htab nethashes;		/* nethash_ent, see h4h_db_preload */
 	int64_t nethash_sys;		/* the system they were loaded for */
 	vec fresh;			/* layers the open batch gave ids */
 	vec caches;			/* cache_ctx, one per system */
@@ -833,14 +753,14 @@ h4h_db_close(h4h_db *db)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->s);
-	htab_free(&db->layers, free);
-	htab_free(&db->shapes, free);
-	htab_free(&db->cands, free_cands);
-	htab_free(&db->costs, free);
-	htab_free(&db->ncosts, free);
-	htab_free(&db->systems, free_sys);
-	htab_free(&db->ids, free);
-	htab_free(&db->nethashes, free);
+	h4h_htab_free(&db->layers, free);
+	h4h_htab_free(&db->shapes, free);
+	h4h_htab_free(&db->cands, free_cands);
+	h4h_htab_free(&db->costs, free);
+	h4h_htab_free(&db->ncosts, free);
+	h4h_htab_free(&db->systems, free_sys);
+	h4h_htab_free(&db->ids, free);
+	h4h_htab_free(&db->nethashes, free);
 	for (size_t i = 0; i < db->pend_nets.n; i++)
 		pnet_free(db->pend_nets.p[i]);
 	free(db->pend_nets.p);
@@ -877,13 +797,13 @@ static void
 id_remember(h4h_db *db, int kind, int64_t id)
 {
 	id_ent k = { kind, id }, *e;
-	uint64_t h = mix((uint64_t)kind, (uint64_t)id);
+	uint64_t h = h4h_hash_mix((uint64_t)kind, (uint64_t)id);
 
-	if (htab_find(&db->ids, h, id_eq, &k) != NULL)
+	if (h4h_htab_find(&db->ids, h, id_eq, &k) != NULL)
 		return;
 	e = h4h_xmalloc(sizeof *e);
 	*e = k;
-	htab_add(&db->ids, h, e);
+	h4h_htab_add(&db->ids, h, e);
 }
 
 /* Whether a system or network id is in the file (H4H_EINPUT if not). */
@@ -893,8 +813,8 @@ id_check(h4h_db *db, int kind, int64_t id, h4h_err *err)
 	id_ent k = { kind, id };
 	int rc;
 
-	if (htab_find(&db->ids, mix((uint64_t)kind, (uint64_t)id), id_eq,
-	    &k) != NULL)
+	if (h4h_htab_find(&db->ids, h4h_hash_mix((uint64_t)kind, (uint64_t)id),
+	    id_eq, &k) != NULL)
 		return 0;
 	rc = id_by_int(db, kind == ID_SYSTEM ? ST_SYS_EXISTS : ST_NET_EXISTS,
 	    id, NULL);
@@ -962,7 +882,7 @@ h4h_db_system(h4h_db *db, const sim_profile *p, int64_t *id, h4h_err *err)
 {
 	char *canon = sim_profile_canon(p), hash[17];
 	uint64_t h = h4h_hash64(canon, strlen(canon), H4H_HASH_SEED);
-	sys_ent *e = htab_find(&db->systems, h, sys_eq, canon);
+	sys_ent *e = h4h_htab_find(&db->systems, h, sys_eq, canon);
 	sys_args a = { hash, canon, p->name };
 	int rc;
 
@@ -981,7 +901,7 @@ h4h_db_system(h4h_db *db, const sim_profile *p, int64_t *id, h4h_err *err)
 	e = h4h_xmalloc(sizeof *e);
 	e->id = *id;
 	e->canon = canon;
-	htab_add(&db->systems, h, e);
+	h4h_htab_add(&db->systems, h, e);
 	id_remember(db, ID_SYSTEM, *id);
 	return 0;
 }
@@ -1056,7 +976,7 @@ h4h_db_net_cost_find(h4h_db *db, int64_t system_id, const sim_net *net,
 	/* After h4h_db_preload: a hash the file has no cost for, and that is
 	 * not waiting for the flush, is a network never costed here. */
 	if (db->nethash_sys == system_id &&
-	    htab_find(&db->nethashes, h, nethash_eq, &h) == NULL)
+	    h4h_htab_find(&db->nethashes, h, nethash_eq, &h) == NULL)
 		return 0;
 	canon = sim_net_canon(net);
 	for (size_t i = 0; i < db->pend_nets.n; i++) {
@@ -1125,11 +1045,11 @@ h4h_db_net_cost_put_net(h4h_db *db, int64_t system_id, const sim_net *net,
 	e->cost.pending = 1;
 	vec_push(&db->pend_nets, e);
 	if (db->nethash_sys == system_id &&
-	    htab_find(&db->nethashes, h, nethash_eq, &h) == NULL) {
+	    h4h_htab_find(&db->nethashes, h, nethash_eq, &h) == NULL) {
 		nethash_ent *n = h4h_xmalloc(sizeof *n);
 
 		n->hash = h;
-		htab_add(&db->nethashes, h, n);
+		h4h_htab_add(&db->nethashes, h, n);
 	}
 	return 0;
 }
@@ -1159,14 +1079,14 @@ static layer_ent *
 layer_of(h4h_db *db, const sim_layer *l)
 {
 	uint64_t h = sim_layer_hash(l);
-	shape_ent *s = htab_find(&db->shapes, h, shape_eq, l);
+	shape_ent *s = h4h_htab_find(&db->shapes, h, shape_eq, l);
 	char key[SIM_LAYER_KEY_MAX];
 	layer_ent *le;
 
 	if (s != NULL)
 		return s->le;
 	sim_layer_key(l, key, sizeof key);
-	le = htab_find(&db->layers, h, layer_eq, key);
+	le = h4h_htab_find(&db->layers, h, layer_eq, key);
 	if (le == NULL) {
 		le = h4h_xcalloc(1, sizeof *le);
 		le->hash = h;
@@ -1174,13 +1094,13 @@ layer_of(h4h_db *db, const sim_layer *l)
 		le->macs = sim_layer_macs(l);
 		le->weight_bytes = sim_layer_weight_bytes(l);
 		memcpy(le->key, key, sizeof key);
-		htab_add(&db->layers, h, le);
+		h4h_htab_add(&db->layers, h, le);
 	}
 	s = h4h_xcalloc(1, sizeof *s);
 	s->l = *l;
 	memset(s->l.name, 0, sizeof s->l.name);
 	s->le = le;
-	htab_add(&db->shapes, h, s);
+	h4h_htab_add(&db->shapes, h, s);
 	return le;
 }
 
@@ -1235,7 +1155,8 @@ layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err)
 static uint64_t
 cands_hash(int64_t sys, const layer_ent *le)
 {
-	return mix(mix((uint64_t)sys, (uint64_t)(uintptr_t)le), 1);
+	return h4h_hash_mix(h4h_hash_mix((uint64_t)sys, (uint64_t)(uintptr_t)le),
+	    1);
 }
 
 static int
@@ -1247,53 +1168,17 @@ cands_eq(const void *item, const void *key)
 }
 
 static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-put_le64(unsigned char *p, double d)
-{
-	uint64_t v;
-
-	memcpy(&v, &d, sizeof v);
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t
-get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static double
-get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	double d;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	memcpy(&d, &v, sizeof d);
-	return d;
-}
-
-static void
 pack_cands(const sim_cand *c, int n, unsigned char *b)
 {
 	for (int i = 0; i < n; i++, b += CAND_BYTES) {
-		put_le32(b, (uint32_t)c[i].npu_channels);
-		put_le32(b + 4, (uint32_t)c[i].cim_channels);
-		put_le32(b + 8, (uint32_t)c[i].macros);
-		put_le64(b + 12, c[i].cim_weight_bytes);
-		put_le64(b + 20, c[i].max_macro_bytes);
-		put_le64(b + 28, c[i].est_latency_s);
-		put_le64(b + 36, c[i].est_energy_j);
-		put_le64(b + 44, c[i].est_noc_bytes);
+		h4h_le_put32(b, (uint32_t)c[i].npu_channels);
+		h4h_le_put32(b + 4, (uint32_t)c[i].cim_channels);
+		h4h_le_put32(b + 8, (uint32_t)c[i].macros);
+		h4h_le_put_f64(b + 12, c[i].cim_weight_bytes);
+		h4h_le_put_f64(b + 20, c[i].max_macro_bytes);
+		h4h_le_put_f64(b + 28, c[i].est_latency_s);
+		h4h_le_put_f64(b + 36, c[i].est_energy_j);
+		h4h_le_put_f64(b + 44, c[i].est_noc_bytes);
 	}
 }
 
@@ -1301,14 +1186,14 @@ static void
 unpack_cands(const unsigned char *b, int n, sim_cand *c)
 {
 	for (int i = 0; i < n; i++, b += CAND_BYTES) {
-		c[i].npu_channels = (int32_t)get_le32(b);
-		c[i].cim_channels = (int32_t)get_le32(b + 4);
-		c[i].macros = (int32_t)get_le32(b + 8);
-		c[i].cim_weight_bytes = get_le64(b + 12);
-		c[i].max_macro_bytes = get_le64(b + 20);
-		c[i].est_latency_s = get_le64(b + 28);
-		c[i].est_energy_j = get_le64(b + 36);
-		c[i].est_noc_bytes = get_le64(b + 44);
+		c[i].npu_channels = (int32_t)h4h_le_get32(b);
+		c[i].cim_channels = (int32_t)h4h_le_get32(b + 4);
+		c[i].macros = (int32_t)h4h_le_get32(b + 8);
+		c[i].cim_weight_bytes = h4h_le_get_f64(b + 12);
+		c[i].max_macro_bytes = h4h_le_get_f64(b + 20);
+		c[i].est_latency_s = h4h_le_get_f64(b + 28);
+		c[i].est_energy_j = h4h_le_get_f64(b + 36);
+		c[i].est_noc_bytes = h4h_le_get_f64(b + 44);
 	}
 }
 
@@ -1325,7 +1210,7 @@ cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
 	ce->n = n;
 	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
 	unpack_cands(blob, n, ce->c);
-	htab_add(&db->cands, cands_hash(sys, le), ce);
+	h4h_htab_add(&db->cands, cands_hash(sys, le), ce);
 	return ce;
 }
 
@@ -1370,7 +1255,7 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 	layer_ent *le = layer_of(db, l);
 	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
 
-	ce = htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
+	ce = h4h_htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
 	if (ce == NULL && (ce = cands_load(db, cx->sys, le)) == NULL)
 		return 0;
 	*c = ce->c;
@@ -1387,14 +1272,14 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 	uint64_t h = cands_hash(cx->sys, le);
 	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
 
-	if (n <= 0 || htab_find(&db->cands, h, cands_eq, &key) != NULL)
+	if (n <= 0 || h4h_htab_find(&db->cands, h, cands_eq, &key) != NULL)
 		return;
 	ce = h4h_xcalloc(1, sizeof *ce);
 	*ce = key;
 	ce->n = n;
 	ce->c = h4h_xmalloc((size_t)n * sizeof *c);
 	memcpy(ce->c, c, (size_t)n * sizeof *c);
-	htab_add(&db->cands, h, ce);
+	h4h_htab_add(&db->cands, h, ce);
 	if (db->readonly) {
 		stick(db, H4H_EIO, "cannot write '%s': opened read-only",
 		    db->path);
@@ -1430,11 +1315,11 @@ cands_write(h4h_db *db, cands_ent *ce, h4h_err *err)
 static uint64_t
 cost_hash(int64_t sys, const layer_ent *le, const sim_cand *c)
 {
-	uint64_t h = mix((uint64_t)sys, (uint64_t)(uintptr_t)le);
+	uint64_t h = h4h_hash_mix((uint64_t)sys, (uint64_t)(uintptr_t)le);
 
-	h = mix(h, (uint64_t)(uint32_t)c->npu_channels);
-	h = mix(h, (uint64_t)(uint32_t)c->cim_channels);
-	return mix(h, (uint64_t)(uint32_t)c->macros);
+	h = h4h_hash_mix(h, (uint64_t)(uint32_t)c->npu_channels);
+	h = h4h_hash_mix(h, (uint64_t)(uint32_t)c->cim_channels);
+	return h4h_hash_mix(h, (uint64_t)(uint32_t)c->macros);
 }
 
 static int
@@ -1533,7 +1418,7 @@ cost_remember(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c,
 	ce->cim = ce->r.cim_channels = c->cim_channels;
 	ce->macros = ce->r.macros = c->macros;
 	cost_column(st, col, &ce->r);
-	htab_add(&db->costs, cost_hash(sys, le, c), ce);
+	h4h_htab_add(&db->costs, cost_hash(sys, le, c), ce);
 	return ce;
 }
 
@@ -1573,7 +1458,7 @@ cache_get_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 	    .cim = split->cim_channels, .macros = split->macros }, *ce;
 	const sim_layer *keep = r->layer;
 
-	ce = htab_find(&db->costs, cost_hash(cx->sys, le, split), cost_eq,
+	ce = h4h_htab_find(&db->costs, cost_hash(cx->sys, le, split), cost_eq,
 	    &key);
 	if (ce == NULL && (ce = cost_load(db, cx->sys, le, split)) == NULL)
 		return 0;
@@ -1593,7 +1478,7 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 	cost_ent key = { .sys = cx->sys, .le = le, .npu = split->npu_channels,
 	    .cim = split->cim_channels, .macros = split->macros }, *ce;
 
-	if (htab_find(&db->costs, h, cost_eq, &key) != NULL)
+	if (h4h_htab_find(&db->costs, h, cost_eq, &key) != NULL)
 		return;
 	ce = h4h_xmalloc(sizeof *ce);
 	*ce = key;
@@ -1604,7 +1489,7 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 		free(ce);
 		return;
 	}
-	htab_add(&db->costs, h, ce);
+	h4h_htab_add(&db->costs, h, ce);
 	if (db->readonly) {
 		stick(db, H4H_EIO, "cannot write '%s': opened read-only",
 		    db->path);
@@ -1698,7 +1583,7 @@ preload_layer(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	    2))) < 0)
 		return;		/* not ours to judge here: loaded on demand */
 	h = strtoull((const char *)sqlite3_column_text(st, 3), NULL, 16);
-	le = htab_find(&db->layers, h, layer_eq, key);
+	le = h4h_htab_find(&db->layers, h, layer_eq, key);
 	if (le == NULL) {
 		le = h4h_xcalloc(1, sizeof *le);
 		le->hash = h;
@@ -1706,7 +1591,7 @@ preload_layer(h4h_db *db, sqlite3_stmt *st, void *vctx)
 		le->macs = sqlite3_column_int64(st, 4);
 		le->weight_bytes = sqlite3_column_int64(st, 5);
 		snprintf(le->key, sizeof le->key, "%s", key);
-		htab_add(&db->layers, h, le);
+		h4h_htab_add(&db->layers, h, le);
 	}
 	if (le->id <= 0)
 		le->id = id;
@@ -1728,7 +1613,7 @@ preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
 		return;
 	key.sys = ctx->sys;
 	key.le = le;
-	if (htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
+	if (h4h_htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
 	    &key) != NULL)
 		return;
 	cands_remember(db, ctx->sys, le, n, blob);
@@ -1754,7 +1639,7 @@ preload_cost(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	key.npu = c.npu_channels;
 	key.cim = c.cim_channels;
 	key.macros = c.macros;
-	if (htab_find(&db->costs, cost_hash(ctx->sys, le, &c), cost_eq,
+	if (h4h_htab_find(&db->costs, cost_hash(ctx->sys, le, &c), cost_eq,
 	    &key) != NULL)
 		return;
 	cost_remember(db, ctx->sys, le, &c, st, 4);
@@ -1771,11 +1656,11 @@ preload_nethash(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	if (hex == NULL)
 		return;
 	h = strtoull(hex, NULL, 16);
-	if (htab_find(&db->nethashes, h, nethash_eq, &h) != NULL)
+	if (h4h_htab_find(&db->nethashes, h, nethash_eq, &h) != NULL)
 		return;
 	n = h4h_xmalloc(sizeof *n);
 	n->hash = h;
-	htab_add(&db->nethashes, h, n);
+	h4h_htab_add(&db->nethashes, h, n);
 }
 
 int
@@ -1809,7 +1694,7 @@ h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err)
 		    "macros, " COST_COLS " FROM layer_costs WHERE system_id = ?1",
 		    system_id, preload_cost, &ctx, err);
 	if (rc == 0 && db->nethash_sys != system_id) {
-		htab_free(&db->nethashes, free);
+		h4h_htab_free(&db->nethashes, free);
 		rc = each_row(db, "SELECT DISTINCT n.hash FROM networks n JOIN "
 		    "network_costs c ON c.network_id = n.id WHERE "
 		    "c.system_id = ?1", system_id, preload_nethash, &ctx, err);
@@ -1826,7 +1711,8 @@ h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err)
 static uint64_t
 ncost_hash(int64_t sys, int64_t net, sim_objective obj)
 {
-	return mix(mix((uint64_t)sys, (uint64_t)net), (uint64_t)obj + 2);
+	return h4h_hash_mix(h4h_hash_mix((uint64_t)sys, (uint64_t)net),
+	    (uint64_t)obj + 2);
 }
 
 static int
@@ -1854,7 +1740,7 @@ h4h_db_net_cost_get(h4h_db *db, int64_t system_id, int64_t network_id,
 {
 	ncost_ent key = { .sys = system_id, .net = network_id, .obj = obj };
 	uint64_t h = ncost_hash(system_id, network_id, obj);
-	ncost_ent *ce = htab_find(&db->ncosts, h, ncost_eq, &key);
+	ncost_ent *ce = h4h_htab_find(&db->ncosts, h, ncost_eq, &key);
 	sqlite3_stmt *st = db->st[ST_NCOST_GET];
 	int rc;
 
@@ -1873,7 +1759,7 @@ h4h_db_net_cost_get(h4h_db *db, int64_t system_id, int64_t network_id,
 			for (size_t i = 0; i < N_NCOST; i++)
 				ce->v[i] = sqlite3_column_double(st, (int)i);
 			ce->macs = sqlite3_column_int64(st, (int)N_NCOST);
-			htab_add(&db->ncosts, h, ce);
+			h4h_htab_add(&db->ncosts, h, ce);
 		} else if (rc != SQLITE_DONE) {
 			rc = read_err(db, err);
 			done_st(st);
@@ -1904,7 +1790,7 @@ h4h_db_net_cost_put(h4h_db *db, int64_t system_id, int64_t network_id,
 	    (rc = id_check(db, ID_SYSTEM, system_id, err)) != 0 ||
 	    (rc = id_check(db, ID_NETWORK, network_id, err)) != 0)
 		return rc;
-	if (htab_find(&db->ncosts, h, ncost_eq, &key) != NULL)
+	if (h4h_htab_find(&db->ncosts, h, ncost_eq, &key) != NULL)
 		return 0;
 	ce = h4h_xmalloc(sizeof *ce);
 	*ce = key;
@@ -1921,7 +1807,7 @@ h4h_db_net_cost_put(h4h_db *db, int64_t system_id, int64_t network_id,
 	}
 	ce->macs = r->macs;
 	ce->pending = 1;
-	htab_add(&db->ncosts, h, ce);
+	h4h_htab_add(&db->ncosts, h, ce);
 	vec_push(&db->pend_ncosts, ce);
 	return 0;
 }

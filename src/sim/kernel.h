@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 #ifdef __cplusplus
 extern "C" {

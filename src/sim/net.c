@@ -31,13 +31,14 @@
  */
 #include "sim/net.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/file.h"
 
 #define DIM_MAX (1 << 20)	/* any one H, W, C, out, m, k, n: assumed */
 #define KERNEL_MAX 64
@@ -736,26 +737,6 @@ parse_layer(sim_net *net, const json_t *layers, int idx, const char *label,
 	return 0;
 }
 
-/* The default net name: the label's file name without directory and
- * extension. */
-static void
-stem(const char *label, char *out, size_t n)
-{
-	const char *b = strrchr(label, '/');
-	size_t len;
-
-	b = b != NULL ? b + 1 : label;
-	len = strcspn(b, ".");
-	if (len == 0) {
-		b = "net";
-		len = 3;
-	}
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, b, len);
-	out[len] = '\0';
-}
-
 static int
 parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
     h4h_err *err)
@@ -787,7 +768,7 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 		}
 	}
 
-	stem(label, name, sizeof name);
+	h4h_path_stem(label, "net", name, sizeof name);
 	if ((v = json_object_get(root, "name")) != NULL) {
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) >= SIM_NAME_MAX) {
@@ -865,37 +846,6 @@ sim_net_parse(const char *json, const char *label, sim_net **out,
 }
 
 int
-sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err)
-{
-	FILE *f;
-	size_t cap = 0, n;
-	int rc = 0;
-
-	*buf = NULL;
-	*len = 0;
-	if ((f = fopen(path, "rb")) == NULL)
-		return h4h_errf(err, H4H_EINPUT, "cannot open '%s': %s", path,
-		    strerror(errno));
-	do {
-		if (cap - *len < 4096) {
-			cap = cap ? 2 * cap : 16384;
-			*buf = h4h_xrealloc(*buf, cap);
-		}
-		n = fread(*buf + *len, 1, cap - *len, f);
-		*len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		rc = h4h_errf(err, H4H_EINPUT, "cannot read '%s': %s", path,
-		    strerror(errno));
-		free(*buf);
-		*buf = NULL;
-		*len = 0;
-	}
-	fclose(f);
-	return rc;
-}
-
-int
 sim_net_load(const char *path, sim_net **out, h4h_err *err)
 {
 	char *buf;
@@ -903,7 +853,8 @@ sim_net_load(const char *path, sim_net **out, h4h_err *err)
 	int rc;
 
 	*out = NULL;
-	if ((rc = sim_net_slurp(path, &buf, &len, err)) != 0)
+	if ((rc = h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
+	    err)) != 0)
 		return rc;
 	rc = parse_buf(buf, len, path, out, err);
 	free(buf);

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef enum sim_op {
 	SIM_OP_CONV,		/* kernel, stride, groups */
@@ -96,9 +96,6 @@ int sim_net_append(sim_net *net, const sim_layer *l, h4h_err *err);
 /* The same, for a caller whose names are unique by construction (the arch
  * lowering): skips the quadratic duplicate-name check. */
 int sim_net_append_named(sim_net *net, const sim_layer *l, h4h_err *err);
-/* Reads a whole file into a new buffer (the caller frees it); on failure
- * returns H4H_EINPUT, "cannot open 'PATH': REASON". */
-int sim_net_slurp(const char *path, char **buf, size_t *len, h4h_err *err);
 
 /* Multiply-accumulates of one layer (0 for ops without MACs). */
 long long sim_layer_macs(const sim_layer *l);

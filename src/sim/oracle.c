@@ -1,19 +1,19 @@
 /*
  * oracle.c - network costs for the search loop (see oracle.h).
  *
- * The in-memory memo is open addressing on the 64-bit network hash (arch
- * hashes and layer-list hashes are salted apart), grown at half load.
+ * The in-memory memo is a core/hash.h table keyed by the 64-bit network
+ * hash alone (arch hashes and layer-list hashes are salted apart).
  */
 #include "sim/oracle.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "sim/canon.h"
 #include "sim/db.h"
 
 typedef struct memo_entry {
-	uint64_t key;		/* 0 = empty */
 	double latency_s, energy_j;
 } memo_entry;
 
@@ -23,45 +23,21 @@ struct h4h_oracle {
 	int64_t system_id;
 	sim_cache cache;
 	sim_engine *engine;
-	memo_entry *memo;
-	size_t memo_cap, memo_n;
+	h4h_htab memo;			/* memo_entry by key */
 	h4h_oracle_stats stats;
 };
 
 #define ARCH_SALT 0x9e3779b97f4a7c15ULL
 
-static memo_entry *
-memo_slot(h4h_oracle *o, uint64_t key)
-{
-	size_t i = (size_t)(key * 0xff51afd7ed558ccdULL) & (o->memo_cap - 1);
-
-	while (o->memo[i].key != 0 && o->memo[i].key != key)
-		i = (i + 1) & (o->memo_cap - 1);
-	return &o->memo[i];
-}
-
 static void
 memo_put(h4h_oracle *o, uint64_t key, double lat, double energy)
 {
-	memo_entry *e;
+	memo_entry *e = h4h_htab_find(&o->memo, key, NULL, NULL);
 
-	if (key == 0)
-		key = 1;
-	if (2 * (o->memo_n + 1) > o->memo_cap) {
-		memo_entry *old = o->memo;
-		size_t old_cap = o->memo_cap;
-
-		o->memo_cap = old_cap ? 2 * old_cap : 1024;
-		o->memo = h4h_xcalloc(o->memo_cap, sizeof *o->memo);
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].key != 0)
-				*memo_slot(o, old[i].key) = old[i];
-		free(old);
+	if (e == NULL) {
+		e = h4h_xmalloc(sizeof *e);
+		h4h_htab_add(&o->memo, key, e);
 	}
-	e = memo_slot(o, key);
-	if (e->key == 0)
-		o->memo_n++;
-	e->key = key;
 	e->latency_s = lat;
 	e->energy_j = energy;
 }
@@ -69,14 +45,7 @@ memo_put(h4h_oracle *o, uint64_t key, double lat, double energy)
 static const memo_entry *
 memo_get(h4h_oracle *o, uint64_t key)
 {
-	memo_entry *e;
-
-	if (key == 0)
-		key = 1;
-	if (o->memo_cap == 0)
-		return NULL;
-	e = memo_slot(o, key);
-	return e->key == key ? e : NULL;
+	return h4h_htab_find(&o->memo, key, NULL, NULL);
 }
 
 int
@@ -114,7 +83,7 @@ h4h_oracle_close(h4h_oracle *o)
 		h4h_db_flush(o->db, NULL);
 	sim_engine_destroy(o->engine);
 	h4h_db_close(o->db);
-	free(o->memo);
+	h4h_htab_free(&o->memo, free);
 	free(o);
 }
 

@@ -13,7 +13,7 @@
 #define H4H_SIM_ORACLE_H
 
 #include "sim/arch.h"
-#include "sim/err.h"
+#include "core/err.h"
 #include "sim/net.h"
 #include "sim/profile.h"
 #include "sim/sim.h"

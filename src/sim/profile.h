@@ -13,7 +13,7 @@
 
 #include <stdio.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef enum sim_objective {
 	SIM_OBJ_LATENCY,

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/atomic.h"
+#include "core/atomic.h"
 
 static void
 shape_str(const sim_layer *l, char *buf, size_t n)

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 #include "sim/net.h"
 #include "sim/profile.h"
 #include "sim/trace.h"

@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#include "sim/atomic.h"
+#include "core/atomic.h"
 
 typedef struct span {
 	const char *name;

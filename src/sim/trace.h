@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 enum {
 	SIM_TRACK_LAYER,

@@ -14,7 +14,7 @@
 #ifndef H4H_SIM_U55_H
 #define H4H_SIM_U55_H
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef enum sim_u55_kind {
 	SIM_U55_CONV,		/* ConvolutionMxN, incl. 1x1 */

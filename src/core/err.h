@@ -6,8 +6,8 @@
  * owns.  Only the CLI prints messages and chooses exit statuses:
  * H4H_EINPUT maps to exit 2 (bad usage or bad input), everything else to 1.
  */
-#ifndef H4H_ERR_H
-#define H4H_ERR_H
+#ifndef H4H_CORE_ERR_H
+#define H4H_CORE_ERR_H
 
 #include <stddef.h>
 

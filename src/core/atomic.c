@@ -2,7 +2,7 @@
  * atomic.c - temporary file, fsync, rename (see atomic.h).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "sim/atomic.h"
+#include "core/atomic.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * err.c - error messages and allocation helpers (see err.h).
  */
-#include "sim/err.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,12 +3,12 @@
  * complete new one, never a prefix: a temporary file in the same directory,
  * fsync, rename.  Every file h4h writes (traces, CSV, JSON) goes through it.
  */
-#ifndef H4H_SIM_ATOMIC_H
-#define H4H_SIM_ATOMIC_H
+#ifndef H4H_CORE_ATOMIC_H
+#define H4H_CORE_ATOMIC_H
 
 #include <stdio.h>
 
-#include "sim/err.h"
+#include "core/err.h"
 
 typedef void (*h4h_writer_fn)(FILE *f, const void *ctx);
 
