@@ -25,6 +25,8 @@ extern const h4h_cmd h4h_cmd_plot;
 extern const h4h_cmd h4h_cmd_calibrate;
 extern const h4h_cmd h4h_cmd_train;
 extern const h4h_cmd h4h_cmd_eval;
+extern const h4h_cmd h4h_cmd_supernet;
+extern const h4h_cmd h4h_cmd_reproduce;
 
 /* Prints "h4h: <cmd>: <msg>" and returns the exit status for rc. */
 int cli_fail(const char *cmd, int rc, const h4h_err *err);

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "nas/subnet.h"
+#include "nn/ckpt.h"
 #include "nn/train.h"
 
 static volatile sig_atomic_t interrupted;
@@ -42,6 +44,22 @@ static const char *train_usage =
     "cosine to 0, random crop (pad 2) and horizontal flip, 5000 validation\n"
     "images, --seed 1, --threads 2.  --steps stops after N optimizer steps\n"
     "(quick checks).  Ctrl-C writes the checkpoint and exits 130.\n";
+
+/* 1 for a subnet checkpoint, 0 for another or an unreadable one (the
+ * reference path reports that). */
+static int
+ckpt_is_subnet(const char *path)
+{
+	nn_ckpt *ck;
+	h4h_err err;
+	int yes;
+
+	if (nn_ckpt_read(path, &ck, &err) != 0)
+		return 0;
+	yes = nas_subnet_is_ckpt(nn_ckpt_meta(ck));
+	nn_ckpt_destroy(ck);
+	return yes;
+}
 
 static const char *eval_usage =
     "usage: h4h eval --ckpt CKPT [--data DIR] [--threads T]\n"
@@ -346,6 +364,14 @@ eval_exec(int argc, char **argv)
 	if (ckpt == NULL || optind < argc)
 		return cli_usage_error("eval", "usage: h4h eval --ckpt CKPT "
 		    "[--data DIR] [--threads T]");
+	if (ckpt_is_subnet(ckpt)) {
+		/* a subnet taken out of a supernet (h4h supernet extract) */
+		if ((rc = nas_subnet_eval_ckpt(ckpt, data, threads, &acc, model,
+		    sizeof model, &err)) != 0)
+			return cli_fail("eval", rc, &err);
+		printf("model h4h-subnet %s test_acc %.4f\n", model, acc);
+		return 0;
+	}
 	if ((rc = nn_eval_ckpt(ckpt, data, threads, &acc, model, sizeof model,
 	    &err)) != 0)
 		return cli_fail("eval", rc, &err);

@@ -17,6 +17,8 @@ static const h4h_cmd *const commands[] = {
 	&h4h_cmd_calibrate,
 	&h4h_cmd_train,
 	&h4h_cmd_eval,
+	&h4h_cmd_supernet,
+	&h4h_cmd_reproduce,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

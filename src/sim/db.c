@@ -147,10 +147,37 @@ static const char schema_v1[] =
 	"  PRIMARY KEY (sweep_id, point)\n"
 	");\n";
 
+/* Version 2: the epoch logs of supernet training (h4h supernet train
+ * --db).  A run is its space, recipe, seed and settings text; an epoch row
+ * is unique per run, phase and epoch.  Frozen, like version 1. */
+static const char schema_v2[] =
+	"CREATE TABLE train_runs (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  space TEXT NOT NULL,\n"
+	"  recipe TEXT NOT NULL,\n"
+	"  seed INTEGER NOT NULL,\n"
+	"  settings TEXT NOT NULL,\n"
+	"  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ',"
+	" 'now')),\n"
+	"  UNIQUE (space, recipe, seed, settings)\n"
+	");\n"
+	"CREATE TABLE train_epochs (\n"
+	"  run_id INTEGER NOT NULL REFERENCES train_runs,\n"
+	"  phase INTEGER NOT NULL,\n"
+	"  epoch INTEGER NOT NULL,\n"
+	"  step INTEGER NOT NULL,\n"
+	"  train_loss REAL, train_acc REAL, kd_loss REAL,\n"
+	"  max_val_acc REAL, min_val_acc REAL,\n"
+	"  seconds REAL, img_per_s REAL,\n"
+	"  logged_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ',"
+	" 'now')),\n"
+	"  PRIMARY KEY (run_id, phase, epoch)\n"
+	");\n";
+
 /* The tables `h4h db export table:NAME` may name. */
 static const char *const table_names[] = { "systems", "layers",
     "layer_candidates", "layer_costs", "networks", "network_costs",
-    "sweeps", "runs" };
+    "sweeps", "runs", "train_runs", "train_epochs" };
 #define N_TABLES (sizeof table_names / sizeof table_names[0])
 
 static int
@@ -159,9 +186,16 @@ migrate_0_1(sqlite3 *s)
 	return sqlite3_exec(s, schema_v1, NULL, NULL, NULL);
 }
 
+static int
+migrate_1_2(sqlite3 *s)
+{
+	return sqlite3_exec(s, schema_v2, NULL, NULL, NULL);
+}
+
 /* migrations[k] takes the schema from version k to k + 1. */
 static int (*const migrations[H4H_DB_SCHEMA_VERSION])(sqlite3 *) = {
 	migrate_0_1,
+	migrate_1_2,
 };
 
 /* ---- statements --------------------------------------------------------- */
@@ -2615,4 +2649,80 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 bad:
 	return h4h_errf(err, H4H_EINPUT, "unknown export selector '%s' "
 	    "(sweep:ID, network:ID or table:NAME)", what ? what : "");
+}
+
+/* ---- supernet training logs (schema v2) ----------------------------------- */
+
+int
+h4h_db_train_run(h4h_db *db, const char *space, const char *recipe,
+    uint64_t seed, const char *settings, int64_t *run, h4h_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db->readonly)
+		return readonly_err(db, err);
+	if ((rc = tx_begin(db, err)) != 0)
+		return rc;
+	if (sqlite3_prepare_v2(db->s, "INSERT INTO train_runs (space, recipe, "
+	    "seed, settings) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	    -1, &st, NULL) != SQLITE_OK)
+		return tx_end(db, write_err(db, err), err);
+	sqlite3_bind_text(st, 1, space, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, recipe, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)seed);
+	sqlite3_bind_text(st, 4, settings, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : write_err(db, err);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == 0 && sqlite3_prepare_v2(db->s, "SELECT id FROM train_runs "
+	    "WHERE space = ?1 AND recipe = ?2 AND seed = ?3 AND settings = ?4",
+	    -1, &st, NULL) != SQLITE_OK)
+		rc = read_err(db, err);
+	if (rc == 0) {
+		sqlite3_bind_text(st, 1, space, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, recipe, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)seed);
+		sqlite3_bind_text(st, 4, settings, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*run = sqlite3_column_int64(st, 0);
+		else
+			rc = read_err(db, err);
+	}
+	sqlite3_finalize(st);
+	return tx_end(db, rc, err);
+}
+
+int
+h4h_db_train_epoch(h4h_db *db, int64_t run, const h4h_db_train_row *r,
+    h4h_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db->readonly)
+		return readonly_err(db, err);
+	if ((rc = tx_begin(db, err)) != 0)
+		return rc;
+	if (sqlite3_prepare_v2(db->s, "INSERT OR REPLACE INTO train_epochs "
+	    "(run_id, phase, epoch, step, train_loss, train_acc, kd_loss, "
+	    "max_val_acc, min_val_acc, seconds, img_per_s) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &st, NULL) != SQLITE_OK)
+		return tx_end(db, write_err(db, err), err);
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int(st, 2, r->phase);
+	sqlite3_bind_int(st, 3, r->epoch);
+	sqlite3_bind_int64(st, 4, r->step);
+	sqlite3_bind_double(st, 5, r->train_loss);
+	sqlite3_bind_double(st, 6, r->train_acc);
+	sqlite3_bind_double(st, 7, r->kd_loss);
+	if (r->max_val_acc >= 0)
+		sqlite3_bind_double(st, 8, r->max_val_acc);
+	if (r->min_val_acc >= 0)
+		sqlite3_bind_double(st, 9, r->min_val_acc);
+	sqlite3_bind_double(st, 10, r->seconds);
+	sqlite3_bind_double(st, 11, r->img_per_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : write_err(db, err);
+	sqlite3_finalize(st);
+	return tx_end(db, rc, err);
 }

@@ -32,7 +32,7 @@
 #include "sim/profile.h"
 #include "sim/sim.h"
 
-#define H4H_DB_SCHEMA_VERSION 1
+#define H4H_DB_SCHEMA_VERSION 2
 #define H4H_DB_APPLICATION_ID 0x48344831	/* "H4H1" */
 
 enum {
@@ -118,6 +118,21 @@ int h4h_db_summary(h4h_db *db, FILE *f, h4h_err *err);
 /* what: "sweep:ID", "network:ID" (its costs on every system) or
  * "table:NAME"; format: "csv" or "json". */
 int h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
+    h4h_err *err);
+
+/* Supernet training logs (tables train_runs, train_epochs; nas/trainlog.h):
+ * the run of these settings (created if new), and one epoch's row
+ * (replacing a row of the same run, phase and epoch). */
+typedef struct h4h_db_train_row {
+	int phase, epoch;
+	int64_t step;
+	double train_loss, train_acc, kd_loss;
+	double max_val_acc, min_val_acc;	/* < 0: not measured (NULL) */
+	double seconds, img_per_s;
+} h4h_db_train_row;
+int h4h_db_train_run(h4h_db *db, const char *space, const char *recipe,
+    uint64_t seed, const char *settings, int64_t *run, h4h_err *err);
+int h4h_db_train_epoch(h4h_db *db, int64_t run, const h4h_db_train_row *row,
     h4h_err *err);
 
 #endif
