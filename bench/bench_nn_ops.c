@@ -199,7 +199,7 @@ bench(nn_ctx *ctx, const char *name, job *j, int op_kind)
 static job
 conv_job(int B, int H, int W, int IC, int OC, int K, int s, int g)
 {
-	nn_conv2d cv = { IC, OC, K, K, s, K / 2, g, 0 };
+	nn_conv2d cv = { IC, OC, K, K, s, K / 2, g, 0, 0 };
 	job j;
 	int OH, OW;
 

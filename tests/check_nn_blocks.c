@@ -93,9 +93,9 @@ static void
 mbconv_case(int impl, int fused)
 {
 	enum { IC = 1, MID = 2, OC = 1 };
-	const nn_conv2d expand = { IC, MID, 1, 1, 1, 0, 1, 0 };
-	const nn_conv2d dw = { MID, MID, 3, 3, 1, 1, MID, 0 };
-	const nn_conv2d project = { MID, OC, 1, 1, 1, 0, 1, 0 };
+	const nn_conv2d expand = { IC, MID, 1, 1, 1, 0, 1, 0, 0 };
+	const nn_conv2d dw = { MID, MID, 3, 3, 1, 1, MID, 0, 0 };
+	const nn_conv2d project = { MID, OC, 1, 1, 1, 0, 1, 0, 0 };
 	const nn_batchnorm bn_mid = { MID, 1e-5f, 0.1f };
 	const nn_batchnorm bn_out = { OC, 1e-5f, 0.1f };
 	const float x[IC] = { 1.0f };

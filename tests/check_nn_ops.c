@@ -237,17 +237,17 @@ conv_gradcheck(int impl, nn_conv2d cv, int B, int H, int W, int IC, int OC)
 }
 
 static const nn_conv2d conv_cases[] = {
-	/* IC OC KH KW s p g bias */
-	{ 5, 6, 3, 3, 1, 1, 1, 1 },	/* 3x3, elastic below */
-	{ 5, 6, 3, 3, 2, 1, 1, 0 },	/* stride 2 */
-	{ 1, 4, 3, 3, 2, 1, 1, 1 },	/* the stem: 1 channel in */
-	{ 8, 8, 3, 3, 1, 1, 8, 1 },	/* depthwise */
-	{ 8, 8, 3, 3, 2, 1, 8, 0 },	/* depthwise stride 2 */
-	{ 8, 8, 5, 5, 1, 2, 8, 0 },	/* depthwise 5x5 */
-	{ 6, 7, 1, 1, 1, 0, 1, 1 },	/* pointwise */
-	{ 6, 7, 1, 1, 2, 0, 1, 0 },	/* 1x1 stride 2 (shortcut) */
-	{ 4, 6, 3, 3, 1, 1, 2, 1 },	/* grouped, full width */
-	{ 3, 4, 2, 3, 1, 0, 1, 1 },	/* non-square kernel, no padding */
+	/* IC OC KH KW s p g bias impl */
+	{ 5, 6, 3, 3, 1, 1, 1, 1, 0 },	/* 3x3, elastic below */
+	{ 5, 6, 3, 3, 2, 1, 1, 0, 0 },	/* stride 2 */
+	{ 1, 4, 3, 3, 2, 1, 1, 1, 0 },	/* the stem: 1 channel in */
+	{ 8, 8, 3, 3, 1, 1, 8, 1, 0 },	/* depthwise */
+	{ 8, 8, 3, 3, 2, 1, 8, 0, 0 },	/* depthwise stride 2 */
+	{ 8, 8, 5, 5, 1, 2, 8, 0, 0 },	/* depthwise 5x5 */
+	{ 6, 7, 1, 1, 1, 0, 1, 1, 0 },	/* pointwise */
+	{ 6, 7, 1, 1, 2, 0, 1, 0, 0 },	/* 1x1 stride 2 (shortcut) */
+	{ 4, 6, 3, 3, 1, 1, 2, 1, 0 },	/* grouped, full width */
+	{ 3, 4, 2, 3, 1, 0, 1, 1, 0 },	/* non-square kernel, no padding */
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
@@ -352,7 +352,7 @@ END_TEST
 START_TEST(test_conv_hand_3x3)
 {
 	nn_ctx *ctx = mkctx();
-	nn_conv2d cv = { 1, 1, 3, 3, 1, 1, 1, 0 };
+	nn_conv2d cv = { 1, 1, 3, 3, 1, 1, 1, 0, 0 };
 	float x[16], ones[9], right[9] = { 0, 0, 0, 0, 0, 1, 0, 0, 0 };
 	float out[16];
 	h4h_err err;
@@ -378,7 +378,7 @@ START_TEST(test_conv_hand_3x3)
 				ck_assert_float_eq(out[i * 4 + j],
 				    j < 3 ? x[i * 4 + j + 1] : 0.0f);
 		/* stride 2, no padding: one output, the top-left 3x3 */
-		nn_conv2d s2 = { 1, 1, 3, 3, 2, 0, 1, 0 };
+		nn_conv2d s2 = { 1, 1, 3, 3, 2, 0, 1, 0, 0 };
 		OK(nn_conv2d_forward(ctx, &s2, out, x, ones, NULL,
 		    1, 4, 4, 1, 1, &err));
 		ck_assert_float_eq_tol(out[0], 54.0f, 1e-5);
@@ -525,7 +525,7 @@ START_TEST(test_bn_hswish_fused)
 	    x, g, b, N, C, NN_BN_TRAIN, 0, &err), H4H_EINPUT);
 	/* conv: overwrite == accumulate into zeros, both paths */
 	for (int impl = NN_IMPL_HAND; impl <= NN_IMPL_DNNL; impl++) {
-		nn_conv2d cv = { 6, 4, 3, 3, 1, 1, 1, 0 };
+		nn_conv2d cv = { 6, 4, 3, 3, 1, 1, 1, 0, 0 };
 		int B = 2, H = 5, IC = 6, OC = 4;
 		size_t ni = (size_t)B * H * H * IC, no = (size_t)B * H * H * OC;
 		float *ci = rnd_buf(ni, &s), *cw = rnd_buf(4 * 6 * 9, &s);
@@ -1193,8 +1193,8 @@ END_TEST
 START_TEST(test_conv_errors_and_prepare)
 {
 	nn_ctx *ctx = mkctx();
-	nn_conv2d dw = { 8, 8, 3, 3, 1, 1, 8, 0 }, gr = { 4, 6, 3, 3, 1, 1, 2,
-	    0 }, pw = { 8, 16, 1, 1, 1, 0, 1, 0 };
+	nn_conv2d dw = { 8, 8, 3, 3, 1, 1, 8, 0, 0 }, gr = { 4, 6, 3, 3, 1, 1,
+	    2, 0, 0 }, pw = { 8, 16, 1, 1, 1, 0, 1, 0, 0 };
 	float buf[4096] = { 0 };
 	h4h_err err;
 

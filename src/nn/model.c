@@ -162,7 +162,8 @@ add_conv(nn_model *m, const char *name, int in, int *H, int *W, int IC,
 	int dims[4] = { OC, IC / groups, k, k }, OH, OW;
 	int fan_in = IC / groups * k * k;
 
-	n->cv = (nn_conv2d){ IC, OC, k, k, s, k / 2, groups, bias };
+	n->cv = (nn_conv2d){ IC, OC, k, k, s, k / 2, groups, bias,
+	    NN_IMPL_AUTO };
 	n->H = *H;
 	n->W = *W;
 	n->C = IC;

@@ -44,6 +44,10 @@ typedef struct nn_conv2d {
 	int stride, pad;	/* same on both axes */
 	int groups;
 	int bias;		/* 1: the layer has a bias b (OCmax) */
+	int impl;		/* NN_IMPL_AUTO (0): the context's choice;
+				 * NN_IMPL_HAND / NN_IMPL_DNNL force this
+				 * layer's path (an elastic supernet runs
+				 * shapes no primitive cache could hold) */
 } nn_conv2d;
 
 /* Floats in the weight tensor: OC * (IC/groups) * KH * KW. */
@@ -67,7 +71,8 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *cv, float *out,
     const float *inp, const float *w, const float *b, int B, int H, int W,
     int IC, int OC, h4h_err *err);
 /* dinp (B,H,W,IC) += ..., dw[:OC,:IC] += ..., db[:OC] += ... (when
- * cv->bias); dinp may be NULL. */
+ * cv->bias); dinp may be NULL, and so may dw (a frozen layer: its weight
+ * gradient is not computed at all) and db. */
 int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
     float *dw, float *db, const float *dout, const float *inp,
     const float *w, int B, int H, int W, int IC, int OC, h4h_err *err);
@@ -113,7 +118,9 @@ int nn_batchnorm_forward(nn_ctx *ctx, const nn_batchnorm *bn, float *out,
     float *mean, float *rstd, float *run_mean, float *run_var,
     const float *inp, const float *gamma, const float *beta, int N, int C,
     int mode, int k, h4h_err *err);
-/* Backward of the TRAIN/RECAL forward (batch statistics). */
+/* Backward of the TRAIN/RECAL forward (batch statistics).  dgamma and
+ * dbeta may be NULL (frozen affine parameters): the input gradient needs
+ * the same reductions, so only their accumulation is skipped. */
 int nn_batchnorm_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
     float *dgamma, float *dbeta, const float *dout, const float *inp,
     const float *mean, const float *rstd, const float *gamma, int N, int C,
@@ -147,6 +154,7 @@ int nn_bn_hswish_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 void nn_layernorm_forward(float *out, float *mean, float *rstd,
     const float *inp, const float *weight, const float *bias, int N, int C,
     float eps);
+/* dweight and dbias may be NULL together (frozen). */
 void nn_layernorm_backward(float *dinp, float *dweight, float *dbias,
     const float *dout, const float *inp, const float *weight,
     const float *mean, const float *rstd, int N, int C);
@@ -179,6 +187,23 @@ void nn_linear_forward(nn_ctx *ctx, float *out, const float *inp,
 void nn_linear_backward(nn_ctx *ctx, float *dinp, float *dw, float *db,
     const float *dout, const float *inp, const float *w, int N, int IC,
     int OC, int ldw);
+/* acc = 0: dinp is overwritten (=).  dw and db may be NULL (frozen: no
+ * weight-gradient GEMM). */
+void nn_linear_backward_ex(nn_ctx *ctx, float *dinp, float *dw, float *db,
+    const float *dout, const float *inp, const float *w, int N, int IC,
+    int OC, int ldw, int acc);
+
+/* ---- resize ----------------------------------------------------------- */
+
+/*
+ * Bilinear resize of inp (B,H,W,C) to out (B,OH,OW,C), as PyTorch's
+ * F.interpolate(mode="bilinear", align_corners=False, antialias=False):
+ * source coordinate (o + 0.5) * H/OH - 0.5, clamped at 0, neighbours
+ * clamped at the border.  OH == H and OW == W copy.  out must not alias
+ * inp.  No backward: it only ever resizes the network input.
+ */
+void nn_resize_bilinear_forward(float *out, const float *inp, int B, int H,
+    int W, int C, int OH, int OW);
 
 /* ---- multi-head self-attention ---------------------------------------- */
 

@@ -87,11 +87,11 @@ conv_check(const nn_conv2d *cv, int B, int H, int W, int IC, int OC,
  * MBPool head), where oneDNN picks a kernel 2.5x slower than one GEMM.
  */
 static int
-impl_of(const nn_ctx *ctx, int kind, long HW)
+impl_of(const nn_ctx *ctx, const nn_conv2d *cv, int kind, long HW)
 {
 	int op = kind == K_PW ? NN_OP_CONV_PW :
 	    kind == K_DW ? NN_OP_CONV_DW : NN_OP_CONV;
-	int v = ctx->impl[op];
+	int v = cv->impl != NN_IMPL_AUTO ? cv->impl : ctx->impl[op];
 
 	if (v != NN_IMPL_AUTO)
 		return v;
@@ -320,9 +320,11 @@ dw_bwd_img(float *restrict din, float *restrict dwt, float *restrict db,
 					const float *wk = wt + kk * C;
 					float *dk = dwt + kk * C;
 
+					if (dwt != NULL) {
 #pragma omp simd
-					for (int c = 0; c < C; c++)
-						dk[c] += go[c] * x[c];
+						for (int c = 0; c < C; c++)
+							dk[c] += go[c] * x[c];
+					}
 					if (din == NULL)
 						continue;
 					float *dx = din + px;
@@ -408,8 +410,9 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 		if (dinp != NULL)
 			nn_gemm(ctx, 0, 0, (int)M, IC, OC, 1.0f, dout, OC, w,
 			    ldw, 1.0f, dinp, IC);
-		nn_gemm(ctx, 1, 0, OC, IC, (int)M, 1.0f, dout, OC, inp, IC,
-		    1.0f, dw, ldw);
+		if (dw != NULL)
+			nn_gemm(ctx, 1, 0, OC, IC, (int)M, 1.0f, dout, OC, inp,
+			    IC, 1.0f, dw, ldw);
 		if (db != NULL)
 			colsum_acc(ctx, db, dout, M, OC, OC, ws);
 		return;
@@ -431,7 +434,8 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 #pragma omp for schedule(static)
 			for (int n = 0; n < B; n++)
 				dw_bwd_img(dinp != NULL ? dinp +
-				    (size_t)n * H * W * C : NULL, pw,
+				    (size_t)n * H * W * C : NULL,
+				    dw != NULL ? pw : NULL,
 				    db != NULL ? pw + (size_t)KK * C : NULL,
 				    dout + (size_t)n * OH * OW * C,
 				    inp + (size_t)n * H * W * C, wt, H, W, C, cv,
@@ -441,7 +445,7 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 			const float *pw = part + t * psz;
 
 			for (int c = 0; c < C; c++) {
-				for (int k = 0; k < KK; k++)
+				for (int k = 0; k < KK && dw != NULL; k++)
 					dw[(size_t)c * KK + k] +=
 					    pw[(size_t)k * C + c];
 				if (db != NULL)
@@ -456,10 +460,13 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 	for (int gi = 0; gi < g; gi++) {
 		const float *wg = w + (size_t)gi * OCg * ldw;
 
-		im2col_par(ctx, col, inp, B, H, W, IC, gi * ICg, ICg, cv, OH,
-		    OW);
-		nn_gemm(ctx, 1, 0, OCg, Kg, (int)M, 1.0f, dout + gi * OCg, OC,
-		    col, Kg, 1.0f, dw + (size_t)gi * OCg * ldw, ldw);
+		if (dw != NULL) {
+			im2col_par(ctx, col, inp, B, H, W, IC, gi * ICg, ICg, cv,
+			    OH, OW);
+			nn_gemm(ctx, 1, 0, OCg, Kg, (int)M, 1.0f,
+			    dout + gi * OCg, OC, col, Kg, 1.0f,
+			    dw + (size_t)gi * OCg * ldw, ldw);
+		}
 		if (dinp == NULL)
 			continue;
 		nn_gemm(ctx, 0, 0, (int)M, Kg, OCg, 1.0f, dout + gi * OCg, OC,
@@ -806,6 +813,8 @@ dconv_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp, float *dw,
 		if (acc)
 			add_into_par(ctx, dinp, tmp, nin);
 	}
+	if (dw == NULL && (!cv->bias || db == NULL))
+		return 0;	/* frozen: no weight gradient at all */
 	dnnl_memory_set_data_handle(d->dbias, d->dbias_buf);
 	dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, d->src },
 	    { DNNL_ARG_DIFF_DST, d->ddst },
@@ -814,9 +823,12 @@ dconv_backward(nn_ctx *ctx, const nn_conv2d *cv, float *dinp, float *dw,
 	    { DNNL_ARG_DIFF_BIAS, d->dbias } };
 	if ((rc = exec(ctx, d->bwdw, cv->bias ? 5 : 4, a, err)) != 0)
 		return rc;
-	dnnl_memory_set_data_handle(d->dwuser, dw);
-	if ((rc = reorder_exec(ctx, d->r_dw, d->dwprim, d->dwuser, err)) != 0)
-		return rc;
+	if (dw != NULL) {
+		dnnl_memory_set_data_handle(d->dwuser, dw);
+		if ((rc = reorder_exec(ctx, d->r_dw, d->dwprim, d->dwuser,
+		    err)) != 0)
+			return rc;
+	}
 	if (cv->bias && db != NULL)
 		for (int c = 0; c < OC; c++)
 			db[c] += d->dbias_buf[c];
@@ -833,7 +845,7 @@ nn_conv2d_impl(const nn_ctx *ctx, const nn_conv2d *cv, int B, int H, int W,
 
 	if (conv_check(cv, B, H, W, IC, OC, &kind, NULL) != 0)
 		return -1;
-	return impl_of(ctx, kind, (long)H * W);
+	return impl_of(ctx, cv, kind, (long)H * W);
 }
 
 int
@@ -846,7 +858,7 @@ nn_conv2d_prepare(nn_ctx *ctx, const nn_conv2d *cv, int B, int H, int W,
 		return rc;
 	OH = (H + 2 * cv->pad - cv->KH) / cv->stride + 1;
 	OW = (W + 2 * cv->pad - cv->KW) / cv->stride + 1;
-	if (impl_of(ctx, kind, (long)H * W) == NN_IMPL_DNNL) {
+	if (impl_of(ctx, cv, kind, (long)H * W) == NN_IMPL_DNNL) {
 		dconv *d;
 
 		if ((rc = nn_ctx_reserve(ctx, sizeof(float) * B * H * W * IC,
@@ -868,7 +880,7 @@ nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *cv, float *out,
 
 	if ((rc = conv_check(cv, B, H, W, IC, OC, &kind, err)) != 0)
 		return rc;
-	if (impl_of(ctx, kind, (long)H * W) == NN_IMPL_DNNL)
+	if (impl_of(ctx, cv, kind, (long)H * W) == NN_IMPL_DNNL)
 		return dconv_forward(ctx, cv, out, inp, w, b, B, H, W, IC, OC,
 		    err);
 	OH = (H + 2 * cv->pad - cv->KH) / cv->stride + 1;
@@ -901,7 +913,7 @@ nn_conv2d_backward_ex(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
 
 	if ((rc = conv_check(cv, B, H, W, IC, OC, &kind, err)) != 0)
 		return rc;
-	if (impl_of(ctx, kind, (long)H * W) == NN_IMPL_DNNL)
+	if (impl_of(ctx, cv, kind, (long)H * W) == NN_IMPL_DNNL)
 		return dconv_backward(ctx, cv, dinp, dw, db, dout, inp, w, B, H,
 		    W, IC, OC, acc, err);
 	if (!acc && dinp != NULL)

@@ -85,10 +85,21 @@ nn_linear_backward(nn_ctx *ctx, float *dinp, float *dw, float *db,
     const float *dout, const float *inp, const float *w, int N, int IC,
     int OC, int ldw)
 {
+	nn_linear_backward_ex(ctx, dinp, dw, db, dout, inp, w, N, IC, OC, ldw,
+	    1);
+}
+
+void
+nn_linear_backward_ex(nn_ctx *ctx, float *dinp, float *dw, float *db,
+    const float *dout, const float *inp, const float *w, int N, int IC,
+    int OC, int ldw, int acc)
+{
 	if (dinp != NULL)
-		nn_gemm(ctx, 0, 0, N, IC, OC, 1.0f, dout, OC, w, ldw, 1.0f,
-		    dinp, IC);
-	nn_gemm(ctx, 1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dw, ldw);
+		nn_gemm(ctx, 0, 0, N, IC, OC, 1.0f, dout, OC, w, ldw,
+		    acc ? 1.0f : 0.0f, dinp, IC);
+	if (dw != NULL)
+		nn_gemm(ctx, 1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f,
+		    dw, ldw);
 	if (db != NULL) {
 		int nt = N < 256 ? 1 : ctx->nthreads;
 

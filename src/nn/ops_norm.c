@@ -471,8 +471,10 @@ bn_reduce(const double *part, int nt, long N, int C, const float *gamma,
 			sg += part[(size_t)t * 2 * C + c];
 			sgx += part[(size_t)t * 2 * C + C + c];
 		}
-		dbeta[c] += (float)sg;
-		dgamma[c] += (float)sgx;
+		if (dbeta != NULL)
+			dbeta[c] += (float)sg;
+		if (dgamma != NULL)
+			dgamma[c] += (float)sgx;
 		s[c] = gamma[c] * rstd[c];
 		mg[c] = (float)(sg / N);
 		mgx[c] = (float)(sgx / N);
@@ -529,10 +531,10 @@ nn_batchnorm_backward_ex(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
 		    { DNNL_ARG_SHIFT, d->shift } };
 		if ((rc = dbn_exec(ctx, d->bwd, 10, ar, err)) != 0)
 			return rc;
-		for (int c = 0; c < C; c++) {
+		for (int c = 0; c < C && dgamma != NULL; c++)
 			dgamma[c] += dsc[c];
+		for (int c = 0; c < C && dbeta != NULL; c++)
 			dbeta[c] += dsh[c];
-		}
 		if (dinp != NULL && !acc)
 			memcpy(dinp, tmp, sizeof(float) * nin);
 		else if (dinp != NULL) {
@@ -877,7 +879,7 @@ nn_layernorm_backward(float *dinp, float *dweight, float *dbias,
 #pragma omp for ordered schedule(static, 1)
 		for (int i = 0; i < nt; i++) {
 #pragma omp ordered
-			for (int c = 0; c < C; c++) {
+			for (int c = 0; c < C && dweight != NULL; c++) {
 				dweight[c] += p[c];
 				dbias[c] += p[C + c];
 			}
