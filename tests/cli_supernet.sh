@@ -121,7 +121,7 @@ cp "$SRC/spaces/h4h-imagenet.json" "$TMP/"
 check "a width out of range: exit 2, one line naming stage and value" \
     '[ $? -eq 2 ] && [ "$(wc -l <"$TMP/b.err")" -eq 1 ] && grep -q "stages\[0\] (Conv-0): width 0 is out of range" "$TMP/b.err"'
 check "nothing written for bad input" '[ ! -e "$TMP/b.ckpt" ]'
-sed 's/"resolution":[0-9]*/"resolution":27/' "$TMP/gene.json" >"$TMP/badgene.json"
+sed 's/"resolution": *[0-9]*/"resolution": 27/' "$TMP/gene.json" >"$TMP/badgene.json"
 "$H4H" supernet eval --ckpt "$TMP/v.ckpt" --subnet "$TMP/badgene.json" \
     --data "$TMP" >/dev/null 2>"$TMP/g.err"
 check "a gene that does not fit: exit 2, one line" \

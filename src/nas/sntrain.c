@@ -236,12 +236,12 @@ save(const nas_train_cfg *c, run *r, const char *path, int pi, int64_t step,
 	nn_ckpt_set_meta(ck, meta);
 	nn_ckpt_set_progress(ck, epoch, step);
 	dims[0] = (int64_t)r->log_len;
-	if ((rc = nn_ckpt_add_slab(ck, "param", nn_sn_params(r->sn), pt, np,
+	if ((rc = nn_ckpt_add_slab(ck, "param.", nn_sn_params(r->sn), pt, np,
 	    err)) == 0 &&
-	    (rc = nn_ckpt_add_slab(ck, "state", nn_sn_state(r->sn), st, ns,
+	    (rc = nn_ckpt_add_slab(ck, "state.", nn_sn_state(r->sn), st, ns,
 	    err)) == 0 &&
-	    (rc = nn_ckpt_add_slab(ck, "adam_m", r->mom, pt, np, err)) == 0 &&
-	    (rc = nn_ckpt_add_slab(ck, "adam_v", r->vel, pt, np, err)) == 0 &&
+	    (rc = nn_ckpt_add_slab(ck, "adam_m.", r->mom, pt, np, err)) == 0 &&
+	    (rc = nn_ckpt_add_slab(ck, "adam_v.", r->vel, pt, np, err)) == 0 &&
 	    (rc = nn_ckpt_add_i64(ck, "phase", pi, err)) == 0 &&
 	    (rc = nn_ckpt_add_i64(ck, "step", step, err)) == 0 &&
 	    (rc = nn_ckpt_add_i64(ck, "epoch", epoch, err)) == 0 &&
@@ -314,12 +314,12 @@ restore(const nas_train_cfg *c, run *r, int *pi, int64_t *step, int *epoch,
 	}
 	pt = nn_sn_param_table(r->sn, &np);
 	st = nn_sn_state_table(r->sn, &ns);
-	if ((rc = nn_ckpt_get_slab(ck, "param", nn_sn_params(r->sn), pt, np,
+	if ((rc = nn_ckpt_get_slab(ck, "param.", nn_sn_params(r->sn), pt, np,
 	    err)) != 0 ||
-	    (rc = nn_ckpt_get_slab(ck, "state", nn_sn_state(r->sn), st, ns,
+	    (rc = nn_ckpt_get_slab(ck, "state.", nn_sn_state(r->sn), st, ns,
 	    err)) != 0 ||
-	    (rc = nn_ckpt_get_slab(ck, "adam_m", r->mom, pt, np, err)) != 0 ||
-	    (rc = nn_ckpt_get_slab(ck, "adam_v", r->vel, pt, np, err)) != 0 ||
+	    (rc = nn_ckpt_get_slab(ck, "adam_m.", r->mom, pt, np, err)) != 0 ||
+	    (rc = nn_ckpt_get_slab(ck, "adam_v.", r->vel, pt, np, err)) != 0 ||
 	    (rc = nn_ckpt_get_i64(ck, "phase", &v, err)) != 0)
 		goto out;
 	*pi = (int)v;
@@ -367,9 +367,9 @@ load_init(const nas_train_cfg *c, run *r, h4h_err *err)
 	}
 	pt = nn_sn_param_table(r->sn, &np);
 	st = nn_sn_state_table(r->sn, &ns);
-	if ((rc = nn_ckpt_get_slab(ck, "param", nn_sn_params(r->sn), pt, np,
+	if ((rc = nn_ckpt_get_slab(ck, "param.", nn_sn_params(r->sn), pt, np,
 	    err)) == 0)
-		rc = nn_ckpt_get_slab(ck, "state", nn_sn_state(r->sn), st, ns,
+		rc = nn_ckpt_get_slab(ck, "state.", nn_sn_state(r->sn), st, ns,
 		    err);
 out:
 	nn_ckpt_destroy(ck);
@@ -789,9 +789,9 @@ nas_supernet_open(const char *path, int threads, int B, nas_supernet *out,
 	out->B = B;
 	pt = nn_sn_param_table(out->sn, &np);
 	st = nn_sn_state_table(out->sn, &ns);
-	if ((rc = nn_ckpt_get_slab(ck, "param", nn_sn_params(out->sn), pt, np,
+	if ((rc = nn_ckpt_get_slab(ck, "param.", nn_sn_params(out->sn), pt, np,
 	    err)) == 0)
-		rc = nn_ckpt_get_slab(ck, "state", nn_sn_state(out->sn), st, ns,
+		rc = nn_ckpt_get_slab(ck, "state.", nn_sn_state(out->sn), st, ns,
 		    err);
 out:
 	nn_ckpt_destroy(ck);

@@ -88,9 +88,9 @@ nas_subnet_extract(nas_supernet *s, const nas_gene *g, const char *data_dir,
 	st = nn_sn_state_table(x, &ns);
 	if ((rc = nn_ckpt_add(ck, "spec", NN_DTYPE_I32, 1, dims, spec,
 	    err)) != 0 ||
-	    (rc = nn_ckpt_add_slab(ck, "param", nn_sn_params(x), pt, np,
+	    (rc = nn_ckpt_add_slab(ck, "param.", nn_sn_params(x), pt, np,
 	    err)) != 0 ||
-	    (rc = nn_ckpt_add_slab(ck, "state", nn_sn_state(x), st, ns,
+	    (rc = nn_ckpt_add_slab(ck, "state.", nn_sn_state(x), st, ns,
 	    err)) != 0)
 		goto out;
 	arch = sim_arch_canon(&a);
@@ -166,9 +166,9 @@ nas_subnet_eval_ckpt(const char *path, const char *data_dir, int threads,
 		goto out;
 	pt = nn_sn_param_table(x, &np);
 	st = nn_sn_state_table(x, &ns);
-	if ((rc = nn_ckpt_get_slab(ck, "param", nn_sn_params(x), pt, np,
+	if ((rc = nn_ckpt_get_slab(ck, "param.", nn_sn_params(x), pt, np,
 	    err)) != 0 ||
-	    (rc = nn_ckpt_get_slab(ck, "state", nn_sn_state(x), st, ns,
+	    (rc = nn_ckpt_get_slab(ck, "state.", nn_sn_state(x), st, ns,
 	    err)) != 0 ||
 	    (rc = nn_fmnist_load(data_dir, "t10k", &test, err)) != 0 ||
 	    (rc = nas_imageset_make(test, NULL, test->n, 28, &set, err)) != 0)

@@ -20,7 +20,7 @@ nas_trainlog_open(const char *db_path, const char *space, const char *recipe,
 	int rc;
 
 	*out = NULL;
-	if ((rc = h4h_db_open(db_path, 0, &t->db, err)) != 0 ||
+	if ((rc = h4h_db_open(db_path, H4H_DB_CREATE, &t->db, err)) != 0 ||
 	    (rc = h4h_db_train_run(t->db, space, recipe, seed, settings,
 	    &t->run, err)) != 0) {
 		nas_trainlog_close(t);
