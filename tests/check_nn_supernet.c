@@ -505,7 +505,7 @@ END_TEST
  * the unfrozen backward's bit for bit. */
 START_TEST(test_frozen)
 {
-	nn_ctx *ctx = mkctx(2);
+	nn_ctx *ctx = mkctx(1);
 	nn_sn_spec sp = small_spec();
 	nn_sn *s = mksn(ctx, &sp, 4, 4);
 	h4h_err err = { "" };
@@ -924,6 +924,9 @@ nn_supernet_suite(void)
 	Suite *s = suite_create("nn_supernet");
 	TCase *core = tcase_create("Core"), *err = tcase_create("Errors");
 
+	/* well under a second alone; OpenMP spin-waits on a loaded 2-core
+	 * machine can stretch that many times */
+	tcase_set_timeout(core, 60);
 	tcase_add_test(core, test_tables);
 	tcase_add_test(core, test_gradient);
 	tcase_add_test(core, test_accumulate);

@@ -396,11 +396,14 @@ hand_forward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *out,
 	}
 }
 
+/* acc = 0 overwrites dinp: the pointwise GEMM with beta 0, depthwise by
+ * zeroing each image inside the parallel loop, im2col's col2im after one
+ * memset. */
 static void
 hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
     float *dw, float *db, const float *dout, const float *inp,
     const float *w, int B, int H, int W, int IC, int OC, int OH, int OW,
-    float *ws)
+    int acc, float *ws)
 {
 	int KK = cv->KH * cv->KW, g = cv->groups, nt = ctx->nthreads;
 	int ldw = (cv->IC / g) * KK;
@@ -409,7 +412,7 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 	if (kind == K_PW) {
 		if (dinp != NULL)
 			nn_gemm(ctx, 0, 0, (int)M, IC, OC, 1.0f, dout, OC, w,
-			    ldw, 1.0f, dinp, IC);
+			    ldw, acc ? 1.0f : 0.0f, dinp, IC);
 		if (dw != NULL)
 			nn_gemm(ctx, 1, 0, OC, IC, (int)M, 1.0f, dout, OC, inp,
 			    IC, 1.0f, dw, ldw);
@@ -432,7 +435,10 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 			float *pw = part + t * psz;
 
 #pragma omp for schedule(static)
-			for (int n = 0; n < B; n++)
+			for (int n = 0; n < B; n++) {
+				if (dinp != NULL && !acc)
+					memset(dinp + (size_t)n * H * W * C, 0,
+					    sizeof(float) * H * W * C);
 				dw_bwd_img(dinp != NULL ? dinp +
 				    (size_t)n * H * W * C : NULL,
 				    dw != NULL ? pw : NULL,
@@ -440,6 +446,7 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 				    dout + (size_t)n * OH * OW * C,
 				    inp + (size_t)n * H * W * C, wt, H, W, C, cv,
 				    OH, OW);
+			}
 		}
 		for (int t = 0; t < nt; t++) {
 			const float *pw = part + t * psz;
@@ -457,6 +464,8 @@ hand_backward(nn_ctx *ctx, const nn_conv2d *cv, int kind, float *dinp,
 	int ICg = IC / g, OCg = OC / g, Kg = ICg * KK;
 	float *col = ws, *dcol = ws + (size_t)M * Kg;
 
+	if (dinp != NULL && !acc)
+		memset(dinp, 0, sizeof(float) * B * H * W * IC);
 	for (int gi = 0; gi < g; gi++) {
 		const float *wg = w + (size_t)gi * OCg * ldw;
 
@@ -916,14 +925,12 @@ nn_conv2d_backward_ex(nn_ctx *ctx, const nn_conv2d *cv, float *dinp,
 	if (impl_of(ctx, cv, kind, (long)H * W) == NN_IMPL_DNNL)
 		return dconv_backward(ctx, cv, dinp, dw, db, dout, inp, w, B, H,
 		    W, IC, OC, acc, err);
-	if (!acc && dinp != NULL)
-		memset(dinp, 0, sizeof(float) * B * H * W * IC);
 	OH = (H + 2 * cv->pad - cv->KH) / cv->stride + 1;
 	OW = (W + 2 * cv->pad - cv->KW) / cv->stride + 1;
 	ws = nn_ws(ctx, hand_ws(ctx, cv, kind, B, OH, OW, IC, OC));
 	if (ws == NULL)
 		return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
 	hand_backward(ctx, cv, kind, dinp, dw, cv->bias ? db : NULL, dout, inp,
-	    w, B, H, W, IC, OC, OH, OW, ws);
+	    w, B, H, W, IC, OC, OH, OW, acc, ws);
 	return 0;
 }

@@ -342,7 +342,7 @@ spec_check(const nn_sn_spec *sp, h4h_err *err)
 				    "must be a multiple of 8 (got %d)",
 				    t->width);
 			if (!(t->mlp > 0 && t->mlp <= MLP_MAX) ||
-			    vit_hidden(C, t->mlp) < 1)
+			    (t->depth > 0 && vit_hidden(C, t->mlp) < 1))
 				return bad_stage(err, i, t->kind, "mlp", "must "
 				    "be in (0, 16] and give a hidden width >= "
 				    "1 (got %d / 1000)", (int)(t->mlp * 1000));
