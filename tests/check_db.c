@@ -347,6 +347,47 @@ sqlite_make(const char *path, const char *sql)
 
 /* ---- Core --------------------------------------------------------------- */
 
+/* A version-1 database (made by an h4h before the training logs) opens,
+ * migrates to the current version with its rows kept, and takes training
+ * logs; an epoch logged twice replaces its row. */
+START_TEST(test_migrate_v1_train_logs)
+{
+	tmpdir t = { "" };
+	const char *path = tmp_make(&t, "v1.db");
+	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
+	h4h_db_train_row row = { .phase = 1, .epoch = 1, .step = 10,
+	    .train_loss = 2.0, .max_val_acc = 0.5, .min_val_acc = -1 };
+	h4h_err err = { "" };
+	int64_t run, run2;
+
+	h4h_db_close(db);
+	sqlite_make(path, "DROP TABLE train_epochs; DROP TABLE train_runs; "
+	    "INSERT INTO sweeps (args, n_points, status) VALUES ('old', 0, "
+	    "'done'); "
+	    "PRAGMA user_version = 1;");
+	db = db_open_ok(path, 0);
+	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
+	    H4H_DB_SCHEMA_VERSION);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM sweeps"), 1);
+	ck_assert_int_eq(h4h_db_train_run(db, "sp", "cnn", 1, "a=1", &run,
+	    &err), 0);
+	ck_assert_int_eq(h4h_db_train_run(db, "sp", "cnn", 1, "a=1", &run2,
+	    &err), 0);
+	ck_assert_int_eq(run, run2);
+	ck_assert_int_eq(h4h_db_train_run(db, "sp", "cnn", 1, "a=2", &run2,
+	    &err), 0);
+	ck_assert_int_ne(run, run2);
+	ck_assert_int_eq(h4h_db_train_epoch(db, run, &row, &err), 0);
+	row.train_loss = 1.5;
+	ck_assert_int_eq(h4h_db_train_epoch(db, run, &row, &err), 0);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM train_epochs"), 1);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM train_epochs "
+	    "WHERE train_loss = 1.5 AND min_val_acc IS NULL"), 1);
+	h4h_db_close(db);
+	tmp_done(&t);
+}
+END_TEST
+
 START_TEST(test_open_create)
 {
 	tmpdir t = { "", "" };
@@ -963,7 +1004,8 @@ START_TEST(test_select)
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"), 1);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name = 'x'"), 0);
-	ck_assert_int_eq(query_int(db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
+	    H4H_DB_SCHEMA_VERSION);
 	/* Rows, names, NULLs, early stop; exact doubles. */
 	ck_assert_int_eq(h4h_db_select(db, "SELECT npu_channels AS n, NULL, "
 	    "latency_s FROM layer_costs ORDER BY n", rows_row, &ctx, &err), 0);
@@ -1420,8 +1462,13 @@ START_TEST(test_refuse_newer_schema)
 	    "PRAGMA user_version = 99; CREATE TABLE future(a);",
 	    H4H_DB_APPLICATION_ID);
 	sqlite_make(path, sql);
-	assert_refused_untouched(path, 0, "has schema version 99, newer than "
-	    "this h4h supports (1); upgrade h4h");
+	{
+		char want[128];
+
+		snprintf(want, sizeof want, "has schema version 99, newer than "
+		    "this h4h supports (%d); upgrade h4h", H4H_DB_SCHEMA_VERSION);
+		assert_refused_untouched(path, 0, want);
+	}
 	tmp_done(&t);
 }
 END_TEST
@@ -1547,6 +1594,7 @@ db_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_open_create);
+	tcase_add_test(tc, test_migrate_v1_train_logs);
 	tcase_add_test(tc, test_system_identity);
 	tcase_add_test(tc, test_layer_cost_roundtrip);
 	tcase_add_test(tc, test_layer_cost_zero_and_nan);
