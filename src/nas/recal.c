@@ -14,15 +14,27 @@ nas_imageset_make(const nn_dataset *ds, const int *idx, int n, int hw,
 {
 	nn_batcher_cfg bc;
 	nn_batcher *b = NULL;
-	int rc, k, at = 0;
+	int rc, k, at = 0, *all = NULL;
 
 	memset(out, 0, sizeof *out);
+	if (n < 0 || n > ds->n)
+		return h4h_errf(err, H4H_EINPUT, "%d images asked of a data set "
+		    "of %d", n, ds->n);
+	if (idx == NULL) {
+		/* the first n: the batcher takes a NULL list as all of ds */
+		all = h4h_xcalloc((size_t)(n ? n : 1), sizeof *all);
+		for (int i = 0; i < n; i++)
+			all[i] = i;
+		idx = all;
+	}
 	memset(&bc, 0, sizeof bc);
 	bc.batch = 256;
 	bc.out_h = bc.out_w = hw;
 	bc.mean = NN_FMNIST_MEAN;
 	bc.std = NN_FMNIST_STD;
-	if ((rc = nn_batcher_create(ds, idx, n, &bc, &b, err)) != 0)
+	rc = nn_batcher_create(ds, idx, n, &bc, &b, err);
+	free(all);
+	if (rc != 0)
 		return rc;
 	out->n = n;
 	out->hw = hw;
