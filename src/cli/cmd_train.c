@@ -333,7 +333,7 @@ eval_exec(int argc, char **argv)
 	int threads = 2, c, rc;
 	long long i;
 	double acc;
-	char model[64];
+	char model[512];	/* a subnet checkpoint names its gene */
 	h4h_err err = { "" };
 
 	optind = 1;
