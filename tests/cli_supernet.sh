@@ -102,12 +102,12 @@ check "resume with another recipe: exit 2, one line" \
 
 # Table 2, smoke budget: the whole pipeline writes its table
 "$H4H" reproduce table2 --out "$TMP/t2" --budget smoke --space "$SPACE" \
-    --data "$TMP" --threads 1 --results "$TMP/results.md" >/dev/null 2>"$TMP/t2.err"
+    --data "$TMP" --threads 1 --jobs 2 --results "$TMP/results.md" >/dev/null 2>"$TMP/t2.err"
 check "reproduce table2 --budget smoke exits 0" '[ $? -eq 0 ]'
 check "table2.md has the four rows beside the paper's" \
     '[ "$(grep -c "^| \(CNN-only\|Hybrid\)" "$TMP/t2/table2.md")" -eq 4 ] && grep -q "79.914" "$TMP/t2/table2.md"'
 check "table2.csv has 4 rows" '[ "$(wc -l <"$TMP/t2/table2.csv")" -eq 5 ]'
-check "results file holds the marked section" 'grep -q "table2:begin" "$TMP/results.md" && grep -q "Does the paper" "$TMP/results.md"'
+check "results file holds the marked section" 'grep -q "table2 smoke:begin" "$TMP/results.md" && grep -q "Does the paper" "$TMP/results.md"'
 "$H4H" reproduce table2 --out "$TMP/t2" --budget smoke --space "$SPACE" \
     --data "$TMP" --threads 1 >/dev/null 2>"$TMP/t3.err"
 check "a rerun reuses every finished run" '! grep -q "training" "$TMP/t3.err"'

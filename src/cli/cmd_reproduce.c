@@ -29,15 +29,20 @@ on_signal(int sig)
 
 static const char *usage =
     "usage: h4h reproduce table2 --out DIR [--seeds 1,2,3]\n"
-    "                            [--budget default|smoke] [--results FILE]\n"
-    "                            [--space FILE] [--threads T] [--data DIR]\n"
+    "                            [--budget default|long|smoke] [--results FILE]\n"
+    "                            [--space FILE] [--threads T] [--jobs 1|2]\n"
+    "                            [--data DIR]\n"
     "\n"
     "Trains the recipes cnn, vanilla, tpi-freeze and tpi-unfreeze on the\n"
     "proxy space (default spaces/h4h-fmnist.json) for every seed, scores\n"
     "each supernet's min and max subnets on the test set after BN\n"
     "recalibration, and writes DIR/table2.md and DIR/table2.csv beside the\n"
     "paper's rows (--results FILE: also into that Markdown file's Table 2\n"
-    "section).  --budget smoke checks the pipeline in about a minute.\n";
+    "section).  Budgets: default 3 epochs per phase, long 6, smoke a few\n"
+    "steps (checks the pipeline in about a minute).  --jobs 2 runs cnn with\n"
+    "vanilla, then the two TPI runs, as two processes of --threads each.\n"
+    "A rerun of the same command reuses finished runs and resumes an\n"
+    "interrupted one.\n";
 
 static int
 should_stop(void *ctx)
@@ -93,7 +98,8 @@ exec_reproduce(int argc, char **argv)
 		{ "out", 1, NULL, 'o' }, { "seeds", 1, NULL, 's' },
 		{ "budget", 1, NULL, 'b' }, { "results", 1, NULL, 'r' },
 		{ "space", 1, NULL, 'S' }, { "threads", 1, NULL, 't' },
-		{ "data", 1, NULL, 'd' }, { "help", 0, NULL, 'h' },
+		{ "data", 1, NULL, 'd' }, { "jobs", 1, NULL, 'j' },
+		{ "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = "reproduce";
@@ -120,6 +126,7 @@ exec_reproduce(int argc, char **argv)
 	c.space = "spaces/h4h-fmnist.json";
 	c.budget = "default";
 	c.threads = 2;
+	c.jobs = 1;
 	c.n_seeds = 1;
 	c.seeds[0] = 1;
 	argc--;
@@ -146,6 +153,12 @@ exec_reproduce(int argc, char **argv)
 				    "1..256 (got '%s')", optarg);
 			break;
 		case 'd': c.data_dir = optarg; break;
+		case 'j':
+			c.jobs = atoi(optarg);
+			if (c.jobs < 1 || c.jobs > 2)
+				return cli_usage_error(cmd, "--jobs must be 1 or 2 "
+				    "(got '%s')", optarg);
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default:
 			return cli_usage_error(cmd, "unknown or incomplete option "

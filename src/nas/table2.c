@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/atomic.h"
 #include "nas/gene.h"
@@ -50,6 +52,17 @@ nas_table2_budget(const char *name, nas_train_cfg *c, int *test_images,
 		    "AdamW lr %g wd %g, cosine), BN recalibration on %d images, "
 		    "all 10,000 test images", c->epochs, c->batch,
 		    2 + c->n_random, c->lr, c->weight_decay, c->recal_images);
+		return 0;
+	}
+	if (strcmp(name, "long") == 0) {
+		c->epochs = 6;
+		c->steps = 0;
+		*test_images = 0;
+		snprintf(describe, n, "long: %d epochs per phase of the 55,000 "
+		    "training images (batch %d, sandwich of %d subnets, AdamW lr "
+		    "%g wd %g, cosine), BN recalibration on %d images, all 10,000 "
+		    "test images", c->epochs, c->batch, 2 + c->n_random, c->lr,
+		    c->weight_decay, c->recal_images);
 		return 0;
 	}
 	if (strcmp(name, "smoke") == 0) {
@@ -303,13 +316,20 @@ write_csv(FILE *f, const void *ctx)
 	}
 }
 
-#define MARK_BEGIN "<!-- table2:begin (h4h reproduce table2 writes this) -->"
-#define MARK_END "<!-- table2:end -->"
+/* The section of one budget: <!-- table2 BUDGET:begin ... --> .. end. */
+static void
+marks(const char *budget, char *b, size_t nb, char *e, size_t ne)
+{
+	snprintf(b, nb, "<!-- table2 %s:begin (h4h reproduce table2 --budget %s "
+	    "writes this section) -->", budget, budget);
+	snprintf(e, ne, "<!-- table2 %s:end -->", budget);
+}
 
 typedef struct splice {
 	const char *head, *tail;	/* text around the section */
 	size_t head_len;
 	const report *rp;
+	char begin[160], end[80];
 } splice;
 
 static void
@@ -318,9 +338,9 @@ write_splice(FILE *f, const void *ctx)
 	const splice *sp = ctx;
 
 	fwrite(sp->head, 1, sp->head_len, f);
-	fprintf(f, "%s\n", MARK_BEGIN);
+	fprintf(f, "%s\n", sp->begin);
 	write_md(f, sp->rp);
-	fprintf(f, "%s", MARK_END);
+	fprintf(f, "%s", sp->end);
 	fputs(sp->tail, f);
 }
 
@@ -347,12 +367,13 @@ splice_results(const char *path, const report *rp, h4h_err *err)
 		text = h4h_xcalloc(1, 1);
 	text[n] = 0;
 	sp.rp = rp;
-	b = strstr(text, MARK_BEGIN);
-	e = b != NULL ? strstr(b, MARK_END) : NULL;
+	marks(rp->cfg->budget, sp.begin, sizeof sp.begin, sp.end, sizeof sp.end);
+	b = strstr(text, sp.begin);
+	e = b != NULL ? strstr(b, sp.end) : NULL;
 	if (b != NULL && e != NULL) {
 		sp.head = text;
 		sp.head_len = (size_t)(b - text);
-		sp.tail = e + strlen(MARK_END);
+		sp.tail = e + strlen(sp.end);
 	} else {
 		sp.head = text;
 		sp.head_len = n;
@@ -361,6 +382,117 @@ splice_results(const char *path, const report *rp, h4h_err *err)
 	rc = h4h_write_atomic(path, "results", write_splice, &sp, err);
 	free(text);
 	return rc;
+}
+
+/* One recipe of one seed: trains (resuming DIR/RECIPE.ckpt if a run left
+ * one), scores and writes DIR/RECIPE.json. */
+static int
+run_one(const nas_table2_cfg *c, const nas_train_cfg *base, int r,
+    uint64_t seed, const char *dir, int test_images,
+    const nas_table2_hooks *h, int *stopped, result *x, h4h_err *err)
+{
+	nas_train_cfg tc = *base;
+	nas_train_summary sum;
+	char ckpt[1100], csv[1100], init[1100], path[1100];
+	int rc, st;
+
+	snprintf(path, sizeof path, "%s/%s.json", dir, nas_recipe_name(r));
+	snprintf(ckpt, sizeof ckpt, "%s/%s.ckpt", dir, nas_recipe_name(r));
+	snprintf(csv, sizeof csv, "%s/%s.csv", dir, nas_recipe_name(r));
+	snprintf(init, sizeof init, "%s/cnn.ckpt", dir);
+	tc.recipe = r;
+	tc.seed = seed;
+	tc.out = ckpt;
+	tc.csv = csv;
+	if (access(ckpt, F_OK) == 0)
+		tc.resume = ckpt;	/* an interrupted (or unscored) run */
+	if (r == NAS_RECIPE_TPI_FREEZE || r == NAS_RECIPE_TPI_UNFREEZE)
+		tc.init = init;
+	if (h != NULL && h->run != NULL)
+		h->run(h->ctx, nas_recipe_name(r), seed);
+	if ((rc = nas_train_run(&tc, h != NULL ? h->train : NULL, &st, &sum,
+	    err)) != 0)
+		return rc;
+	if (st) {
+		*stopped = 1;	/* the checkpoint is written; a rerun resumes */
+		return 0;
+	}
+	for (int p = 0; p < 2; p++) {
+		x->seconds[p] = sum.seconds[p];
+		x->step_ms[p] = sum.step_ms[p];
+		x->steps[p] = sum.steps[p];
+	}
+	if (tc.init != NULL) {
+		/* with --init its one phase is phase 2 */
+		x->seconds[1] = x->seconds[0];
+		x->step_ms[1] = x->step_ms[0];
+		x->steps[1] = x->steps[0];
+		x->seconds[0] = x->step_ms[0] = 0;
+		x->steps[0] = 0;
+	}
+	if ((rc = score(ckpt, c, test_images, x, err)) != 0 ||
+	    (rc = save_result(path, nas_recipe_name(r), seed, x, err)) != 0)
+		return rc;
+	x->have = 1;
+	return 0;
+}
+
+/* The runs of one stage as child processes (--jobs): each trains, scores
+ * and writes its JSON; the parent reads them back. */
+static int
+run_parallel(const nas_table2_cfg *c, const nas_train_cfg *base,
+    const int *todo, int n, uint64_t seed, const char *dir, int test_images,
+    const nas_table2_hooks *h, int *stopped, result *res, h4h_err *err)
+{
+	pid_t pid[NAS_RECIPE_COUNT];
+	int failed = -1, status;
+	char path[1100];
+
+	fflush(NULL);
+	for (int k = 0; k < n; k++) {
+		pid[k] = fork();
+		if (pid[k] < 0) {
+			n = k;
+			failed = -2;
+			break;
+		}
+		if (pid[k] == 0) {
+			h4h_err e2 = { "" };
+			int st = 0, rc = run_one(c, base, todo[k], seed, dir,
+			    test_images, h, &st, &res[todo[k]], &e2);
+
+			if (rc != 0)
+				fprintf(stderr, "h4h: reproduce: %s (seed %llu): "
+				    "%s\n", nas_recipe_name(todo[k]),
+				    (unsigned long long)seed, e2.msg);
+			fflush(NULL);
+			_exit(rc != 0 ? (rc == H4H_EINPUT ? 2 : 1) : st ? 130 :
+			    0);
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		if (waitpid(pid[k], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) == 1 || WEXITSTATUS(status) == 2) {
+			if (failed < 0)
+				failed = k;
+		} else if (WEXITSTATUS(status) == 130) {
+			*stopped = 1;
+		}
+	}
+	if (failed == -2)
+		return h4h_errf(err, H4H_EIO, "cannot start a job process");
+	if (failed >= 0)
+		return h4h_errf(err, H4H_ESIM, "the %s run (seed %llu) failed "
+		    "(its message is above)", nas_recipe_name(todo[failed]),
+		    (unsigned long long)seed);
+	for (int k = 0; k < n && !*stopped; k++) {
+		snprintf(path, sizeof path, "%s/%s.json", dir,
+		    nas_recipe_name(todo[k]));
+		if (!load_result(path, &res[todo[k]]))
+			return h4h_errf(err, H4H_EIO, "'%s': missing after its "
+			    "run", path);
+	}
+	return 0;
 }
 
 static double
@@ -380,7 +512,7 @@ nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
 	    NAS_RECIPE_VANILLA, NAS_RECIPE_TPI_FREEZE,
 	    NAS_RECIPE_TPI_UNFREEZE };
 	result (*res)[NAS_RECIPE_COUNT];
-	char budget[400], dir[1024], path[1100], ckpt[1100], init[1100];
+	char budget[400], dir[1024], path[1100];
 	int rc = 0, test_images;
 	double t0 = now_s();
 	report rp;
@@ -393,8 +525,8 @@ nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
 	base.data_dir = c->data_dir;
 	if (nas_table2_budget(c->budget, &base, &test_images, budget,
 	    sizeof budget) != 0)
-		return h4h_errf(err, H4H_EINPUT, "--budget must be default or "
-		    "smoke (got '%s')", c->budget);
+		return h4h_errf(err, H4H_EINPUT, "--budget must be default, long "
+		    "or smoke (got '%s')", c->budget);
 	if (c->n_seeds < 1 || c->n_seeds > NAS_TABLE2_MAX_SEEDS)
 		return h4h_errf(err, H4H_EINPUT, "need 1..%d seeds",
 		    NAS_TABLE2_MAX_SEEDS);
@@ -406,60 +538,29 @@ nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
 		    (unsigned long long)c->seeds[s]);
 		if ((rc = mkdir_p(dir, err)) != 0)
 			break;
-		snprintf(init, sizeof init, "%s/cnn.ckpt", dir);
-		for (int i = 0; i < NAS_RECIPE_COUNT; i++) {
-			int r = order[i];
-			result *x = &res[s][r];
-			nas_train_cfg tc = base;
-			nas_train_summary sum;
-			char csv[1100];
-			int st;
+		/* two stages: cnn and vanilla need nothing; the TPI runs start
+		 * from the cnn run's checkpoint */
+		for (int stage = 0; stage < 2 && rc == 0; stage++) {
+			int todo[2], n = 0;
 
-			snprintf(path, sizeof path, "%s/%s.json", dir,
-			    nas_recipe_name(r));
-			if (load_result(path, x))
-				continue;
-			snprintf(ckpt, sizeof ckpt, "%s/%s.ckpt", dir,
-			    nas_recipe_name(r));
-			snprintf(csv, sizeof csv, "%s/%s.csv", dir,
-			    nas_recipe_name(r));
-			tc.recipe = r;
-			tc.seed = c->seeds[s];
-			tc.out = ckpt;
-			tc.csv = csv;
-			if (r == NAS_RECIPE_TPI_FREEZE ||
-			    r == NAS_RECIPE_TPI_UNFREEZE)
-				tc.init = init;
-			if (h != NULL && h->run != NULL)
-				h->run(h->ctx, nas_recipe_name(r), tc.seed);
-			if ((rc = nas_train_run(&tc, h != NULL ? h->train : NULL,
-			    &st, &sum, err)) != 0)
-				break;
-			if (st) {
-				/* the checkpoint is written; a rerun retrains
-				 * this recipe from scratch (kept simple) */
-				*stopped = 1;
+			for (int i = 2 * stage; i < 2 * stage + 2; i++) {
+				int r = order[i];
+
+				snprintf(path, sizeof path, "%s/%s.json", dir,
+				    nas_recipe_name(r));
+				if (!load_result(path, &res[s][r]))
+					todo[n++] = r;
+			}
+			if (c->jobs > 1 && n > 1)
+				rc = run_parallel(c, &base, todo, n, c->seeds[s],
+				    dir, test_images, h, stopped, res[s], err);
+			else
+				for (int k = 0; k < n && rc == 0 && !*stopped; k++)
+					rc = run_one(c, &base, todo[k], c->seeds[s],
+					    dir, test_images, h, stopped,
+					    &res[s][todo[k]], err);
+			if (*stopped)
 				goto out;
-			}
-			for (int p = 0; p < 2; p++) {
-				x->seconds[p] = sum.seconds[p];
-				x->step_ms[p] = sum.step_ms[p];
-				x->steps[p] = sum.steps[p];
-			}
-			if (r == NAS_RECIPE_TPI_FREEZE ||
-			    r == NAS_RECIPE_TPI_UNFREEZE) {
-				/* --init: its one phase is phase 2 */
-				x->seconds[1] = x->seconds[0];
-				x->step_ms[1] = x->step_ms[0];
-				x->steps[1] = x->steps[0];
-				x->seconds[0] = x->step_ms[0] = 0;
-				x->steps[0] = 0;
-			}
-			if ((rc = score(ckpt, c, test_images, x, err)) != 0 ||
-			    (rc = save_result(path, nas_recipe_name(r), tc.seed,
-			    x, err)) != 0)
-				break;
-			x->have = 1;
 		}
 	}
 	if (rc != 0)

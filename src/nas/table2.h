@@ -8,7 +8,8 @@
  * RECIPE.csv; the two TPI recipes start phase 2 from the cnn run's
  * checkpoint (phase 1 is trained once and shared, as the paper's phase 1 is
  * the CNN-only supernet).  A finished run leaves DIR/seedS/RECIPE.json with
- * its scores, so an interrupted reproduction resumes where it stopped.
+ * its scores, and an interrupted run its checkpoint, so a rerun of the same
+ * command resumes where it stopped.
  */
 #ifndef H4H_NAS_TABLE2_H
 #define H4H_NAS_TABLE2_H
@@ -30,7 +31,10 @@ typedef struct nas_table2_cfg {
 	const char *results;		/* a Markdown file to splice the table
 					 * into (NULL: none) */
 	const char *command;		/* the command line, for the report */
-	int threads;
+	int threads;			/* per run */
+	int jobs;			/* runs at once (1: one after the
+					 * other; 2: cnn with vanilla, then
+					 * the two TPI runs, as processes) */
 	const char *data_dir;
 } nas_table2_cfg;
 
