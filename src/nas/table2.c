@@ -143,6 +143,29 @@ load_result(const char *path, result *r)
 	return ok;
 }
 
+/* DIR/budget names the budget its runs were made under: a rerun under
+ * another budget would reuse runs it did not make, so it is refused. */
+static int
+check_budget(const char *dir, const char *budget, h4h_err *err)
+{
+	char path[1100], have[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/budget", dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(have, sizeof have, f) == NULL)
+			have[0] = 0;
+		fclose(f);
+		have[strcspn(have, "\n")] = 0;
+		if (strcmp(have, budget) != 0)
+			return h4h_errf(err, H4H_EINPUT, "'%s' holds runs of budget "
+			    "'%s', not '%s': use another --out", dir, have,
+			    budget);
+		return 0;
+	}
+	return h4h_write_atomic(path, "budget", write_json, budget, err);
+}
+
 /* Min and max subnets of a trained supernet on the test images. */
 static int
 score(const char *ckpt, const nas_table2_cfg *c, int test_images, result *r,
@@ -471,7 +494,12 @@ run_parallel(const nas_table2_cfg *c, const nas_train_cfg *base,
 		}
 	}
 	for (int k = 0; k < n; k++) {
-		if (waitpid(pid[k], &status, 0) < 0 || !WIFEXITED(status) ||
+		pid_t w;
+
+		/* Ctrl-C reaches the children too; the wait goes on */
+		while ((w = waitpid(pid[k], &status, 0)) < 0 && errno == EINTR)
+			;
+		if (w < 0 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) == 1 || WEXITSTATUS(status) == 2) {
 			if (failed < 0)
 				failed = k;
@@ -530,7 +558,8 @@ nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
 	if (c->n_seeds < 1 || c->n_seeds > NAS_TABLE2_MAX_SEEDS)
 		return h4h_errf(err, H4H_EINPUT, "need 1..%d seeds",
 		    NAS_TABLE2_MAX_SEEDS);
-	if ((rc = mkdir_p(c->out, err)) != 0)
+	if ((rc = mkdir_p(c->out, err)) != 0 ||
+	    (rc = check_budget(c->out, c->budget, err)) != 0)
 		return rc;
 	res = h4h_xcalloc((size_t)c->n_seeds, sizeof *res);
 	for (int s = 0; s < c->n_seeds && rc == 0; s++) {

@@ -2606,11 +2606,16 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 		goto bad;
 	arg++;
 	if (strncmp(what, "table:", 6) == 0) {
-		if (!in_list(arg, table_names, N_TABLES))
+		if (!in_list(arg, table_names, N_TABLES)) {
+			char names[400];
+			size_t k = 0;
+
+			for (size_t i = 0; i < N_TABLES && k < sizeof names; i++)
+				k += (size_t)snprintf(names + k, sizeof names - k,
+				    "%s%s", i ? ", " : "", table_names[i]);
 			return h4h_errf(err, H4H_EINPUT, "unknown table '%s' "
-			    "in '%s' (one of systems, layers, "
-			    "layer_candidates, layer_costs, networks, "
-			    "network_costs, sweeps, runs)", arg, what);
+			    "in '%s' (one of %s)", arg, what, names);
+		}
 		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", arg);
 	} else if (strncmp(what, "sweep:", 6) == 0) {
 		if (parse_id(arg, &id) != 0)
