@@ -260,6 +260,25 @@ START_TEST(test_errors)
 	    H4H_EINPUT);
 	ck_assert_msg(strstr(err.msg, "made by recipe 'vanilla', not 'cnn'") !=
 	    NULL, "%s", err.msg);
+	/* resume under another space (a copy with another name) */
+	{
+		char cmd[2048], other[600];
+		const char *src = getenv("H4H_SRCDIR");
+
+		snprintf(other, sizeof other, "%s/other.json", dir);
+		snprintf(cmd, sizeof cmd, "sed 's/\"name\": \"h4h-fmnist\"/"
+		    "\"name\": \"other\"/' '%s' > '%s' && cp '%s/spaces/"
+		    "h4h-imagenet.json' '%s/'", space_path, other,
+		    src != NULL ? src : ".", dir);
+		ck_assert_int_eq(system(cmd), 0);
+		small(&c, NAS_RECIPE_VANILLA, path("x.ckpt"));
+		c.space = other;
+		c.resume = path("v.ckpt");
+		ck_assert_int_eq(nas_train_run(&c, NULL, &stopped, NULL, &err),
+		    H4H_EINPUT);
+		ck_assert_msg(strstr(err.msg, "a supernet of space 'h4h-fmnist', "
+		    "not 'other'") != NULL, "%s", err.msg);
+	}
 	/* --init of a vanilla checkpoint */
 	small(&c, NAS_RECIPE_TPI_FREEZE, path("x.ckpt"));
 	c.init = path("v.ckpt");
