@@ -193,13 +193,6 @@ add_op(lower *lw, const sim_u55_op *op, int runs, int keep_plan)
 		dma_bytes = pl.dma_slices == 1 ? pl.dma_first_bytes :
 		    pl.dma_first_bytes + (pl.dma_slices - 2) *
 		    pl.dma_step_bytes + pl.dma_last_bytes;
-		/* The replay needs a block per slice; an op with fewer blocks
-		 * than slices takes its weights in one buffer. */
-		if (pl.n_blocks < pl.dma_slices) {
-			o->dma = 1;
-			o->dma_slices = 1;
-			o->dma_first_bytes = dma_bytes;
-		}
 	}
 
 	/* Vela's NPU cycles with the knobs on the compute part, and its Op
@@ -538,8 +531,6 @@ done:
 /* Blocks in flight at once (IFM double buffer, accumulators, output stage)
  * stay below this; times are kept in rings indexed by block number. */
 #define RING 8
-/* DMA slices in flight: two buffers, kept in a ring of this size. */
-#define DMA_RING 4
 #define UNKNOWN UINT64_MAX
 
 /* A private port (weights at SRAM speed, or the flash) needs no events: it
@@ -569,8 +560,8 @@ struct sim_npu {
 	long long mac_started, mac_done;
 	long long out_started, out_done;
 	uint64_t ifm_avail[RING], w_avail[RING], bias_avail[RING];
-	int dma_requested, mac_slice;
-	uint64_t dma_avail[DMA_RING];
+	int dma_requested;
+	uint64_t dma_first, dma_all;	/* slice 0 and every slice in SRAM */
 	int setting_up;		/* the operator's set-up time runs */
 	int mac_running, mac_armed;
 	int out_running, out_armed;
@@ -608,20 +599,17 @@ port_read(port *pt, double bytes)
 	return pt->free + sim_noc_latency_ps(&pt->cfg);
 }
 
-/* Block index one past the last block of DMA slice s: the blocks are
- * shared out in proportion to the slices' depths, at least one each. */
-static long long
-slice_end(const sim_npu_op *o, int s)
+/* The share of block b's channels in the last DMA slice: blocks are taken
+ * to cover the depth in order, in equal shares. */
+static double
+last_slice_share(const sim_npu_op *o, long long b)
 {
-	long long e, lo, hi, depth;
+	double per = (double)o->depth / (double)o->n_blocks;
+	double start = o->dma_slices > 1 ? (double)(o->dma_first_depth +
+	    (long long)(o->dma_slices - 2) * o->dma_step_depth) : 0;
+	double f = ((double)(b + 1) * per - start) / per;
 
-	if (s >= o->dma_slices - 1)
-		return o->n_blocks;
-	depth = o->dma_first_depth + (long long)s * o->dma_step_depth;
-	e = llround((double)o->n_blocks * (double)depth / (double)o->depth);
-	lo = s + 1;
-	hi = o->n_blocks - (o->dma_slices - 1 - s);
-	return e < lo ? lo : e > hi ? hi : e;
+	return f < 0 ? 0 : f > 1 ? 1 : f;
 }
 
 static double
@@ -632,47 +620,55 @@ slice_bytes(const sim_npu_op *o, int s)
 	return s == o->dma_slices - 1 ? o->dma_last_bytes : o->dma_step_bytes;
 }
 
-/* Double-buffered DMA: slices 0 and 1 start with the operator, slice s
- * once the MAC stage has finished with slice s - 2's buffer.  Transfers
- * queue on the flash port in order. */
+/* The weight DMA of an operator: all slices queue on the flash port when
+ * it starts, back to back.  As in Vela's estimate (npu_performance.py,
+ * double-buffered case), the first block waits for the first slice, and
+ * the work on the last slice's channels for the whole stream; the middle
+ * slices are taken as hidden under the compute, and a full buffer never
+ * holds the DMA back (u55-model.md has the formula this reproduces). */
 static void
 request_dma(sim_npu *npu)
 {
 	const sim_npu_op *o = npu->o;
-	int bufs = o->dma == 2 ? 2 : 1;
+	uint64_t t = 0;
 
-	while (npu->dma_requested < o->dma_slices &&
-	    (npu->dma_requested < bufs ||
-	    npu->mac_done >= slice_end(o, npu->dma_requested - bufs))) {
-		npu->dma_avail[npu->dma_requested % DMA_RING] =
-		    port_read(&npu->flash, slice_bytes(o, npu->dma_requested));
-		npu->dma_requested++;
+	for (int s = 0; s < o->dma_slices; s++) {
+		t = port_read(&npu->flash, slice_bytes(o, s));
+		if (s == 0)
+			npu->dma_first = t;
 	}
+	npu->dma_all = t;
+	npu->dma_requested = o->dma_slices;
 }
 
 /* Arm the MAC-stage timer once the block's input availability is known:
  * the stage ends when its compute time has passed and its IFM and weights
- * (per block, or its DMA slice) have arrived. */
+ * have arrived (both stream in during the stage); a DMA'd weight slice
+ * must have arrived before the stage computes. */
 static void
 arm_mac(sim_npu *npu)
 {
 	const sim_npu_op *o = npu->o;
 	long long b = npu->mac_started - 1;
-	uint64_t now = h4h_kernel_now_ps(), end, wt;
+	uint64_t now = h4h_kernel_now_ps(), end, t0 = npu->mac_t0;
+	double share = 0;
 
 	if (!npu->mac_running || npu->mac_armed || npu->ifm_known <= b)
 		return;
-	wt = npu->w_avail[b % RING];
 	if (o->dma != 0) {
-		while (b >= slice_end(o, npu->mac_slice))
-			npu->mac_slice++;
-		if (npu->mac_slice >= npu->dma_requested)
-			return;		/* its buffer is not free yet */
-		if (npu->dma_avail[npu->mac_slice % DMA_RING] > wt)
-			wt = npu->dma_avail[npu->mac_slice % DMA_RING];
+		/* A DMA'd slice must be in SRAM before the channels it holds
+		 * compute: the first block starts after the first slice, and
+		 * a block's share of the last slice after the whole stream. */
+		if (b == 0 && npu->dma_first > t0)
+			t0 = npu->dma_first;
+		share = last_slice_share(o, b);
 	}
-	end = max3(npu->mac_t0 + cycles_ps(&npu->cfg, o->dpu_cycles),
-	    npu->ifm_avail[b % RING], wt);
+	end = max3(t0 + cycles_ps(&npu->cfg, o->dpu_cycles),
+	    npu->ifm_avail[b % RING], npu->w_avail[b % RING]);
+	if (share > 0 && npu->dma_all + cycles_ps(&npu->cfg, share *
+	    o->dpu_cycles) > end)
+		end = npu->dma_all + cycles_ps(&npu->cfg, share *
+		    o->dpu_cycles);
 	npu->mac_armed = 1;
 	h4h_timer_notify(npu->mac_timer, end > now ? end - now : 0);
 }
@@ -802,7 +798,7 @@ advance(sim_npu *npu)
 {
 	const sim_npu_op *o = npu->o;
 
-	if (o->dma != 0)
+	if (o->dma != 0 && npu->dma_requested == 0)
 		request_dma(npu);
 	request_ifm(npu);
 	/* MAC stage: the block's IFM is streaming in; the accumulators are
@@ -842,7 +838,7 @@ begin_run(sim_npu *npu)
 	npu->out_started = npu->out_done = 0;
 	npu->mac_running = npu->out_running = 0;
 	npu->mac_armed = npu->out_armed = 0;
-	npu->dma_requested = npu->mac_slice = 0;
+	npu->dma_requested = 0;
 	npu->setting_up = npu->o->setup_cycles > 0;
 	if (npu->setting_up)
 		h4h_timer_notify(npu->mac_timer, cycles_ps(&npu->cfg,
