@@ -657,7 +657,9 @@ cim_suite(void)
 	tcase_add_test(core, test_chunk_invariants);
 	tcase_add_test(core, test_cu_busy_fraction);
 	tcase_add_test(core, test_dynamic_energy_hand_computed);
-	tcase_add_test(core, test_dedup_saves_energy);
+	tcase_add_test(core, test_dedup_saves_reads_and_time);
+	tcase_add_test(core, test_ifmp_port_bound);
+	tcase_add_test(core, test_fc_faster_on_more_cus);
 	tcase_add_test(core, test_pipeline_compute_bound_exact);
 	tcase_add_test(core, test_pipeline_noc_bound);
 	tcase_add_test(core, test_pipeline_restart_and_single_chunk);
