@@ -362,6 +362,7 @@ START_TEST(test_migrate_v1_train_logs)
 
 	h4h_db_close(db);
 	sqlite_make(path, "DROP TABLE train_epochs; DROP TABLE train_runs; "
+	    "ALTER TABLE systems DROP COLUMN model_revision; "
 	    "INSERT INTO sweeps (args, n_points, status) VALUES ('old', 0, "
 	    "'done'); "
 	    "PRAGMA user_version = 1;");

@@ -106,7 +106,8 @@ static const arch ARCH[] = {
 /* Input bounds (assumed, far above any real layer): with them every
  * integer product below fits a long long. */
 #define DIM_MAX		65536	/* feature-map height, width, channels */
-#define KERNEL_MAX	1024	/* kernel height, width and stride */
+#define STRIDE_MAX	1024	/* stride; a kernel may span a whole map (the
+				 * softmax row max pools 1 x tokens) */
 #define MACS_MAX	1e18
 
 /* The op after validation and Vela's FC reshape. */
@@ -451,7 +452,7 @@ validate(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 	for (i = 0; i < ndims; i++) {
 		int v = *(const int *)(const void *)((const char *)op +
 		    dims[i].off);
-		int max = i < 6 ? DIM_MAX : KERNEL_MAX;
+		int max = i < 8 ? DIM_MAX : STRIDE_MAX;
 
 		if (v <= 0 || v > max)
 			return h4h_errf(err, H4H_EINPUT,
