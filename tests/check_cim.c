@@ -212,9 +212,11 @@ START_TEST(test_fc_cycles)
 	    "{\"name\": \"fc\", \"op\": \"fc\", \"out\": 48}");
 	sim_cim_work w1 = plan(1, 1, &l, 48), w2 = plan(2, 1, &l, 48);
 
-	/* 4 token rows x ceil(48/16) x ceil(96/9). */
+	/* 4 token rows x ceil(48/16) channel groups x ceil(96/9); two CUs
+	 * split the 3 groups 2 + 1. */
 	ck_assert_double_eq(w1.cycles, 4 * 3 * 11);
-	ck_assert_double_eq(w2.cycles, 2 * 3 * 11);
+	ck_assert_double_eq(w2.cycles, 4 * 2 * 11);
+	ck_assert_double_eq(w2.weight_bits, w1.weight_bits);
 	ck_assert_int_eq(w1.macs, 4LL * 96 * 48);
 	ck_assert_int_eq(w1.macs, sim_layer_macs(&l));
 	ck_assert_double_eq(w1.ifm_bytes, 4 * 96);
@@ -237,7 +239,8 @@ START_TEST(test_more_cus_fewer_weight_bits)
 
 			ck_assert(w.cycles <= prev.cycles);
 			ck_assert(w.weight_bits <= prev.weight_bits);
-			ck_assert_double_eq(w.weight_bits, w.cycles * 1152);
+			ck_assert_double_eq(w.weight_bits,
+			    w.compute_cycles * 1152);
 			ck_assert_int_eq(w.macs, prev.macs);
 			ck_assert_double_eq(w.ifm_bytes, prev.ifm_bytes);
 			ck_assert_double_eq(w.ofm_bytes, prev.ofm_bytes);
@@ -356,17 +359,68 @@ START_TEST(test_dynamic_energy_hand_computed)
 }
 END_TEST
 
-START_TEST(test_dedup_saves_energy)
+/*
+ * 3x3 depthwise, 28x28x64, on 4 CUs.  Compute: 28 rows x 7 groups of 4
+ * outputs x 4 channel groups = 784 cycles.  IFMP reads per row and channel:
+ * with dedup 7 x 3 x (3 + 3) = 126, without 28 x 9 = 252; x 28 x 64 =
+ * 225792 or 451584 bytes over the 288 B/cycle port = 784 or 1568 cycles.
+ * So dedup keeps the CUs busy, and without it the port halves their speed.
+ */
+START_TEST(test_dedup_saves_reads_and_time)
 {
 	sim_layer l = layer_of(28, 28, 64, DW3);
 	sim_cim_work on = plan(4, 1, &l, 64), off = plan(4, 0, &l, 64);
+	sim_cim_work one_on = plan(1, 1, &l, 64), one_off = plan(1, 0, &l, 64);
 
-	ck_assert_double_eq(on.cycles, off.cycles);
+	ck_assert_double_eq(on.compute_cycles, 784);
+	ck_assert_double_eq(on.ifmp_reads, 225792);
+	ck_assert_double_eq(off.ifmp_reads, 451584);
+	ck_assert_double_eq(on.cycles, 784);
+	ck_assert_double_eq(off.cycles, 1568);
+	ck_assert(on.cycles < off.cycles);
 	ck_assert_double_eq(on.weight_bits, off.weight_bits);
-	ck_assert(on.ifmp_reads < off.ifmp_reads);
 	/* Exactly the buffer energy of the reads saved. */
 	ck_assert_double_eq_tol(off.dyn_energy_j - on.dyn_energy_j,
 	    (off.ifmp_reads - on.ifmp_reads) * 0.05e-12, 1e-20);
+	/* One CU has no neighbour to share a window with. */
+	ck_assert_double_eq(one_on.cycles, one_off.cycles);
+	ck_assert_double_eq(one_on.ifmp_reads, one_off.ifmp_reads);
+}
+END_TEST
+
+/* A narrow port bounds even pointwise work: cycles = ceil(reads / port). */
+START_TEST(test_ifmp_port_bound)
+{
+	sim_layer l = layer_of(14, 14, 64,
+	    "{\"name\": \"pw\", \"op\": \"conv\", \"kernel\": 1, \"out\": 32}");
+	sim_cim_cfg c = cfg_with(1, 1);
+	sim_cim_work wide, narrow;
+
+	sim_cim_plan(&c, &l, 32, &wide);
+	c.ifmp_read_bytes_per_cycle = 4;
+	sim_cim_plan(&c, &l, 32, &narrow);
+	/* 196 px x 2 channel groups x 8 steps = 3136 cycles; 9 B a step */
+	ck_assert_double_eq(wide.cycles, 3136);
+	ck_assert_double_eq(narrow.ifmp_reads, 3136.0 * 9);
+	ck_assert_double_eq(narrow.cycles, ceil(3136.0 * 9 / 4));
+	ck_assert_double_eq(narrow.compute_cycles, wide.cycles);
+}
+END_TEST
+
+/* One fc row: 4 CUs take 4 of the 64 channel groups each round. */
+START_TEST(test_fc_faster_on_more_cus)
+{
+	sim_layer l = layer_of(1, 1, 1024,
+	    "{\"name\": \"fc\", \"op\": \"fc\", \"out\": 1024}");
+	sim_cim_work one = plan(1, 1, &l, 1024), four = plan(4, 1, &l, 1024);
+
+	/* 64 groups x ceil(1024/9) = 114 steps */
+	ck_assert_double_eq(one.cycles, 64 * 114);
+	ck_assert_double_eq(four.cycles, 16 * 114);
+	ck_assert(four.cycles < one.cycles);
+	ck_assert_double_eq(four.weight_bits, one.weight_bits);
+	ck_assert_int_eq(four.macs, one.macs);
+	ck_assert_double_eq(four.cu_busy_frac[3], 1);
 }
 END_TEST
 
@@ -603,7 +657,9 @@ cim_suite(void)
 	tcase_add_test(core, test_chunk_invariants);
 	tcase_add_test(core, test_cu_busy_fraction);
 	tcase_add_test(core, test_dynamic_energy_hand_computed);
-	tcase_add_test(core, test_dedup_saves_energy);
+	tcase_add_test(core, test_dedup_saves_reads_and_time);
+	tcase_add_test(core, test_ifmp_port_bound);
+	tcase_add_test(core, test_fc_faster_on_more_cus);
 	tcase_add_test(core, test_pipeline_compute_bound_exact);
 	tcase_add_test(core, test_pipeline_noc_bound);
 	tcase_add_test(core, test_pipeline_restart_and_single_chunk);

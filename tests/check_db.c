@@ -362,6 +362,7 @@ START_TEST(test_migrate_v1_train_logs)
 
 	h4h_db_close(db);
 	sqlite_make(path, "DROP TABLE train_epochs; DROP TABLE train_runs; "
+	    "ALTER TABLE systems DROP COLUMN model_revision; "
 	    "INSERT INTO sweeps (args, n_points, status) VALUES ('old', 0, "
 	    "'done'); "
 	    "PRAGMA user_version = 1;");
@@ -1374,6 +1375,69 @@ START_TEST(test_claim_dead_pid)
 }
 END_TEST
 
+/*
+ * A file of schema version 2 (written before model revisions) opens: it is
+ * migrated, its system and costs are kept under revision 1, and the same
+ * profile is now another system whose costs start empty, so a changed model
+ * never serves the old numbers.  `h4h db summary` shows both revisions.
+ */
+START_TEST(test_migrate_keeps_old_costs_unused)
+{
+	tmpdir t = { "", "" };
+	const char *path = tmp_make(&t, "old.db");
+	sim_profile p;
+	sim_layer l = mk_layer(1);
+	sim_cand c = mk_split(64, 0, 0);
+	sim_layer_result r, got;
+	sim_cache cache;
+	h4h_db *db;
+	h4h_err err = { "" };
+	int64_t old_id, new_id;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	sim_profile_defaults(&p);
+	db = db_open_ok(path, H4H_DB_CREATE);
+	old_id = system_ok(db, &p);
+	cache = cache_ok(db, old_id);
+	mk_result(3, &c, &r);
+	cache.put_cost(cache.ctx, &l, &c, &r);
+	flush_ok(db);
+	h4h_db_close(db);
+	/* Turn it into what model revision 1 wrote: schema 2, no revision
+	 * line. */
+	sqlite_make(path, "UPDATE systems SET canon = substr(canon, "
+	    "instr(canon, char(10)) + 1); ALTER TABLE systems DROP COLUMN "
+	    "model_revision; PRAGMA user_version = 2;");
+
+	db = db_open_ok(path, 0);
+	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
+	    H4H_DB_SCHEMA_VERSION);
+	new_id = system_ok(db, &p);
+	ck_assert_int_ne(new_id, old_id);
+	cache = cache_ok(db, new_id);
+	ck_assert_int_eq(cache.get_cost(cache.ctx, &l, &c, &got), 0);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_costs"), 1);
+	ck_assert_int_eq(query_int(db, "SELECT model_revision FROM systems "
+	    "WHERE id = 1"), 1);
+	ck_assert_int_eq(query_int(db, "SELECT max(model_revision) FROM "
+	    "systems"), SIM_MODEL_REVISION);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(h4h_db_summary(db, f, &err), 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "model revisions (this build: 2") != NULL,
+	    "%s", buf);
+	ck_assert_msg(strstr(buf, "\n           1          1          1\n") !=
+	    NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "\n           2          1          0\n") !=
+	    NULL, "%s", buf);
+	free(buf);
+	h4h_db_close(db);
+	tmp_done(&t);
+}
+END_TEST
+
 /* ---- Errors ------------------------------------------------------------- */
 
 static void
@@ -1603,6 +1667,7 @@ db_suite(void)
 	tcase_add_test(tc, test_sweep_resume);
 	tcase_add_test(tc, test_export);
 	tcase_add_test(tc, test_select);
+	tcase_add_test(tc, test_migrate_keeps_old_costs_unused);
 	tcase_add_test(tc, test_failed_batch_kept);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("Limits");

@@ -128,6 +128,20 @@ check_error "out-of-range value in a profile" 2 "h4h: sim: " \
     "neg.ini|line 2|noc.bandwidth_gbps|-4" -- \
     sim --system "$TMP/neg.ini" --net "$NET" $OUTS
 
+printf '[npu]\nsoftmax_passes = 8\n' >"$TMP/retired.ini"
+check_error "retired profile key" 2 "h4h: sim: " \
+    "retired.ini|line 2|npu.softmax_passes|retired in model revision 2" -- \
+    sim --system "$TMP/retired.ini" --net "$NET"
+
+check_error "--set a memory mode that does not exist" 2 "h4h: sim: " \
+    "npu.memory_mode|flash|sram_only, shared_sram" -- \
+    sim --system "$SYS" --net "$NET" --set npu.memory_mode=flash
+
+printf '[cim]\nifmp_read_bytes_per_cycle = 0\n' >"$TMP/port.ini"
+check_error "zero IFMP read port" 2 "h4h: sim: " \
+    "port.ini|line 2|cim.ifmp_read_bytes_per_cycle|0" -- \
+    sim --system "$TMP/port.ini" --net "$NET"
+
 printf '[nocc]\nbandwidth_gbps = 4\n' >"$TMP/sect.ini"
 check_error "unknown profile section" 2 "h4h: sim: " "sect.ini|nocc" -- \
     sim --system "$TMP/sect.ini" --net "$NET"

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sim/canon.h"
+#include "sim/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +188,10 @@ sim_profile_canon(const sim_profile *p)
 	 * objective only picks among splits whose costs it does not change,
 	 * and network costs are stored per objective, so it is not part of
 	 * the system either. */
-	out = h4h_xmalloc(len + 1);
+	out = h4h_xmalloc(len + 64);
+	/* The model that costs the system is part of it. */
+	m = (size_t)snprintf(out, 64, "model.revision = %d\n",
+	    SIM_MODEL_REVISION);
 	for (line = buf; *line != '\0';) {
 		char *end = strchr(line, '\n');
 		size_t n = end ? (size_t)(end - line) + 1 : strlen(line);

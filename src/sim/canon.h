@@ -6,8 +6,9 @@
  * stride, groups, heads, activation, and whether it reads the network input
  * or writes its output, which sets the NPU's tensor layout) and nothing else
  * (not its name or position).  A network's canonical text is its input shape
- * plus every layer's key and inputs, in order; a profile's is its dump
- * (profile.h) without the name and the objective.  Hashes are 64 bits,
+ * plus every layer's key and inputs, in order; a profile's is the model
+ * revision (sim.h) and its dump (profile.h) without the name and the
+ * objective.  Hashes are 64 bits,
  * printed as 16 hex digits: an index, not an identity (the text is the
  * identity).  Layer and network hashes mix the fields word by word (they
  * are computed for every layer the search costs); text hashes are FNV-1a.

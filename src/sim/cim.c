@@ -72,8 +72,29 @@ sim_cim_plan(const sim_cim_cfg *cfg, const sim_layer *l, int channels,
 		for (int j = 0; j < C && j < 64; j++)
 			w->cu_busy_frac[j] = (double)ceil_div(l->out_w - j, C) /
 			    groups;
+	} else if (l->op == SIM_OP_FC) {
+		/* fc: the CUs split the output channels, A at a time, each
+		 * with its own weights, so a single row still uses them all.
+		 * They read the same input vector: with dedup the IFMP
+		 * controller broadcasts it to the CUs, without it each CU
+		 * reads its own copy. */
+		long long groups = ceil_div(channels, A);
+		long long per_cu = ceil_div(groups, C);
+		long long steps = ceil_div(l->in_c, P);
+
+		units = px;
+		unit_px = 1;
+		w->cycles = (double)px * per_cu * steps;
+		w->ifmp_reads = (double)px * steps * P *
+		    (cfg->ifmp_dedup ? per_cu : groups);
+		w->ifm_bytes = (double)px * l->in_c;
+		w->macs = px * channels * l->in_c;
+		w->weight_bits = (double)px * groups * steps * A * P * 8.0;
+		for (int j = 0; j < C && j < 64; j++)
+			w->cu_busy_frac[j] = (double)ceil_div(groups - j, C) /
+			    per_cu;
 	} else {
-		/* Pointwise conv or fc: one input vector per output pixel, no
+		/* Pointwise conv: one input vector per output pixel, no
 		 * overlap, so pixels are the unit and CUs take adjacent ones. */
 		long long groups = ceil_div(px, C);
 		int cin = l->in_c;
@@ -89,6 +110,14 @@ sim_cim_plan(const sim_cim_cfg *cfg, const sim_layer *l, int channels,
 		for (int j = 0; j < C && j < 64; j++)
 			w->cu_busy_frac[j] = (double)ceil_div(px - j, C) / groups;
 	}
+	/* The IFMP buffer feeds the CUs through one read port: when the CUs
+	 * want more than it delivers, they wait for it, and dedup, which
+	 * cuts the reads, then cuts the time too. */
+	w->compute_cycles = w->cycles;
+	w->port_cycles = ceil(w->ifmp_reads / cfg->ifmp_read_bytes_per_cycle -
+	    1e-9);
+	if (w->port_cycles > w->cycles)
+		w->cycles = w->port_cycles;
 	unit_ifm = w->ifm_bytes / units;
 	/* As many units per chunk as half the IFMP buffer holds (the other half
 	 * is being filled), at least one CU group. */
@@ -100,14 +129,17 @@ sim_cim_plan(const sim_cim_cfg *cfg, const sim_layer *l, int channels,
 	if (units_per_chunk > units)
 		units_per_chunk = units;
 	w->n_chunks = ceil_div(units, units_per_chunk);
-	/* One weight word line (A x P bytes) per macro cycle, shared by all
-	 * CUs working on adjacent outputs. */
-	w->weight_bits = w->cycles * A * P * 8.0;
+	/* One weight word line (A x P bytes) per compute step, shared by
+	 * all CUs working on adjacent outputs (fc: one per CU, set above). */
+	if (l->op != SIM_OP_FC)
+		w->weight_bits = w->compute_cycles * A * P * 8.0;
 	/* Calibration knobs (time only), neutral by default. */
 	w->cycles = w->cycles * cfg->mac_cycle_scale +
 	    cfg->chunk_overhead_cycles * (double)w->n_chunks;
 	w->ofm_bytes = (double)px * channels;
 	w->chunk_cycles = w->cycles / w->n_chunks;
+	/* A gated macro wakes before its first chunk computes. */
+	w->wake_cycles = cfg->power_gating ? cfg->wake_latency_cycles : 0;
 	w->chunk_ifm_bytes = w->ifm_bytes / w->n_chunks;
 	w->chunk_ofm_bytes = w->ofm_bytes / w->n_chunks;
 	w->dyn_energy_j = (w->weight_bits * cfg->e_mram_read_pj_per_bit +
@@ -136,6 +168,7 @@ struct sim_cim {
 	long long ofm_left;
 	uint64_t ifm_avail[RING];
 	int running;
+	int waking;		/* the wake-up time runs */
 	uint64_t comp_t0;
 	uint64_t busy_ps;
 };
@@ -176,6 +209,11 @@ on_compute_end(void *ctx)
 	sim_cim *m = ctx;
 	uint64_t now = h4h_kernel_now_ps();
 
+	if (m->waking) {
+		m->waking = 0;
+		try_advance(m);
+		return;
+	}
 	m->running = 0;
 	m->comp_done++;
 	m->busy_ps += now - m->comp_t0;
@@ -209,7 +247,7 @@ try_advance(sim_cim *m)
 
 	/* A chunk computes once its IFM is in the buffer (it may be known to
 	 * arrive later than now: then the chunk starts then). */
-	if (!m->running && m->comp_started < w->n_chunks &&
+	if (!m->running && !m->waking && m->comp_started < w->n_chunks &&
 	    m->ifm_known > m->comp_started) {
 		uint64_t avail = m->ifm_avail[m->comp_started % RING];
 
@@ -275,6 +313,10 @@ sim_cim_start(sim_cim *m, const sim_cim_work *w, struct sim_trace *tr,
 	m->ofm_left = 0;
 	m->running = 0;
 	m->busy_ps = 0;
+	/* The IFM streams into the buffer while the macro wakes. */
+	m->waking = w->wake_cycles > 0;
+	if (m->waking)
+		h4h_timer_notify(m->timer, cycles_ps(&m->cfg, w->wake_cycles));
 	try_advance(m);
 }
 

@@ -10,8 +10,13 @@
  * double-buffered IFMP buffer in chunks of output rows; the IFMP dedup
  * controller fetches the overlapping windows of simultaneously computed
  * outputs once (3x3, stride 1: 3 x (C + 2) reads instead of 9C, up to 2/3
- * fewer).  Runs pointwise conv, depthwise conv and fc; anything else stays on
- * the NPU.
+ * fewer).  The IFMP buffer feeds the CUs through one read port
+ * (cim.ifmp_read_bytes_per_cycle): a layer takes the longer of its CU steps
+ * and its IFMP reads over the port, so with the port as the bottleneck dedup
+ * saves time as well as reads.  An fc splits its output channels across the
+ * CUs instead (one row still uses them all).  A macro that power gating
+ * left off wakes (cim.wake_latency_cycles) before its first chunk.  Runs
+ * pointwise conv, depthwise conv and fc; anything else stays on the NPU.
  *
  * sim_cim_plan() is the arithmetic for one macro's channel slice of a layer;
  * sim_cim_* run it as an event-driven process on the shared NoC.
@@ -31,6 +36,9 @@ typedef struct sim_cim_work {
 	int channels;			/* output channels on this macro */
 	long long n_chunks;		/* row chunks streamed through IFMP */
 	double chunk_cycles;		/* macro cycles per chunk (mean) */
+	double compute_cycles;		/* CU steps, before the port bound */
+	double port_cycles;		/* IFMP reads / the read port */
+	double wake_cycles;		/* before the first chunk (gating) */
 	double chunk_ifm_bytes;		/* NoC bytes into IFMP per chunk */
 	double chunk_ofm_bytes;		/* NoC bytes out per chunk */
 	double cycles;			/* total macro cycles */

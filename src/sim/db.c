@@ -180,6 +180,15 @@ static const char *const table_names[] = { "systems", "layers",
     "sweeps", "runs", "train_runs", "train_epochs" };
 #define N_TABLES (sizeof table_names / sizeof table_names[0])
 
+/* Version 3: the model revision that made a system's costs.  It is part
+ * of the system's canonical text too, so costs of another revision are
+ * never found; the column makes them visible.  Files of versions 1 and 2
+ * were all written by model revision 1 (before revisions existed): their
+ * systems stay, with their costs, under revision 1.  Frozen. */
+static const char schema_v3[] =
+	"ALTER TABLE systems ADD COLUMN model_revision INTEGER NOT NULL"
+	" DEFAULT 1;\n";
+
 static int
 migrate_0_1(sqlite3 *s)
 {
@@ -192,10 +201,17 @@ migrate_1_2(sqlite3 *s)
 	return sqlite3_exec(s, schema_v2, NULL, NULL, NULL);
 }
 
+static int
+migrate_2_3(sqlite3 *s)
+{
+	return sqlite3_exec(s, schema_v3, NULL, NULL, NULL);
+}
+
 /* migrations[k] takes the schema from version k to k + 1. */
 static int (*const migrations[H4H_DB_SCHEMA_VERSION])(sqlite3 *) = {
 	migrate_0_1,
 	migrate_1_2,
+	migrate_2_3,
 };
 
 /* ---- statements --------------------------------------------------------- */
@@ -228,7 +244,7 @@ static const char *const st_sql[ST_COUNT] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_SYS_INSERT] = "INSERT OR IGNORE INTO systems (hash, canon, name, "
-	    "created_at) VALUES (?1, ?2, ?3, " NOW ")",
+	    "created_at, model_revision) VALUES (?1, ?2, ?3, " NOW ", ?4)",
 	[ST_SYS_ID] = "SELECT id FROM systems WHERE canon = ?1",
 	[ST_SYS_EXISTS] = "SELECT 1 FROM systems WHERE id = ?1",
 	[ST_NET_INSERT] = "INSERT OR IGNORE INTO networks (hash, canon, name, "
@@ -909,6 +925,7 @@ bind_sys(sqlite3_stmt *st, const void *arg)
 	sqlite3_bind_text(st, 1, a->hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a->canon, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, SIM_MODEL_REVISION);
 }
 
 int
@@ -2446,11 +2463,19 @@ h4h_db_summary(h4h_db *db, FILE *f, h4h_err *err)
 		fprintf(f, " %s %lld%s", table_names[i], n,
 		    i + 1 < N_TABLES ? "," : "\n");
 	}
-	fprintf(f, "systems:\n  %10s %-20s %-20s %10s\n", "id", "name",
-	    "hash", "layer_costs");
+	fprintf(f, "model revisions (this build: %d; costs of other revisions "
+	    "are kept, never reused):\n  %10s %10s %10s\n", SIM_MODEL_REVISION,
+	    "revision", "systems", "layer_costs");
+	if (print_rows(db, f, "SELECT s.model_revision, count(*), (SELECT "
+	    "count(*) FROM layer_costs c JOIN systems t ON t.id = c.system_id "
+	    "WHERE t.model_revision = s.model_revision) FROM systems s GROUP "
+	    "BY s.model_revision ORDER BY s.model_revision", "iii") != 0)
+		return read_err(db, err);
+	fprintf(f, "systems:\n  %10s %-20s %-20s %10s %10s\n", "id", "name",
+	    "hash", "layer_costs", "revision");
 	if (print_rows(db, f, "SELECT s.id, s.name, s.hash, (SELECT count(*) "
-	    "FROM layer_costs c WHERE c.system_id = s.id) FROM systems s "
-	    "ORDER BY s.id", "issi") != 0)
+	    "FROM layer_costs c WHERE c.system_id = s.id), s.model_revision "
+	    "FROM systems s ORDER BY s.id", "issii") != 0)
 		return read_err(db, err);
 	fprintf(f, "networks:\n  %10s %-20s %10s %10s\n", "id", "name",
 	    "layers", "macs");

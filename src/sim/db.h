@@ -32,7 +32,7 @@
 #include "sim/profile.h"
 #include "sim/sim.h"
 
-#define H4H_DB_SCHEMA_VERSION 2
+#define H4H_DB_SCHEMA_VERSION 3
 #define H4H_DB_APPLICATION_ID 0x48344831	/* "H4H1" */
 
 enum {

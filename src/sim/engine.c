@@ -93,7 +93,7 @@ simulate(sim_engine *e, const sim_layer *l, const sim_cand *c,
 	const sim_profile *p = &e->p;
 	double static_w, e_dyn_npu = 0, e_dyn_cim = 0;
 	uint64_t t0, cim_busy = 0;
-	int rc;
+	int rc, used = 0;
 
 	memset(r, 0, sizeof *r);
 	r->layer = l;
@@ -122,7 +122,10 @@ simulate(sim_engine *e, const sim_layer *l, const sim_cand *c,
 		if (w->channels <= 0)
 			continue;
 		e->pending++;
+		used++;
 		e_dyn_cim += w->dyn_energy_j;
+		if (p->cim.power_gating)
+			e_dyn_cim += p->cim.wake_energy_nj * 1e-9;
 		r->macs += w->macs;
 		sim_cim_start(e->macros[macro_ids[j]], w, tr, l->name, t0,
 		    device_done, e);
@@ -149,7 +152,10 @@ simulate(sim_engine *e, const sim_layer *l, const sim_cand *c,
 			cim_busy = b;
 	}
 	r->cim_busy_s = cim_busy * 1e-12;
-	static_w = (p->npu.static_mw + p->cim.macros * p->cim.static_mw) * 1e-3;
+	/* Non-volatile macros the layer leaves idle are gated: only the
+	 * macros it uses leak (every macro without cim.power_gating). */
+	static_w = (p->npu.static_mw + (p->cim.power_gating ? used :
+	    p->cim.macros) * p->cim.static_mw) * 1e-3;
 	r->e_npu_j = e_dyn_npu;
 	r->e_cim_j = e_dyn_cim;
 	r->e_noc_j = (r->noc_bytes_npu + r->noc_bytes_cim) *

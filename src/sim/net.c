@@ -222,6 +222,12 @@ resolve(const sim_net *net, sim_layer *l, int check_names, h4h_err *err)
 		l->heads = 1;
 		l->mm_m = l->mm_k = l->mm_n = 0;
 	}
+	/* A softmax of multi-head attention scores normalises each head's
+	 * rows: it takes the heads of the matmul it reads (the NPU lowers it
+	 * per [heads, tokens, keys], npu.c). */
+	if (l->op == SIM_OP_SOFTMAX && l->inputs[0] >= 0 &&
+	    net->layers[l->inputs[0]].op == SIM_OP_MATMUL)
+		l->heads = net->layers[l->inputs[0]].heads;
 	if (l->op != SIM_OP_CONV && l->op != SIM_OP_DWCONV)
 		l->groups = 1;
 	if (l->op != SIM_OP_AVGPOOL && l->op != SIM_OP_MAXPOOL)

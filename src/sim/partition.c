@@ -48,10 +48,14 @@ sim_cand_cost(const sim_cand *c, sim_objective obj, double tot_lat,
 	}
 }
 
+/* Static power while a layer runs on `used` macros: with power gating the
+ * idle macros draw none (sim.h). */
 static double
-static_power_w(const sim_profile *p)
+static_power_w(const sim_profile *p, int used)
 {
-	return (p->npu.static_mw + p->cim.macros * p->cim.static_mw) * 1e-3;
+	int on = p->cim.power_gating ? used : p->cim.macros;
+
+	return (p->npu.static_mw + on * p->cim.static_mw) * 1e-3;
 }
 
 static void
@@ -66,7 +70,9 @@ estimate(const sim_profile *p, const sim_layer *l, const sim_npu_work *npu,
 		double t_w = npu->weight_port_bytes /
 		    (p->npu.weight_bandwidth_gbps * 1e9);
 
-		t_npu = npu->op_cycles / (p->npu.clock_mhz * 1e6);
+		/* Vela's per-operator Op Cycles: compute, weight DMA and
+		 * each operator's own SRAM and weight-area bounds */
+		t_npu = npu->est_cycles / (p->npu.clock_mhz * 1e6);
 		if (t_w > t_npu)
 			t_npu = t_w;
 		noc_bytes += npu->noc_bytes;
@@ -79,7 +85,7 @@ estimate(const sim_profile *p, const sim_layer *l, const sim_npu_work *npu,
 		/* Macros with equal shares cost the same: plan once. */
 		if (j == 0 || ch != cw.channels)
 			sim_cim_plan(&p->cim, l, ch, &cw);
-		t = cw.cycles / (p->cim.clock_mhz * 1e6);
+		t = (cw.cycles + cw.wake_cycles) / (p->cim.clock_mhz * 1e6);
 		if (t > t_cim)
 			t_cim = t;
 		noc_bytes += cw.ifm_bytes + cw.ofm_bytes;
@@ -93,8 +99,10 @@ estimate(const sim_profile *p, const sim_layer *l, const sim_npu_work *npu,
 	if (t_cim > c->est_latency_s)
 		c->est_latency_s = t_cim;
 	c->est_latency_s += (double)sim_noc_latency_ps(&p->noc) * 1e-12;
+	if (p->cim.power_gating)
+		dyn += c->macros * p->cim.wake_energy_nj * 1e-9;
 	c->est_energy_j = dyn + noc_bytes * (p->noc.e_byte_pj +
-	    p->noc.e_sram_byte_pj) * 1e-12 + static_power_w(p) *
+	    p->noc.e_sram_byte_pj) * 1e-12 + static_power_w(p, c->macros) *
 	    c->est_latency_s;
 }
 

@@ -41,7 +41,7 @@ typedef enum key_type {
 	KT_INT,
 	KT_DOUBLE,
 	KT_BOOL,
-	KT_ENUM,		/* a sim_objective, named by objective_names */
+	KT_ENUM,		/* an int named by key_def.names */
 	KT_STRING,		/* sim_profile.name */
 	KT_LIST,		/* system.include: only in files, not stored */
 } key_type;
@@ -59,6 +59,7 @@ typedef struct key_def {
 	double min, max;	/* KT_INT, KT_DOUBLE; max is inclusive */
 	int flags;
 	const int *set;		/* allowed values, 0-terminated, or NULL */
+	const char *const *names; /* KT_ENUM: value i is names[i], NULL-ended */
 	const char *unit;
 	const char *def;	/* default, as it would be written in a file */
 	const char *desc;
@@ -67,11 +68,39 @@ typedef struct key_def {
 
 static const int npu_macs_set[] = { 32, 64, 128, 256, 0 };
 
-static const char *const objective_names[] = { "latency", "energy", "edp" };
-#define N_OBJECTIVES	(sizeof objective_names / sizeof objective_names[0])
+static const char *const objective_names[] = { "latency", "energy", "edp",
+    NULL };
+#define N_OBJECTIVES	3
+static const char *const memory_mode_names[] = { "sram_only", "shared_sram",
+    NULL };
 
-_Static_assert(sizeof(sim_objective) == sizeof(int),
+_Static_assert(sizeof(sim_objective) == sizeof(int) &&
+    sizeof(sim_memory_mode) == sizeof(int),
     "KT_ENUM fields are accessed as int");
+
+static long long
+enum_count(const key_def *k)
+{
+	long long n = 0;
+
+	while (k->names[n] != NULL)
+		n++;
+	return n;
+}
+
+/* "a, b or c" / "a|b|c" */
+static void
+enum_list(const key_def *k, const char *sep, const char *last, char *buf,
+    size_t size)
+{
+	long long i, n = enum_count(k);
+	size_t m = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && m < size; i++)
+		m += (size_t)snprintf(buf + m, size - m, "%s%s",
+		    i == 0 ? "" : i == n - 1 ? last : sep, k->names[i]);
+}
 
 #define OFF(f)	offsetof(sim_profile, f)
 
@@ -115,34 +144,50 @@ static const key_def keys[] = {
 	      "(u55-facts.md); 5 mW for U55-256, 3/2/1.5 for 128/64/32" },
 	{ .section = "npu", .key = "weight_compression", .type = KT_DOUBLE,
 	  .off = OFF(npu.weight_compression), .min = 0, .max = 4,
-	  .flags = R_MIN_EXCL, .unit = "ratio", .def = "1",
-	  .desc = "encoded / raw weight bytes",
-	  .source = "assumed: int8 weights of trained nets compress little "
-	      "under Vela's mlw codec; Vela's encoded sizes are raw weights "
-	      "+ 10 B/channel within ~7%" },
+	  .flags = R_MIN_EXCL, .unit = "B/weight", .def = "0.862",
+	  .desc = "mlw-encoded bytes per int8 weight (stream padding and "
+	      "headers are modelled apart)",
+	  .source = "fitted to the 381 encoded sizes Vela 3.10 gives the "
+	      "reference rows' int8 weights (hwprofiles/reference, "
+	      "doc/u55-model.md); trained weights compress differently "
+	      "(assumed)" },
+	{ .section = "npu", .key = "memory_mode", .type = KT_ENUM,
+	  .off = OFF(npu.memory_mode), .names = memory_mode_names,
+	  .unit = "-", .def = "sram_only",
+	  .desc = "where the weights live: sram_only (their own port at SRAM "
+	      "speed) or shared_sram (flash on AXI1, conv weights DMA'd)",
+	  .source = "Vela memory modes Sram_Only and Shared_Sram (Shared_Sram "
+	      "is Vela's U55 default); sram_only keeps the calibrated "
+	      "reference setting" },
 	{ .section = "npu", .key = "weight_bandwidth_gbps", .type = KT_DOUBLE,
 	  .off = OFF(npu.weight_bandwidth_gbps), .min = 0, .max = 1000,
 	  .flags = R_MIN_EXCL, .unit = "GB/s", .def = "4",
-	  .desc = "bandwidth of the NPU's private weight port (AXI M1)",
-	  .source = "Vela vela.ini: weights sit on the U55's second AXI port; "
-	      "in Sram_Only mode Vela gives that area the SRAM's 4 GB/s as a "
-	      "separate budget" },
+	  .desc = "sram_only: bandwidth of the NPU's weight port (AXI M1)",
+	  .source = "Vela vela.ini: in Sram_Only mode Vela gives the weight "
+	      "area the SRAM's 4 GB/s as a separate budget" },
 	{ .section = "npu", .key = "weight_latency_cycles", .type = KT_INT,
 	  .off = OFF(npu.weight_latency_cycles), .min = 0, .max = 100000,
 	  .unit = "NPU cycles", .def = "32",
-	  .desc = "warm-up of one weight-port transfer",
+	  .desc = "sram_only: warm-up of one weight-port transfer",
 	  .source = "Vela vela.ini: SRAM read latency 32 cycles" },
-	{ .section = "npu", .key = "softmax_passes", .type = KT_INT,
-	  .off = OFF(npu.softmax_passes), .min = 1, .max = 64,
-	  .unit = "passes", .def = "8",
-	  .desc = "elementwise passes one softmax costs",
-	  .source = "assumed: Vela lowers int8 softmax into LUT-exp, reduce, "
-	      "reciprocal and multiply passes" },
-	{ .section = "npu", .key = "layernorm_passes", .type = KT_INT,
-	  .off = OFF(npu.layernorm_passes), .min = 1, .max = 64,
-	  .unit = "passes", .def = "6",
-	  .desc = "elementwise passes one layernorm costs",
-	  .source = "assumed" },
+	{ .section = "npu", .key = "flash_bandwidth_gbps", .type = KT_DOUBLE,
+	  .off = OFF(npu.flash_bandwidth_gbps), .min = 0, .max = 1000,
+	  .flags = R_MIN_EXCL, .unit = "GB/s", .def = "0.5",
+	  .desc = "shared_sram: bandwidth of the weight flash on AXI1",
+	  .source = "Vela vela.ini Ethos_U55_High_End_Embedded OffChipFlash: "
+	      "clock scale 0.125 of 4 GB/s" },
+	{ .section = "npu", .key = "flash_latency_cycles", .type = KT_INT,
+	  .off = OFF(npu.flash_latency_cycles), .min = 0, .max = 100000,
+	  .unit = "NPU cycles", .def = "64",
+	  .desc = "shared_sram: read latency of the weight flash",
+	  .source = "Vela vela.ini OffChipFlash read latency 64 cycles (its "
+	      "128 B burst does not enter Vela's weight arithmetic)" },
+	{ .section = "npu", .key = "e_flash_byte_pj", .type = KT_DOUBLE,
+	  .off = OFF(npu.e_flash_byte_pj), .flags = R_NO_MAX,
+	  .unit = "pJ/B", .def = "8",
+	  .desc = "shared_sram: energy per byte read from the weight flash",
+	  .source = "assumed: 20x noc.e_sram_byte_pj, the OffChipFlash:SRAM "
+	      "ratio of Vela's (unused) bandwidth_weights" },
 	{ .section = "npu", .key = "cycle_scale_conv", .type = KT_DOUBLE,
 	  .off = OFF(npu.cycle_scale[SIM_KIND_CONV]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
 	  .unit = "factor", .def = "1",
@@ -171,7 +216,7 @@ static const key_def keys[] = {
 	{ .section = "npu", .key = "cycle_scale_elementwise", .type = KT_DOUBLE,
 	  .off = OFF(npu.cycle_scale[SIM_KIND_ELEMENTWISE]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
 	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of add, activations, softmax, layernorm",
+	  .desc = "multiplies the MAC and output stage cycles of add, activations and the elementwise ops of softmax and layernorm",
 	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
 	{ .section = "npu", .key = "block_overhead_cycles", .type = KT_DOUBLE,
 	  .off = OFF(npu.block_overhead_cycles), .min = 0, .max = 1e6,
@@ -227,6 +272,32 @@ static const key_def keys[] = {
 	  .unit = "B", .def = "4096",
 	  .desc = "IFMP buffer size; bounds one input chunk",
 	  .source = "assumed" },
+	{ .section = "cim", .key = "ifmp_read_bytes_per_cycle",
+	  .type = KT_DOUBLE, .off = OFF(cim.ifmp_read_bytes_per_cycle),
+	  .min = 0, .max = 1e6, .flags = R_MIN_EXCL,
+	  .unit = "B/cycle", .def = "288",
+	  .desc = "read bandwidth of the IFMP buffer to the CUs, per macro "
+	      "cycle",
+	  .source = "assumed: sized for the paper's 4-CU macro (§6.3, Fig. 10) "
+	      "on a 3x3 depthwise with dedup, 16 channels x 3 rows x 6 "
+	      "columns a cycle" },
+	{ .section = "cim", .key = "power_gating", .type = KT_BOOL,
+	  .off = OFF(cim.power_gating), .unit = "bool", .def = "true",
+	  .desc = "macros a layer does not use are gated and draw no static "
+	      "power",
+	  .source = "paper §2.3: MRAM is non-volatile, so an idle macro keeps "
+	      "its weights unpowered" },
+	{ .section = "cim", .key = "wake_energy_nj", .type = KT_DOUBLE,
+	  .off = OFF(cim.wake_energy_nj), .flags = R_NO_MAX,
+	  .unit = "nJ", .def = "0",
+	  .desc = "energy to wake one gated macro, charged per macro a layer "
+	      "uses",
+	  .source = "assumed: no published wake-up figure for this macro" },
+	{ .section = "cim", .key = "wake_latency_cycles", .type = KT_DOUBLE,
+	  .off = OFF(cim.wake_latency_cycles), .min = 0, .max = 1e9,
+	  .unit = "macro cycles", .def = "0",
+	  .desc = "time a gated macro needs before it computes",
+	  .source = "assumed: no published wake-up figure for this macro" },
 	{ .section = "cim", .key = "e_mram_read_pj_per_bit", .type = KT_DOUBLE,
 	  .off = OFF(cim.e_mram_read_pj_per_bit), .flags = R_NO_MAX,
 	  .unit = "pJ/bit", .def = "0.0019",
@@ -250,7 +321,8 @@ static const key_def keys[] = {
 	{ .section = "cim", .key = "static_mw", .type = KT_DOUBLE,
 	  .off = OFF(cim.static_mw), .flags = R_NO_MAX,
 	  .unit = "mW/macro", .def = "0.2",
-	  .desc = "static power per macro",
+	  .desc = "static power per macro in use (every macro without "
+	      "cim.power_gating)",
 	  .source = "assumed: non-volatile array, periphery leakage only" },
 	{ .section = "cim", .key = "mac_cycle_scale", .type = KT_DOUBLE,
 	  .off = OFF(cim.mac_cycle_scale), .min = 0, .max = 100, .flags = R_MIN_EXCL,
@@ -308,7 +380,8 @@ static const key_def keys[] = {
 	  .desc = "output channels per partition unit",
 	  .source = "issue spec default" },
 	{ .section = "partition", .key = "objective", .type = KT_ENUM,
-	  .off = OFF(part.objective), .unit = "-", .def = "latency",
+	  .off = OFF(part.objective), .names = objective_names,
+	  .unit = "-", .def = "latency",
 	  .desc = "what the partitioner minimises",
 	  .source = "design choice: latency unless a run asks otherwise" },
 	{ .section = "partition", .key = "shortlist", .type = KT_INT,
@@ -443,6 +516,14 @@ section_known(const char *s)
 
 /* Writes " (did you mean 'x'?)" for the nearest key within distance 2, or
  * for a key of the same name in another section; "" if there is none. */
+/* Keys of earlier model revisions, with what replaced them. */
+static const struct { const char *key, *why; } retired[] = {
+	{ "npu.softmax_passes", "softmax is now costed as Vela 3.10 lowers "
+	    "it (doc/u55-model.md)" },
+	{ "npu.layernorm_passes", "layernorm is now costed as TFLite's op "
+	    "chain (doc/u55-model.md)" },
+};
+
 static void
 suggest_key(char *buf, size_t size, const char *full)
 {
@@ -451,6 +532,13 @@ suggest_key(char *buf, size_t size, const char *full)
 	const key_def *best = NULL;
 	int best_d = 3, d;
 	size_t i;
+
+	for (i = 0; i < sizeof retired / sizeof retired[0]; i++)
+		if (strcmp(full, retired[i].key) == 0) {
+			snprintf(buf, size, " (retired in model revision 2: "
+			    "%s)", retired[i].why);
+			return;
+		}
 
 	for (i = 0; i < N_KEYS; i++) {
 		key_name(&keys[i], name, sizeof name);
@@ -570,13 +658,17 @@ val_parse(const key_def *k, const char *text, kval *v, char *why, size_t size)
 		}
 		v->i = b;
 		return 0;
-	case KT_ENUM:
-		for (v->i = 0; v->i < (long long)N_OBJECTIVES; v->i++)
-			if (strcmp(text, objective_names[v->i]) == 0)
+	case KT_ENUM: {
+		char list[128];
+
+		for (v->i = 0; v->i < enum_count(k); v->i++)
+			if (strcmp(text, k->names[v->i]) == 0)
 				return 0;
-		snprintf(why, size, "%s: '%s' is not one of latency, energy, "
-		    "edp", name, text);
+		enum_list(k, ", ", ", ", list, sizeof list);
+		snprintf(why, size, "%s: '%s' is not one of %s", name, text,
+		    list);
 		return -1;
+	}
 	case KT_STRING:
 		if (strlen(text) >= sizeof v->s) {
 			snprintf(why, size, "%s: '%s' is longer than %zu bytes",
@@ -606,8 +698,8 @@ val_format(const key_def *k, const kval *v, char *buf, size_t size)
 		}
 		break;
 	case KT_ENUM:
-		if (v->i >= 0 && v->i < (long long)N_OBJECTIVES) {
-			snprintf(buf, size, "%s", objective_names[v->i]);
+		if (v->i >= 0 && v->i < enum_count(k)) {
+			snprintf(buf, size, "%s", k->names[v->i]);
 			return;
 		}
 		break;
@@ -683,12 +775,15 @@ val_check(const key_def *k, const kval *v, char *why, size_t size)
 			return 0;
 		snprintf(why, size, "%s must be 0 or 1 (got %s)", name, got);
 		return -1;
-	case KT_ENUM:
-		if (v->i >= 0 && v->i < (long long)N_OBJECTIVES)
+	case KT_ENUM: {
+		char list[128];
+
+		if (v->i >= 0 && v->i < enum_count(k))
 			return 0;
-		snprintf(why, size, "%s must be latency, energy or edp "
-		    "(got %s)", name, got);
+		enum_list(k, ", ", " or ", list, sizeof list);
+		snprintf(why, size, "%s must be %s (got %s)", name, list, got);
 		return -1;
+	}
 	case KT_STRING:
 		/* Names go into reports and dumps: printable, no comment
 		 * characters, no blanks at the ends (INI would drop them). */
@@ -905,7 +1000,7 @@ key_range(const key_def *k, char *buf, size_t size)
 		snprintf(buf, size, "true|false");
 		return;
 	case KT_ENUM:
-		snprintf(buf, size, "latency|energy|edp");
+		enum_list(k, "|", "|", buf, size);
 		return;
 	case KT_STRING:
 		snprintf(buf, size, "1-%zu chars",

@@ -21,6 +21,12 @@ typedef enum sim_objective {
 	SIM_OBJ_EDP,
 } sim_objective;
 
+/* Where the NPU's weights live (Vela's memory modes). */
+typedef enum sim_memory_mode {
+	SIM_MEM_SRAM_ONLY,	/* weights beside the arena, own port budget */
+	SIM_MEM_SHARED_SRAM,	/* weights in flash on AXI1, DMA'd to SRAM */
+} sim_memory_mode;
+
 /* Operator kinds the NPU calibration knobs are kept per. */
 enum {
 	SIM_KIND_CONV,		/* conv kxk, k > 1 */
@@ -38,11 +44,13 @@ typedef struct sim_npu_cfg {
 	double e_mac_pj;		/* dynamic energy of one 8x8 MAC */
 	double e_shram_byte_pj;		/* internal SHRAM access, per byte */
 	double static_mw;		/* leakage + clock tree while powered */
-	double weight_compression;	/* encoded / raw weight bytes */
-	double weight_bandwidth_gbps;	/* private weight port (AXI M1) */
+	double weight_compression;	/* mlw bytes per int8 weight */
+	sim_memory_mode memory_mode;
+	double weight_bandwidth_gbps;	/* Sram_Only weight port (AXI M1) */
 	int weight_latency_cycles;	/* NPU cycles */
-	int softmax_passes;		/* elementwise passes a softmax costs */
-	int layernorm_passes;		/* elementwise passes a layernorm costs */
+	double flash_bandwidth_gbps;	/* Shared_Sram: flash on AXI1 */
+	int flash_latency_cycles;	/* NPU cycles */
+	double e_flash_byte_pj;		/* flash read energy per byte */
 	/* Calibration knobs (neutral defaults: 1 and 0). */
 	double cycle_scale[SIM_KIND_COUNT];
 	double block_overhead_cycles;
@@ -58,6 +66,10 @@ typedef struct sim_cim_cfg {
 	int cu_products;		/* products per accumulation */
 	int ifmp_dedup;			/* 1: reuse overlapping windows */
 	int ifmp_buffer_bytes;		/* IFMP buffer size, bounds one chunk */
+	double ifmp_read_bytes_per_cycle; /* IFMP buffer -> CUs read port */
+	int power_gating;		/* 1: idle macros draw no static power */
+	double wake_energy_nj;		/* per macro a layer wakes */
+	double wake_latency_cycles;	/* macro cycles before it computes */
 	double e_mram_read_pj_per_bit;
 	double e_mac_pj;
 	double e_buffer_byte_pj;	/* IFMP/OFMP buffer access, per byte */

@@ -23,6 +23,18 @@
 #include "sim/profile.h"
 #include "sim/trace.h"
 
+/*
+ * The model revision: bumped whenever any model's arithmetic changes (a new
+ * default counts only through the profile, which is part of the system
+ * anyway).  It is part of a system's identity in the cost database
+ * (canon.h), so a changed model never serves costs of an older one.
+ *   1  the simulator of the first release
+ *   2  Vela's softmax and layernorm lowering, one run per head, Shared_Sram
+ *      weight DMA, LUT loads, NHCWB16 channel rounding, power-gated idle
+ *      macros, the IFMP read port and fc across CUs, mlw weight sizes
+ */
+#define SIM_MODEL_REVISION 2
+
 /* One way to split a layer: the NPU takes the first npu_channels output
  * channels, m macros share the rest in whole granules (partition.h). */
 typedef struct sim_cand {

@@ -30,12 +30,14 @@
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Vela's NpuBlockType, as far as this model needs it. */
-enum { BT_CONV, BT_DW, BT_FC, BT_POOL, BT_EW };
+enum { BT_CONV, BT_DW, BT_FC, BT_POOL, BT_EW, BT_RS };
 
 /* Indices into output_cycles_per_elem (_estimate_output_cycles_per_element). */
-enum { OUT_ADDSUB = 5, OUT_MAXPOOL = 6, OUT_OTHER = 7 };
+enum { OUT_EW32_BINARY = 0, OUT_EW32_UNARY = 1, OUT_MUL32 = 2, OUT_MUL = 3,
+    OUT_ADDSUB = 5, OUT_MAXPOOL = 6, OUT_OTHER = 7 };
 /* Indices into activation_cycles_per_elem. */
 enum { ACT_LUT = 0, ACT_RELU = 1, ACT_NONE = 2 };
 
@@ -46,6 +48,8 @@ typedef struct arch {
 	int ifm_granule;	/* shram_granules[IFM8] */
 	int ifm_ew_granule;	/* shram_granules[IFM8_Elementwise] */
 	int acc_granule;	/* shram_granules[Acc32] */
+	int ifm32_granule;	/* shram_granules[IFM32], also the elementwise
+				 * granule of 32-bit IFMs (ifm_ew_bank_granules) */
 	double out_cpe[8];	/* output_cycles_per_elem */
 	double act_cpe[3];	/* activation_cycles_per_elem (LUT, ReLU, none) */
 } arch;
@@ -53,16 +57,16 @@ typedef struct arch {
 /*
  * architecture_features.py: ArchitectureFeatures.accelerator_configs and
  * _generate_output_perf_tables.  Granules are the IFM8, IFM8_Elementwise and
- * Acc32 entries of shram_granules.
+ * Acc32 entries of shram_granules, then IFM32.
  */
 static const arch ARCH[] = {
-	{ 32, 1, 1, 4, 16, 2, 2, 4,
+	{ 32, 1, 1, 4, 16, 2, 2, 4, 4,
 	    { 2.0, 3.0, 3.0, 3.0, 4.0, 6.0, 1.0, 2.0 }, { 1.0, 1.0, 0.0 } },
-	{ 64, 1, 1, 8, 16, 2, 2, 4,
+	{ 64, 1, 1, 8, 16, 2, 2, 4, 4,
 	    { 1.0, 1.5, 1.5, 1.5, 2.0, 3.0, 0.5, 1.0 }, { 1.0, 1.0, 0.0 } },
-	{ 128, 2, 1, 8, 24, 4, 4, 8,
+	{ 128, 2, 1, 8, 24, 4, 4, 8, 8,
 	    { 0.75, 1.25, 0.75, 0.75, 1.0, 1.5, 0.25, 0.5 }, { 1.0, 0.5, 0.0 } },
-	{ 256, 2, 2, 8, 48, 8, 8, 16,
+	{ 256, 2, 2, 8, 48, 8, 8, 16, 16,
 	    { 0.625, 1.125, 0.5, 0.375, 0.5, 0.75, 0.125, 0.25 },
 	    { 1.0, 0.25, 0.0 } },
 };
@@ -97,12 +101,13 @@ static const arch ARCH[] = {
  * 40-bit bias, 32-bit scale, 6-bit shift, 2 pad bits), also the "10 *" of
  * cycles_bias_blk in _estimate_conv_cycles. */
 #define BIAS_BYTES	10
-/* Element size of int8 feature maps, in bits. */
-#define FM_BITS		8
+/* storage_rounding_quantums[NHCWB16]: channels are stored in bricks of 16 */
+#define BRICK		16
 /* Input bounds (assumed, far above any real layer): with them every
  * integer product below fits a long long. */
 #define DIM_MAX		65536	/* feature-map height, width, channels */
-#define KERNEL_MAX	1024	/* kernel height, width and stride */
+#define STRIDE_MAX	1024	/* stride; a kernel may span a whole map (the
+				 * softmax row max pools 1 x tokens) */
 #define MACS_MAX	1e18
 
 /* The op after validation and Vela's FC reshape. */
@@ -113,7 +118,9 @@ typedef struct norm {
 	int kh, kw, stride;
 	int lut;		/* activation needs the LUT banks */
 	int cpe_idx, act_idx;
-	int binary;
+	int binary, scalar2;	/* elementwise IFM2: present, scalar */
+	int ibits, obits;	/* element sizes in bits */
+	int inhcwb, onhcwb;	/* layouts */
 } norm;
 
 typedef struct choice {
@@ -213,7 +220,12 @@ find_block(const arch *a, const norm *n, choice *c)
 	const int is_dw = n->bt == BT_DW;
 	const int is_conv = n->bt == BT_CONV || is_dw;
 	const int equal_depth = is_ew || is_dw || n->bt == BT_POOL;
-	const int ifm_gran = is_ew ? a->ifm_ew_granule : a->ifm_granule;
+	/* ifm_bank_granules / ifm_ew_bank_granules: IFM32 for 32-bit IFMs */
+	const int ifm_gran = n->ibits == 32 ? a->ifm32_granule : is_ew ?
+	    a->ifm_ew_granule : a->ifm_granule;
+	/* ElementwiseUsage: Full needs an IFM2 buffer as large as IFM's,
+	 * Scalar none */
+	const int ew_bufs = n->scalar2 ? 1 : 2;
 	const int acc_gran = a->acc_granule;
 	const int lut = imax(n->lut ? LUT_BANKS : 0,
 	    a->banks > 16 ? SHRAM_END_BANKS : 0);
@@ -252,7 +264,8 @@ find_block(const arch *a, const norm *n, choice *c)
 		depth = (int)rup(depth, SPLIT_DEPTH);
 	for (; depth <= ss_d;) {
 		const int ibd = equal_depth ? depth : ibd_conv;
-		const long long ibd_bytes = rup(ibd * FM_BITS / 8, 8);
+		const long long ibd_bytes = rup((long long)ibd * n->ibits / 8,
+		    8);
 		const long long acc_px = rup(depth, 8) * ACC_BITS / 8;
 		const long long full_d = cdiv(n->oc, depth);
 		const double wd = (double)depth * ((double)n->oc /
@@ -279,8 +292,8 @@ find_block(const arch *a, const norm *n, choice *c)
 				    ifm_gran);
 				if (is_ew) {
 					/* IFM2 takes as much as IFM */
-					if (SHRAM_OUT_BANKS + 2 * ifm_banks >
-					    lut_start) {
+					if (SHRAM_OUT_BANKS + ew_bufs *
+					    ifm_banks > lut_start) {
 						firstfail[h] = w;
 						break;
 					}
@@ -360,33 +373,34 @@ find_block(const arch *a, const norm *n, choice *c)
 }
 
 /*
- * _estimate_memory_transfer_efficiency for int8: in NHWC the burst is the
- * block depth in bytes (the whole block row only when the block is 1 deep,
- * since the C stride is one byte); in NHCWB16 it is 16 bytes per block
- * column.  Capped by the memory's burst length.  Returns the factor bytes
- * are scaled by.
+ * _estimate_memory_transfer_efficiency: in NHWC the burst is the block depth
+ * (the whole block row only when the C stride, bits / 8 bytes, equals the
+ * block depth); in NHCWB16 it is 16 elements per block column.  Capped by
+ * the memory's burst length.  Returns the factor bytes are scaled by.
  */
 static double
-burst_scale(int is_read, int nhcwb16, int block_d, int block_w, int burst_mem)
+burst_scale(int is_read, int nhcwb16, int bits, int block_d, int block_w,
+    int burst_mem)
 {
-	long long bits, bytes;
+	const int c_stride_is_depth = bits / 8 == block_d;
+	long long b, bytes;
 
 	if (nhcwb16)	/* 16-deep bricks: read 16*bits*W, write x ncores (1) */
-		bits = 16LL * FM_BITS * block_w;
+		b = 16LL * bits * block_w;
 	else if (is_read)
-		bits = block_d == 1 ? (long long)FM_BITS * block_d * block_w :
-		    (long long)FM_BITS * block_d;
-	else if (block_d == 1)	/* "depth <= 16 and C stride == depth" */
-		bits = (long long)FM_BITS * block_d * block_w;
+		b = c_stride_is_depth ? (long long)bits * block_d * block_w :
+		    (long long)bits * block_d;
+	else if (block_d <= 16 && c_stride_is_depth)
+		b = (long long)bits * block_d * block_w;
 	else {
 		/* min(64 * 8, 16 * element_bits * ncores, depth * bits) */
-		bits = 64 * 8;
-		if (16 * FM_BITS < bits)
-			bits = 16 * FM_BITS;
-		if ((long long)block_d * FM_BITS < bits)
-			bits = (long long)block_d * FM_BITS;
+		b = 64 * 8;
+		if (16LL * bits < b)
+			b = 16LL * bits;
+		if ((long long)block_d * bits < b)
+			b = (long long)block_d * bits;
 	}
-	bytes = bits / 8;
+	bytes = b / 8;
 	if (bytes > burst_mem)
 		bytes = burst_mem;
 	return (double)burst_mem / (double)bytes;
@@ -407,9 +421,11 @@ validate(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 		{ "kw", offsetof(sim_u55_op, kw) },
 		{ "stride", offsetof(sim_u55_op, stride) },
 	};
-	/* FC and elementwise ops have no kernel: kh, kw, stride are ignored */
+	/* FC, elementwise and ReduceSum have no kernel: kh, kw, stride are
+	 * ignored */
 	const size_t ndims = op->kind == SIM_U55_FC ||
-	    op->kind == SIM_U55_ELEMENTWISE ? 6 : 9;
+	    op->kind == SIM_U55_ELEMENTWISE || op->kind == SIM_U55_REDUCE_SUM ?
+	    6 : 9;
 	size_t i;
 	long long rows;
 
@@ -436,7 +452,7 @@ validate(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 	for (i = 0; i < ndims; i++) {
 		int v = *(const int *)(const void *)((const char *)op +
 		    dims[i].off);
-		int max = i < 6 ? DIM_MAX : KERNEL_MAX;
+		int max = i < 8 ? DIM_MAX : STRIDE_MAX;
 
 		if (v <= 0 || v > max)
 			return h4h_errf(err, H4H_EINPUT,
@@ -446,6 +462,30 @@ validate(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 	if ((unsigned)op->act > SIM_U55_ACT_LUT)
 		return h4h_errf(err, H4H_EINPUT,
 		    "u55: unknown activation %d", (int)op->act);
+	if ((unsigned)op->ew > SIM_U55_EW_OTHER)
+		return h4h_errf(err, H4H_EINPUT,
+		    "u55: unknown elementwise class %d", (int)op->ew);
+	n->ibits = op->ifm_bits == 0 ? 8 : op->ifm_bits;
+	n->obits = op->ofm_bits == 0 ? 8 : op->ofm_bits;
+	if ((n->ibits != 8 && n->ibits != 32) ||
+	    (n->obits != 8 && n->obits != 32))
+		return h4h_errf(err, H4H_EINPUT,
+		    "u55: element sizes must be 8 or 32 bits (got %d/%d)",
+		    n->ibits, n->obits);
+	if (n->ibits == 32 && op->kind != SIM_U55_ELEMENTWISE &&
+	    op->kind != SIM_U55_REDUCE_SUM)
+		return h4h_errf(err, H4H_EINPUT,
+		    "u55: 32-bit inputs only for elementwise and reduce-sum "
+		    "ops");
+	if (mem->weights_in_flash && !(mem->flash_bytes_per_cycle > 0))
+		return h4h_errf(err, H4H_EINPUT,
+		    "u55: flash bytes_per_cycle must be > 0 (got %g)",
+		    mem->flash_bytes_per_cycle);
+	if (mem->flash_latency < 0 || mem->weight_bytes_per_weight < 0)
+		return h4h_errf(err, H4H_EINPUT,
+		    "u55: flash latency and weight encoding must be >= 0");
+	n->inhcwb = op->ifm_nhcwb16 != 0;
+	n->onhcwb = op->ofm_nhcwb16 != 0;
 
 	n->ih = op->ifm_h;
 	n->iw = op->ifm_w;
@@ -509,10 +549,30 @@ validate(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 			    "%dx%dx%d", n->oh, n->ow, n->oc, n->ih, n->iw,
 			    n->ic);
 		n->kh = n->kw = n->stride = 1;
-		n->binary = op->binary != 0;
-		/* binary is ADD/SUB ("advanced" add, what Vela uses); unary
-		 * ops fall in "everything else" */
-		n->cpe_idx = n->binary ? OUT_ADDSUB : OUT_OTHER;
+		n->binary = op->binary != 0 || op->ifm2_scalar != 0;
+		n->scalar2 = op->ifm2_scalar != 0;
+		/* _estimate_output_cycles_per_element: a 32-bit IFM decides
+		 * first, then MUL, then ADD/SUB ("advanced" add, what Vela
+		 * uses); AUTO makes a binary op an ADD and a unary one
+		 * "everything else" */
+		if (n->ibits == 32)
+			n->cpe_idx = n->binary ? OUT_EW32_BINARY :
+			    OUT_EW32_UNARY;
+		else if (op->ew == SIM_U55_EW_MUL)
+			n->cpe_idx = n->obits == 32 ? OUT_MUL32 : OUT_MUL;
+		else if (op->ew == SIM_U55_EW_ADDSUB ||
+		    (op->ew == SIM_U55_EW_AUTO && n->binary))
+			n->cpe_idx = OUT_ADDSUB;
+		else
+			n->cpe_idx = OUT_OTHER;
+		break;
+	case SIM_U55_REDUCE_SUM:
+		n->bt = BT_RS;
+		if (n->oh != n->ih || n->ow != n->iw || n->oc != 1)
+			return h4h_errf(err, H4H_EINPUT,
+			    "u55: reduce-sum ofm must be %dx%dx1 (got "
+			    "%dx%dx%d)", n->ih, n->iw, n->oh, n->ow, n->oc);
+		n->kh = n->kw = n->stride = 1;
 		break;
 	default:
 		return h4h_errf(err, H4H_EINPUT, "u55: unknown op kind %d",
@@ -581,79 +641,69 @@ dpu_cycles(const arch *a, const norm *n, int partkernel, int ub_w, int ub_h,
 			total += cyc + dly;
 		}
 	}
-	if (n->bt == BT_CONV || n->bt == BT_FC)
+	if (n->bt == BT_CONV || n->bt == BT_FC || n->bt == BT_RS)
 		total *= cdiv(n->ic, ib_d);	/* IFM-depth slices */
 	return (double)total;	/* / ncores, 1 on U55 */
 }
 
-int
-sim_u55_plan_op(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
-    sim_u55_plan *out, h4h_err *err)
+/*
+ * measure_cycle_cost and measure_element_access for block choice c.  n->oc
+ * may be a weight slice's depth (the scheduler's estimate_op_performance);
+ * bias_latency is the read latency of the memory the scale/bias stream comes
+ * from.
+ */
+static void
+compute(const arch *a, const norm *n, const choice *c, const sim_u55_mem *mem,
+    int bias_latency, sim_u55_plan *out)
 {
-	/* initialised only because the compiler cannot see that h4h_errf
-	 * returns its (non-zero) code */
-	const arch *a = NULL;
-	norm n = { 0 };
-	choice c = { 0 };
-	int rc, ib_h, ib_w, ib_d, ob_h, ob_w, ob_d;
-	long long ofm_elems, ifm_blk_bytes, ofm_blk_bytes;
+	const int ibytes = n->ibits / 8, obytes = n->obits / 8;
+	/* storage_rounding_quantums: NHCWB16 stores channels in bricks */
+	const long long ic_store = n->inhcwb ? rup(n->ic, BRICK) : n->ic;
+	const long long oc_store = n->onhcwb ? rup(n->oc, BRICK) : n->oc;
+	int ib_h, ib_w, ib_d, ob_h, ob_w, ob_d;
+	long long ofm_elems, ofm_store, ifm_blk_elems, ofm_blk_elems;
 	double cpe, ifm_blk_mem, ofm_blk_mem, rscale, wscale;
 
-	if (mem == NULL || op == NULL || out == NULL)
-		return h4h_errf(err, H4H_EINPUT, "u55: null argument");
-	if ((rc = validate(macs, mem, op, &a, &n, err)) != 0)
-		return rc;
-	if (!find_block(a, &n, &c))
-		return h4h_errf(err, H4H_EINPUT,
-		    "u55: no block configuration fits SHRAM (ofm %dx%dx%d, "
-		    "kernel %dx%d, stride %d)", n.oh, n.ow, n.oc, n.kh, n.kw,
-		    n.stride);
-
-	out->ofm_block_h = c.oh;
-	out->ofm_block_w = c.ow;
-	out->ofm_block_d = c.od;
-	out->ifm_block_h = c.ih;
-	out->ifm_block_w = c.iw;
-	out->ifm_block_d = c.id;
-	out->partkernel = c.partkernel;
-
 	/* Blocks clamped to the tensors (Shape4D.min in the estimator) */
-	ib_h = imin(n.ih, c.ih);
-	ib_w = imin(n.iw, c.iw);
-	ib_d = imin(n.ic, c.id);
-	ob_h = imin(n.oh, c.oh);
-	ob_w = imin(n.ow, c.ow);
-	ob_d = imin(n.oc, c.od);
-	ofm_elems = (long long)n.oh * n.ow * n.oc;
+	ib_h = imin(n->ih, c->ih);
+	ib_w = imin(n->iw, c->iw);
+	ib_d = imin(n->ic, c->id);
+	ob_h = imin(n->oh, c->oh);
+	ob_w = imin(n->ow, c->ow);
+	ob_d = imin(n->oc, c->od);
+	ofm_elems = (long long)n->oh * n->ow * n->oc;
+	ofm_store = (long long)n->oh * n->ow * oc_store;
 
 	/* _estimate_minimum_memory_cycles: the burst follows the unclamped
-	 * config blocks, the bytes only the elements present. */
-	rscale = burst_scale(1, op->ifm_nhcwb16, c.id, c.iw, mem->burst_bytes);
-	wscale = burst_scale(0, op->ofm_nhcwb16, c.od, c.ow, mem->burst_bytes);
-	ifm_blk_bytes = (long long)ib_h * ib_w * ib_d;
-	ofm_blk_bytes = (long long)ob_h * ob_w * ob_d;
+	 * config blocks; Vela counts the blocks' elements, not bytes. */
+	rscale = burst_scale(1, n->inhcwb, n->ibits, c->id, c->iw,
+	    mem->burst_bytes);
+	wscale = burst_scale(0, n->onhcwb, n->obits, c->od, c->ow,
+	    mem->burst_bytes);
+	ifm_blk_elems = (long long)ib_h * ib_w * ib_d;
+	ofm_blk_elems = (long long)ob_h * ob_w * ob_d;
 	ifm_blk_mem = mem->read_latency +
-	    (double)ifm_blk_bytes * rscale / mem->bytes_per_cycle;
+	    (double)ifm_blk_elems * rscale / mem->bytes_per_cycle;
 	ofm_blk_mem = mem->write_latency +
-	    (double)ofm_blk_bytes * wscale / mem->bytes_per_cycle;
+	    (double)ofm_blk_elems * wscale / mem->bytes_per_cycle;
 
-	cpe = a->out_cpe[n.cpe_idx];
-	if (a->act_cpe[n.act_idx] > cpe)
-		cpe = a->act_cpe[n.act_idx];
+	cpe = a->out_cpe[n->cpe_idx];
+	if (a->act_cpe[n->act_idx] > cpe)
+		cpe = a->act_cpe[n->act_idx];
 
-	if (n.bt == BT_EW) {
+	if (n->bt == BT_EW) {
 		/* measure_cycle_cost: elementwise is output-stage bound, with
 		 * the command overhead spread over the config block */
-		const double nblk = (double)((long long)c.oh * c.ow * c.od);
+		const double nblk = (double)((long long)c->oh * c->ow * c->od);
 		double cmd = ifm_blk_mem + ofm_blk_mem;
 		double cyc;
 
 		cmd = (cmd + cpe * nblk) / 4;	/* "/ 4  # per DPU" */
 		if (cmd / nblk > cpe)
 			cpe = cmd / nblk;
-		cyc = ceil(cpe * (double)ofm_elems);
-		out->n_blocks = cdiv(n.oh, ob_h) * cdiv(n.ow, ob_w) *
-		    cdiv(n.oc, ob_d);
+		cyc = ceil(cpe * (double)ofm_store);
+		out->n_blocks = cdiv(n->oh, ob_h) * cdiv(n->ow, ob_w) *
+		    cdiv(n->oc, ob_d);
 		/* no MAC stage; the output stage carries the op evenly */
 		out->dpu_block_cycles = 0;
 		out->out_block_cycles = cyc / (double)out->n_blocks;
@@ -664,24 +714,24 @@ sim_u55_plan_op(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 		double dpu, outb, cmd, total;
 
 		/* 1-D optimisation on 2-high ublocks: ublock 4 W x 1 H
-		 * (_estimate_conv_cycles) */
-		if (a->ub_h == 2 && n.bt != BT_POOL && n.oh == 1 &&
-		    n.ow % 2 == 0 && n.kh == 1) {
+		 * (_estimate_conv_cycles: conv, depthwise and fc) */
+		if (a->ub_h == 2 && n->bt != BT_POOL && n->bt != BT_RS &&
+		    n->oh == 1 && n->ow % 2 == 0 && n->kh == 1) {
 			ub_w = 4;
 			ub_h = 1;
 			blk_h = 1;
 		}
-		dpu = dpu_cycles(a, &n, c.partkernel, ub_w, ub_h, blk_h, ob_w,
+		dpu = dpu_cycles(a, n, c->partkernel, ub_w, ub_h, blk_h, ob_w,
 		    ob_d, ib_d);
-		out->n_blocks = cdiv(n.oh, blk_h) * cdiv(n.ow, ob_w) *
-		    cdiv(n.oc, ob_d);
+		out->n_blocks = cdiv(n->oh, blk_h) * cdiv(n->ow, ob_w) *
+		    cdiv(n->oc, ob_d);
 		outb = ceil(cpe * (double)((long long)blk_h * ob_w * ob_d));
-		if (n.bt != BT_POOL) {
+		if (n->bt != BT_POOL && n->bt != BT_RS) {
 			/* scale/bias fetch per block: 10 B per channel at
 			 * the constant memory's latency, / 256 as in
 			 * _estimate_conv_cycles */
 			double bias = (double)(BIAS_BYTES * ob_d *
-			    (long long)mem->read_latency) / 256;
+			    (long long)bias_latency) / 256;
 
 			if (bias > outb)
 				outb = bias;
@@ -701,42 +751,271 @@ sim_u55_plan_op(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
 		out->dpu_block_cycles = dpu;
 		out->out_block_cycles = outb;
 		out->op_cycles = floor(total);	/* int() in measure_cycle_cost */
-		out->macs = (long long)n.kh * n.kw * ofm_elems *
-		    (n.bt == BT_CONV || n.bt == BT_FC ? n.ic : 1);
+		out->macs = (long long)n->kh * n->kw * ofm_elems *
+		    (n->bt == BT_CONV || n->bt == BT_FC || n->bt == BT_RS ?
+		    n->ic : 1);
 	}
 
 	/* measure_element_access */
 	out->weight_bytes = 0;
 	out->bias_bytes = 0;
-	if (n.bt == BT_EW) {
-		out->ifm_bytes = (double)ofm_elems * (n.binary ? 2 : 1);
-	} else {
-		const int per_ch = n.bt == BT_DW || n.bt == BT_POOL;
-		const long long nxy = cdiv(n.oh, ob_h) * cdiv(n.ow, ob_w);
-		const long long nblk = nxy * (per_ch ? 1 : cdiv(n.oc, ob_d));
-		const long long obd = per_ch ? n.ic : ob_d;
-		const long long subk = cdiv(n.kw, n.bt == BT_FC ? 1 :
-		    SUBKERNEL_MAX) * cdiv(n.kh, n.bt == BT_FC ? 1 :
-		    SUBKERNEL_MAX);
-		const long long kread = (long long)n.kh * n.kw *
-		    (per_ch ? 1 : n.ic);
+	if (n->bt == BT_EW) {
+		/* IFM1 and a full IFM2 are read at OFM size; a scalar IFM2
+		 * wider than 8 bits is one element */
+		double el = (double)((long long)n->oh * n->ow *
+		    (n->inhcwb ? rup(n->oc, BRICK) : n->oc));
 
-		out->ifm_bytes = (double)((long long)ib_h * ib_w * n.ic) *
-		    (double)(subk * nblk);
-		if (n.bt != BT_POOL) {
+		out->ifm_bytes = el * ibytes;
+		if (n->binary)
+			out->ifm_bytes += n->scalar2 ? (n->ibits > 8 ?
+			    ibytes : 0) : el * ibytes;
+	} else {
+		const int per_ch = n->bt == BT_DW || n->bt == BT_POOL;
+		const long long nxy = cdiv(n->oh, ob_h) * cdiv(n->ow, ob_w);
+		const long long nblk = nxy * (per_ch ? 1 : cdiv(n->oc, ob_d));
+		const long long obd = per_ch ? n->ic : ob_d;
+		const long long subk = cdiv(n->kw, n->bt == BT_FC ? 1 :
+		    SUBKERNEL_MAX) * cdiv(n->kh, n->bt == BT_FC ? 1 :
+		    SUBKERNEL_MAX);
+		const long long kread = (long long)n->kh * n->kw *
+		    (per_ch ? 1 : n->ic);
+
+		out->ifm_bytes = (double)((long long)ib_h * ib_w * ic_store) *
+		    (double)(subk * nblk) * ibytes;
+		if (n->bt != BT_POOL && n->bt != BT_RS) {
 			out->weight_bytes = (double)(kread * obd) *
 			    (double)nblk;
-			out->bias_bytes = (double)BIAS_BYTES * n.oc;
+			out->bias_bytes = (double)BIAS_BYTES * n->oc;
 		}
 	}
-	out->ofm_bytes = (double)ofm_elems;
+	out->ofm_bytes = (double)ofm_store * obytes;
 	out->ifm_bytes_scaled = out->ifm_bytes * rscale;
 	out->ofm_bytes_scaled = out->ofm_bytes * wscale;
-	/* update_summary_cycles: in Sram_Only the weights and biases are on
-	 * the "OnChipFlash" area, so only feature maps load SRAM */
+	/* update_summary_cycles: SRAM carries the feature maps; weights are
+	 * on their own area (Sram_Only's "OnChipFlash", Shared_Sram's flash)
+	 * or DMA'd, which Vela does not count against SRAM */
 	out->sram_ac_cycles = (out->ifm_bytes_scaled + out->ofm_bytes_scaled) /
 	    mem->bytes_per_cycle;
-	out->est_cycles = out->op_cycles > out->sram_ac_cycles ?
-	    out->op_cycles : out->sram_ac_cycles;
+}
+
+static double
+rup16(double x)
+{
+	return ceil(x / 16) * 16;
+}
+
+/*
+ * Encoded size of one OFM-depth slice of `depth` channels: the scale/bias
+ * stream (10 B a channel, padded to 16 when a weight stream follows) plus
+ * the mlw weight stream, padded to 16.  The stream's slots follow reorder()
+ * in mlw_encode.c: kernel elements padded to 4 for part-kernel and
+ * depthwise, IFM depth padded to 8 (part-kernel) or 32 (depth-first), OFM
+ * depth to the ublock in each block.  Bytes per real weight, per padding
+ * slot and per stream are fitted constants (u55.h), so this is an
+ * estimate: the encoded size depends on the weight values, which h4h does
+ * not know.  *scale_bytes gets the unpadded scale/bias part.
+ */
+static double
+slice_bytes(const arch *a, const norm *n, int block_d, int depth,
+    double per_weight, double *stream_bytes)
+{
+	const int dw = n->bt == BT_DW;
+	const int sk = n->bt == BT_FC ? 1 : SUBKERNEL_MAX;
+	/* encode_weight_and_scale_tensor: part-kernel first on ties too
+	 * (>=), and only for ConvolutionMxN */
+	int partk = 0;
+	long long nub, ksl = 0, ifm_slots, real, slots;
+	double w;
+	int y, x;
+
+	if (n->bt == BT_CONV) {
+		long long k = (long long)n->kh * n->kw;
+		double du = (double)n->ic / (double)rup(n->ic, 32);
+		double pu = (double)n->ic / (double)rup(n->ic, 8) *
+		    ((double)k / (double)rup(k, 4));
+
+		partk = n->ic <= 8 || pu >= du;
+	}
+	nub = (depth / block_d) * cdiv(block_d, a->ub_d) +
+	    cdiv(depth % block_d, a->ub_d);
+	for (y = 0; y < n->kh; y += sk)
+		for (x = 0; x < n->kw; x += sk) {
+			long long e = (long long)imin(n->kh - y, sk) *
+			    imin(n->kw - x, sk);
+
+			ksl += partk || dw ? rup(e, 4) : e;
+		}
+	ifm_slots = dw ? 1 : partk ? rup(n->ic, 8) : rup(n->ic, 32);
+	slots = nub * a->ub_d * ksl * ifm_slots;
+	real = (long long)n->kh * n->kw * (dw ? 1 : n->ic) * depth;
+	w = rup16(ceil((double)real * per_weight + (double)(slots - real) *
+	    SIM_U55_MLW_BYTES_PER_PAD + SIM_U55_MLW_STREAM_BYTES));
+	*stream_bytes = w;
+	return (double)BIAS_BYTES * depth + w;
+}
+
+/* Whole encoded tensor of slices: each slice's scale/bias padded to 16. */
+static double
+encoded_bytes(const arch *a, const norm *n, int block_d, int depth,
+    double per_weight)
+{
+	double w, total = slice_bytes(a, n, block_d, depth, per_weight, &w);
+
+	return total - (double)BIAS_BYTES * depth +
+	    rup16((double)BIAS_BYTES * depth);
+}
+
+/* measure_mem2mem_cycles: flash to SRAM, floor divisions as in Vela. */
+static double
+mem2mem(const sim_u55_mem *m, double bytes)
+{
+	double from = floor(bytes / m->flash_bytes_per_cycle) +
+	    m->flash_latency;
+	double to = floor(bytes / m->bytes_per_cycle);
+
+	return from > to ? from : to;
+}
+
+/*
+ * Shared_Sram weight DMA of a conv or depthwise op, as Vela's scheduler
+ * (propose_weight_buffering) and estimate_full_op_performance do it for an
+ * op with no previous op to prefetch under (slack 0, as in a single-op
+ * network and in h4h, where each layer starts on an idle system) and an
+ * arena large enough for any buffer (the reference runs' 4 GiB
+ * --arena-cache-size).  Nothing can be prebuffered, so the first slice is
+ * 16 channels; the others are as deep as the op computes while their
+ * transfer runs, in whole blocks.  One slice is a single buffer: the
+ * transfer precedes the op.  Several are double-buffered: the op ends after
+ * the whole transfer plus the last slice, or after itself plus the first
+ * slice's transfer, whichever is later.
+ */
+static void
+weight_dma(const arch *a, const norm *n, const choice *c,
+    const sim_u55_mem *mem, double per_weight, sim_u55_plan *out)
+{
+	const int D = n->oc, bd = c->od;
+	double full = out->encoded_weight_bytes, stream, first;
+	norm m = *n;
+	sim_u55_plan t;
+
+	out->dma_full_cycles = mem2mem(mem, full);
+	if (D <= SPLIT_DEPTH) {
+		out->dma = 1;
+		out->dma_slices = 1;
+		out->dma_first_depth = out->dma_step_depth =
+		    out->dma_last_depth = D;
+		out->dma_first_bytes = out->dma_step_bytes =
+		    out->dma_last_bytes = full;
+		out->dma_first_cycles = out->dma_full_cycles;
+		out->dma_tail_cycles = out->op_cycles;
+		out->npu_cycles = out->op_cycles + out->dma_full_cycles;
+		return;
+	}
+	{
+		double pre_op, depth;
+		int step;
+
+		m.oc = SPLIT_DEPTH;
+		compute(a, &m, c, mem, mem->read_latency, &t);
+		pre_op = t.op_cycles;
+		/* round_up(D * pre_op / full_transfer, block depth), then
+		 * whole blocks, at least 16 */
+		depth = (double)D * (pre_op / out->dma_full_cycles);
+		depth = floor((depth + bd - 1) / bd) * bd;
+		if (depth > bd)
+			depth = floor(depth / bd) * bd;
+		else
+			depth = floor(depth / SPLIT_DEPTH) * SPLIT_DEPTH;
+		step = depth > SPLIT_DEPTH ? (int)depth : SPLIT_DEPTH;
+		out->dma = 2;
+		out->dma_first_depth = SPLIT_DEPTH;
+		out->dma_step_depth = step;
+		out->dma_slices = 1 + (int)cdiv(D - SPLIT_DEPTH, step);
+		out->dma_last_depth = D - SPLIT_DEPTH -
+		    (out->dma_slices - 2) * step;
+	}
+	first = slice_bytes(a, n, bd, out->dma_first_depth, per_weight,
+	    &stream);
+	out->dma_first_bytes = rup16(first);
+	out->dma_step_bytes = rup16(slice_bytes(a, n, bd, out->dma_step_depth,
+	    per_weight, &stream));
+	out->dma_last_bytes = rup16(slice_bytes(a, n, bd, out->dma_last_depth,
+	    per_weight, &stream));
+	/* the first DMA moves round_up(range bytes, 16) */
+	out->dma_first_cycles = mem2mem(mem, rup16(first));
+	m.oc = out->dma_last_depth;
+	compute(a, &m, c, mem, mem->read_latency, &t);
+	out->dma_tail_cycles = t.op_cycles;
+	out->npu_cycles = out->dma_full_cycles + out->dma_tail_cycles;
+	if (out->op_cycles + out->dma_first_cycles > out->npu_cycles)
+		out->npu_cycles = out->op_cycles + out->dma_first_cycles;
+}
+
+int
+sim_u55_plan_op(int macs, const sim_u55_mem *mem, const sim_u55_op *op,
+    sim_u55_plan *out, h4h_err *err)
+{
+	/* initialised only because the compiler cannot see that h4h_errf
+	 * returns its (non-zero) code */
+	const arch *a = NULL;
+	norm n = { 0 };
+	choice c = { 0 };
+	int rc, has_weights, in_place, bias_latency;
+	double per_weight;
+
+	if (mem == NULL || op == NULL || out == NULL)
+		return h4h_errf(err, H4H_EINPUT, "u55: null argument");
+	if ((rc = validate(macs, mem, op, &a, &n, err)) != 0)
+		return rc;
+	if (!find_block(a, &n, &c))
+		return h4h_errf(err, H4H_EINPUT,
+		    "u55: no block configuration fits SHRAM (ofm %dx%dx%d, "
+		    "kernel %dx%d, stride %d)", n.oh, n.ow, n.oc, n.kh, n.kw,
+		    n.stride);
+
+	memset(out, 0, sizeof *out);
+	out->ofm_block_h = c.oh;
+	out->ofm_block_w = c.ow;
+	out->ofm_block_d = c.od;
+	out->ifm_block_h = c.ih;
+	out->ifm_block_w = c.iw;
+	out->ifm_block_d = c.id;
+	out->partkernel = c.partkernel;
+
+	has_weights = n.bt == BT_CONV || n.bt == BT_DW || n.bt == BT_FC;
+	/* Shared_Sram: fc reads its weights in place from flash, conv and
+	 * depthwise from their SRAM buffer (weights_needs_dma) */
+	in_place = !mem->weights_in_flash || n.bt == BT_FC;
+	bias_latency = mem->weights_in_flash && n.bt == BT_FC ?
+	    mem->flash_latency : mem->read_latency;
+	compute(a, &n, &c, mem, bias_latency, out);
+	out->npu_cycles = out->op_cycles;
+	if (has_weights) {
+		const double raw = (double)n.kh * n.kw *
+		    (n.bt == BT_DW ? 1 : n.ic) * n.oc;
+		double scale;
+
+		per_weight = mem->weight_bytes_per_weight > 0 ?
+		    mem->weight_bytes_per_weight :
+		    SIM_U55_MLW_BYTES_PER_WEIGHT;
+		out->encoded_weight_bytes = encoded_bytes(a, &n, c.od, n.oc,
+		    per_weight);
+		/* bandwidth_compression_scale_approx: encoded bytes less the
+		 * scale/bias, per original weight */
+		scale = (out->encoded_weight_bytes - out->bias_bytes) / raw;
+		out->weight_read_bytes = out->weight_bytes * scale +
+		    out->bias_bytes;
+		if (in_place)
+			out->weight_ac_cycles = out->weight_read_bytes /
+			    (mem->weights_in_flash ?
+			    mem->flash_bytes_per_cycle : mem->bytes_per_cycle);
+		else
+			weight_dma(a, &n, &c, mem, per_weight, out);
+	}
+	out->est_cycles = out->npu_cycles;
+	if (out->sram_ac_cycles > out->est_cycles)
+		out->est_cycles = out->sram_ac_cycles;
+	if (out->weight_ac_cycles > out->est_cycles)
+		out->est_cycles = out->weight_ac_cycles;
 	return 0;
 }
