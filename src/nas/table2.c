@@ -253,8 +253,18 @@ write_md(FILE *f, const void *ctx)
 		    (unsigned long long)c->seeds[s]);
 	fprintf(f, " (mean ± sample std over seeds%s)  \n", ns < 2 ?
 	    "; one seed, so no spread" : "");
-	fprintf(f, "Wall time: %.0f s (%s, this session's training only; "
-	    "finished runs are reused)\n\n", rp->wall_s, rp->date);
+	{
+		double train_s = 0;
+
+		for (int s = 0; s < ns; s++)
+			for (int r = 0; r < NAS_RECIPE_COUNT; r++)
+				train_s += rp->res[s][r].seconds[0] +
+				    rp->res[s][r].seconds[1];
+		fprintf(f, "Training time: %.0f s summed over the %d runs "
+		    "(validation and scoring excluded); this invocation took "
+		    "%.0f s (%s; finished runs are reused)\n\n", train_s,
+		    ns * NAS_RECIPE_COUNT, rp->wall_s, rp->date);
+	}
 	fprintf(f, "| Model & recipe | min net, h4h (%%) | max net, h4h (%%) | "
 	    "min net, paper | max net, paper |\n|---|---|---|---|---|\n");
 	stats(rp, NAS_RECIPE_CNN, 0, &cm, &cs);
@@ -299,6 +309,18 @@ write_md(FILE *f, const void *ctx)
 	stats(rp, NAS_RECIPE_VANILLA, 0, &m, &sd);
 	fprintf(f, "- vanilla min net < CNN-only min net (the gradient "
 	    "conflict): **%s** (%.2f vs %.2f)\n", m < cm ? "yes" : "no", m, cm);
+	{
+		double fm, fs, fM, fS, um, us, uM, uS;
+
+		stats(rp, NAS_RECIPE_TPI_FREEZE, 0, &fm, &fs);
+		stats(rp, NAS_RECIPE_TPI_FREEZE, 1, &fM, &fS);
+		stats(rp, NAS_RECIPE_TPI_UNFREEZE, 0, &um, &us);
+		stats(rp, NAS_RECIPE_TPI_UNFREEZE, 1, &uM, &uS);
+		fprintf(f, "- tpi-freeze >= tpi-unfreeze (the paper's CNN "
+		    "freezing): min net **%s** (%.2f vs %.2f), max net **%s** "
+		    "(%.2f vs %.2f)\n", fm >= um ? "yes" : "no", fm, um,
+		    fM >= uM ? "yes" : "no", fM, uM);
+	}
 	for (int s = 0; s < ns; s++) {
 		vs += rp->res[s][NAS_RECIPE_VANILLA].seconds[0];
 		p1 += rp->res[s][NAS_RECIPE_CNN].seconds[0];
@@ -310,7 +332,10 @@ write_md(FILE *f, const void *ctx)
 	    "vanilla %.0f s; TPI-freeze phase 1 (the cnn run) %.0f s + phase 2 "
 	    "%.0f s = %.0f s, i.e. %+.0f%% against vanilla (the paper: +42%% "
 	    "GPU work).  A frozen phase-2 step takes %.0f ms, a vanilla step "
-	    "%.0f ms (%.2fx).\n", vs / ns, p1 / ns, p2f / ns, (p1 + p2f) / ns,
+	    "%.0f ms (%.2fx).  These are wall times of runs that shared the "
+	    "machine with other work, so they move with its load; "
+	    "`make bench-supernet` measures the step ratio on a quiet "
+	    "machine.\n", vs / ns, p1 / ns, p2f / ns, (p1 + p2f) / ns,
 	    vs > 0 ? 100 * ((p1 + p2f) / vs - 1) : 0, fms / ns, vms / ns,
 	    vms > 0 ? fms / vms : 0);
 }
