@@ -22,23 +22,7 @@ if ! command -v python3 >/dev/null 2>&1; then
 	echo "cli_supernet: python3 missing, skipped"
 	exit 77
 fi
-python3 - "$TMP" <<'EOF'
-import gzip, random, struct, sys
-d = sys.argv[1]
-random.seed(2)
-for which, n in (("train", 800), ("t10k", 200)):
-    imgs = bytearray()
-    for i in range(n):
-        img = bytearray(random.randrange(60) for _ in range(784))
-        row = 2 + 2 * (i % 10)
-        for c in range(4, 24):
-            img[row * 28 + c] = 250
-        imgs += img
-    with gzip.open("%s/%s-images-idx3-ubyte.gz" % (d, which), "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + imgs)
-    with gzip.open("%s/%s-labels-idx1-ubyte.gz" % (d, which), "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + bytes(i % 10 for i in range(n)))
-EOF
+python3 "${H4H_SRCDIR:-.}/tests/make_fmnist.py" "$TMP" 800 200 2
 
 T="--space $SPACE --data $TMP --batch 16 --val 100 --recal-images 64 --recal-batch 32 --threads 1"
 # shellcheck disable=SC2086

@@ -18,23 +18,7 @@ if ! command -v python3 >/dev/null 2>&1; then
 	echo "cli_train: python3 missing, skipped"
 	exit 77
 fi
-python3 - "$TMP" <<'EOF'
-import gzip, random, struct, sys
-d = sys.argv[1]
-random.seed(1)
-for which, n in (("train", 700), ("t10k", 200)):
-    imgs = bytearray()
-    for i in range(n):
-        img = bytearray(random.randrange(60) for _ in range(784))
-        row = 2 + 2 * (i % 10)
-        for c in range(4, 24):
-            img[row * 28 + c] = 250
-        imgs += img
-    with gzip.open("%s/%s-images-idx3-ubyte.gz" % (d, which), "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + imgs)
-    with gzip.open("%s/%s-labels-idx1-ubyte.gz" % (d, which), "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + bytes(i % 10 for i in range(n)))
-EOF
+python3 "${H4H_SRCDIR:-.}/tests/make_fmnist.py" "$TMP" 700 200 1
 
 T="--data $TMP --model ref-cnn --batch 32 --val 64 --no-aug --threads 1"
 # shellcheck disable=SC2086

@@ -34,6 +34,15 @@ int cli_fail(const char *cmd, int rc, const h4h_err *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Option values (parse.c): a number in [lo, hi], or a whole number in
+ * [lo, hi] ("2.5" epochs or a seed past 2^53 are refused, not
+ * truncated); on failure the usage error is printed and 2 returned:
+ * "h4h: CMD: OPT must be a number in [LO, HI] (got 'S')". */
+int cli_parse_num(const char *cmd, const char *opt, const char *s, double lo,
+    double hi, double *out);
+int cli_parse_int(const char *cmd, const char *opt, const char *s,
+    long long lo, long long hi, long long *out);
+
 /* Progress bar with ETA on stderr (progress.c). */
 void cli_progress(const char *cmd, int done, int total, double elapsed_s);
 void cli_progress_end(void);

@@ -105,36 +105,6 @@ should_stop(void *ctx)
 	return interrupted;
 }
 
-static int
-parse_num(const char *cmd, const char *opt, const char *s, double lo,
-    double hi, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*s == '\0' || *end != '\0' || !(v >= lo && v <= hi))
-		return cli_usage_error(cmd, "%s must be a number in [%g, %g] "
-		    "(got '%s')", opt, lo, hi, s);
-	*out = v;
-	return 0;
-}
-
-static int
-parse_int(const char *cmd, const char *opt, const char *s, long long lo,
-    long long hi, long long *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-		return cli_usage_error(cmd, "%s must be a whole number in "
-		    "[%lld, %lld] (got '%s')", opt, lo, hi, s);
-	*out = v;
-	return 0;
-}
-
 enum { O_SPACE = 256, O_RECIPE, O_INIT, O_EPOCHS, O_STEPS, O_OUT, O_SEED,
     O_RESUME, O_DB, O_CSV, O_BATCH, O_LR, O_WD, O_VAL, O_THREADS, O_DATA,
     O_CKPT, O_SUBNET, O_SPLIT, O_NORECAL, O_JSON, O_ARCHOUT, O_CKPTOUT,
@@ -189,16 +159,16 @@ parse(const char *cmd, int argc, char **argv, args *a)
 			break;
 		case O_INIT: a->tc.init = optarg; break;
 		case O_EPOCHS:
-			rc = parse_int(cmd, "--epochs", optarg, 1, 10000, &v);
+			rc = cli_parse_int(cmd, "--epochs", optarg, 1, 10000, &v);
 			a->tc.epochs = (int)v;
 			break;
 		case O_STEPS:
-			rc = parse_int(cmd, "--steps", optarg, 1, 1LL << 40, &v);
+			rc = cli_parse_int(cmd, "--steps", optarg, 1, 1LL << 40, &v);
 			a->tc.steps = v;
 			break;
 		case O_OUT: a->tc.out = optarg; break;
 		case O_SEED:
-			rc = parse_int(cmd, "--seed", optarg, 0, 1LL << 53, &v);
+			rc = cli_parse_int(cmd, "--seed", optarg, 0, 1LL << 53, &v);
 			a->tc.seed = (uint64_t)v;
 			a->seed_set = 1;
 			break;
@@ -206,23 +176,23 @@ parse(const char *cmd, int argc, char **argv, args *a)
 		case O_DB: a->tc.db = optarg; break;
 		case O_CSV: a->tc.csv = optarg; break;
 		case O_BATCH:
-			rc = parse_int(cmd, "--batch", optarg, 2, 4096, &v);
+			rc = cli_parse_int(cmd, "--batch", optarg, 2, 4096, &v);
 			a->tc.batch = (int)v;
 			break;
 		case O_LR:
-			rc = parse_num(cmd, "--lr", optarg, 1e-8, 10, &d);
+			rc = cli_parse_num(cmd, "--lr", optarg, 1e-8, 10, &d);
 			a->tc.lr = (float)d;
 			break;
 		case O_WD:
-			rc = parse_num(cmd, "--wd", optarg, 0, 10, &d);
+			rc = cli_parse_num(cmd, "--wd", optarg, 0, 10, &d);
 			a->tc.weight_decay = (float)d;
 			break;
 		case O_VAL:
-			rc = parse_int(cmd, "--val", optarg, 0, 50000, &v);
+			rc = cli_parse_int(cmd, "--val", optarg, 0, 50000, &v);
 			a->tc.val = (int)v;
 			break;
 		case O_THREADS:
-			rc = parse_int(cmd, "--threads", optarg, 1, 256, &v);
+			rc = cli_parse_int(cmd, "--threads", optarg, 1, 256, &v);
 			a->tc.threads = (int)v;
 			break;
 		case O_DATA: a->tc.data_dir = optarg; break;
@@ -240,15 +210,15 @@ parse(const char *cmd, int argc, char **argv, args *a)
 		case O_ARCHOUT: a->arch_out = optarg; break;
 		case O_CKPTOUT: a->ckpt_out = optarg; break;
 		case O_IMAGES:
-			rc = parse_int(cmd, "--images", optarg, 1, 60000, &v);
+			rc = cli_parse_int(cmd, "--images", optarg, 1, 60000, &v);
 			a->images = (int)v;
 			break;
 		case O_RECAL_IMAGES:
-			rc = parse_int(cmd, "--recal-images", optarg, 1, 60000, &v);
+			rc = cli_parse_int(cmd, "--recal-images", optarg, 1, 60000, &v);
 			a->tc.recal_images = (int)v;
 			break;
 		case O_RECAL_BATCH:
-			rc = parse_int(cmd, "--recal-batch", optarg, 1, 4096, &v);
+			rc = cli_parse_int(cmd, "--recal-batch", optarg, 1, 4096, &v);
 			a->tc.recal_batch = (int)v;
 			break;
 		case O_HELP:
@@ -332,7 +302,7 @@ subnets(const char *cmd, const nas_supernet *s, const char *spec,
 		long long k;
 		nn_rng r;
 
-		if ((rc = parse_int(cmd, "--subnet random:N", spec + 7, 1,
+		if ((rc = cli_parse_int(cmd, "--subnet random:N", spec + 7, 1,
 		    100000, &k)) != 0)
 			return rc;
 		*out = h4h_xcalloc((size_t)k, sizeof **out);

@@ -123,38 +123,6 @@ should_stop(void *ctx)
 }
 
 static int
-parse_num(const char *cmd, const char *opt, const char *s, double lo,
-    double hi, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*s == '\0' || *end != '\0' || !(v >= lo && v <= hi))
-		return cli_usage_error(cmd, "%s must be a number in [%g, %g] "
-		    "(got '%s')", opt, lo, hi, s);
-	*out = v;
-	return 0;
-}
-
-/* Whole numbers only: "2.5" epochs or a seed past 2^53 are refused, not
- * truncated. */
-static int
-parse_int(const char *cmd, const char *opt, const char *s, long long lo,
-    long long hi, long long *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-		return cli_usage_error(cmd, "%s must be a whole number in "
-		    "[%lld, %lld] (got '%s')", opt, lo, hi, s);
-	*out = v;
-	return 0;
-}
-
-static int
 train_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -198,53 +166,53 @@ train_exec(int argc, char **argv)
 			cfg.model = optarg;
 			break;
 		case 'e':
-			if ((rc = parse_int("train", "--epochs", optarg, 1, 10000,
+			if ((rc = cli_parse_int("train", "--epochs", optarg, 1, 10000,
 			    &i)))
 				return rc;
 			cfg.epochs = (int)i;
 			have_len = 1;
 			break;
 		case 'n':
-			if ((rc = parse_int("train", "--steps", optarg, 1,
+			if ((rc = cli_parse_int("train", "--steps", optarg, 1,
 			    1000000000000LL, &i)))
 				return rc;
 			cfg.steps = (int64_t)i;
 			have_len = 1;
 			break;
 		case 'b':
-			if ((rc = parse_int("train", "--batch", optarg, 1, 4096,
+			if ((rc = cli_parse_int("train", "--batch", optarg, 1, 4096,
 			    &i)))
 				return rc;
 			cfg.batch = (int)i;
 			break;
 		case 'l':
-			if ((rc = parse_num("train", "--lr", optarg, 0, 10, &d)))
+			if ((rc = cli_parse_num("train", "--lr", optarg, 0, 10, &d)))
 				return rc;
 			cfg.lr = (float)d;
 			break;
 		case 'L':
-			if ((rc = parse_num("train", "--min-lr", optarg, 0, 10, &d)))
+			if ((rc = cli_parse_num("train", "--min-lr", optarg, 0, 10, &d)))
 				return rc;
 			cfg.min_lr = (float)d;
 			break;
 		case 'w':
-			if ((rc = parse_num("train", "--wd", optarg, 0, 10, &d)))
+			if ((rc = cli_parse_num("train", "--wd", optarg, 0, 10, &d)))
 				return rc;
 			cfg.weight_decay = (float)d;
 			break;
 		case 'W':
-			if ((rc = parse_int("train", "--warmup", optarg, 0,
+			if ((rc = cli_parse_int("train", "--warmup", optarg, 0,
 			    1000000000, &i)))
 				return rc;
 			cfg.warmup_steps = (int)i;
 			break;
 		case 'c':
-			if ((rc = parse_num("train", "--clip", optarg, 0, 1e6, &d)))
+			if ((rc = cli_parse_num("train", "--clip", optarg, 0, 1e6, &d)))
 				return rc;
 			cfg.clip = (float)d;
 			break;
 		case 'S':
-			if ((rc = parse_num("train", "--smooth", optarg, 0, 0.99, &d)))
+			if ((rc = cli_parse_num("train", "--smooth", optarg, 0, 0.99, &d)))
 				return rc;
 			cfg.smooth = (float)d;
 			break;
@@ -260,19 +228,19 @@ train_exec(int argc, char **argv)
 			cfg.crop_pad = cfg.hflip = cfg.ra_n = 0;
 			break;
 		case 'V':
-			if ((rc = parse_int("train", "--val", optarg, 0, 59999,
+			if ((rc = cli_parse_int("train", "--val", optarg, 0, 59999,
 			    &i)))
 				return rc;
 			cfg.val = (int)i;
 			break;
 		case 's':
-			if ((rc = parse_int("train", "--seed", optarg, 0,
+			if ((rc = cli_parse_int("train", "--seed", optarg, 0,
 			    1000000000000000000LL, &i)))
 				return rc;
 			cfg.seed = (uint64_t)i;
 			break;
 		case 't':
-			if ((rc = parse_int("train", "--threads", optarg, 1, 256,
+			if ((rc = cli_parse_int("train", "--threads", optarg, 1, 256,
 			    &i)))
 				return rc;
 			cfg.threads = (int)i;
@@ -347,7 +315,7 @@ eval_exec(int argc, char **argv)
 			data = optarg;
 			break;
 		case 't':
-			if ((rc = parse_int("eval", "--threads", optarg, 1, 256,
+			if ((rc = cli_parse_int("eval", "--threads", optarg, 1, 256,
 			    &i)))
 				return rc;
 			threads = (int)i;

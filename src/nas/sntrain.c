@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/atomic.h"
+#include "core/clock.h"
 #include "nas/recal.h"
 #include "nas/sandwich.h"
 #include "nas/space.h"
@@ -105,15 +106,6 @@ recipe_phases(int recipe, int have_init, phase *ph)
 	}
 	}
 	return 0;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* What a checkpoint must agree on to be resumed. */
@@ -504,7 +496,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 	nas_trainlog *tl = NULL;
 	int nph, pi = 0, epoch = 0, rc, per_epoch;
 	int64_t step = 0;
-	double t_start = now_s();
+	double t_start = h4h_now_s();
 	size_t np;
 
 	memset(&r, 0, sizeof r);
@@ -562,7 +554,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 		int64_t total = c->steps > 0 ? c->steps : (int64_t)c->epochs *
 		    per_epoch;
 		nn_sched sc = { c->lr, c->min_lr, c->warmup_steps, total };
-		double t_phase = now_s();
+		double t_phase = h4h_now_s();
 
 		if ((rc = nn_sched_check(&sc, err)) != 0)
 			goto out;
@@ -576,7 +568,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 				goto out;
 		}
 		while (step < total) {
-			double t0 = now_s(), loss_sum = 0, kd_sum = 0;
+			double t0 = h4h_now_s(), loss_sum = 0, kd_sum = 0;
 			long long right = 0, seen = 0;
 			int k;
 
@@ -608,7 +600,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 				seen += k;
 				if (h != NULL && h->progress != NULL) {
 					nas_train_progress pg;
-					double el = now_s() - t0;
+					double el = h4h_now_s() - t0;
 
 					pg.phase = p->number;
 					pg.phases = ph[nph - 1].number;
@@ -621,7 +613,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 					pg.kd = (float)(kd_sum / seen);
 					pg.acc = (float)right / (float)seen;
 					pg.img_per_s = el > 0 ? seen / el : 0;
-					pg.elapsed_s = now_s() - t_start;
+					pg.elapsed_s = h4h_now_s() - t_start;
 					pg.eta_s = pg.img_per_s > 0 ? (double)
 					    (total - step) * c->batch /
 					    pg.img_per_s : 0;
@@ -630,7 +622,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 				if (h != NULL && h->stop != NULL &&
 				    h->stop(h->ctx)) {
 					*stopped = 1;
-					r.times[2 * pi] += now_s() - t_phase;
+					r.times[2 * pi] += h4h_now_s() - t_phase;
 					goto finish;
 				}
 			}
@@ -638,15 +630,15 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 				nas_epoch_report er;
 				double tv;
 
-				er.seconds = now_s() - t0;
+				er.seconds = h4h_now_s() - t0;
 				er.img_per_s = seen / er.seconds;
 				er.step_ms = 1000 * er.seconds / ((double)seen /
 				    c->batch);
-				tv = now_s();
+				tv = h4h_now_s();
 				if ((rc = validate(&r, p->no_vit, &er.max_val_acc,
 				    &er.min_val_acc, err)) != 0)
 					goto out;
-				t_phase += now_s() - tv;	/* not training */
+				t_phase += h4h_now_s() - tv;	/* not training */
 				er.phase = p->number;
 				er.epoch = ++epoch;
 				er.step = step;
@@ -668,7 +660,7 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 					goto out;
 			}
 		}
-		r.times[2 * pi] += now_s() - t_phase;
+		r.times[2 * pi] += h4h_now_s() - t_phase;
 		r.times[2 * pi + 1] += (double)step;
 		if (pi + 1 < nph) {
 			step = 0;

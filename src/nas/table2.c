@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/atomic.h"
+#include "core/clock.h"
 #include "nas/gene.h"
 #include "nas/recal.h"
 
@@ -548,15 +549,6 @@ run_parallel(const nas_table2_cfg *c, const nas_train_cfg *base,
 	return 0;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int
 nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
     int *stopped, h4h_err *err)
@@ -567,7 +559,7 @@ nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
 	result (*res)[NAS_RECIPE_COUNT];
 	char budget[400], dir[1024], path[1100];
 	int rc = 0, test_images;
-	double t0 = now_s();
+	double t0 = h4h_now_s();
 	report rp;
 	nas_train_cfg base;
 
@@ -623,7 +615,7 @@ nas_table2_run(const nas_table2_cfg *c, const nas_table2_hooks *h,
 	rp.cfg = c;
 	rp.budget = budget;
 	rp.res = res;
-	rp.wall_s = now_s() - t0;
+	rp.wall_s = h4h_now_s() - t0;
 	{
 		time_t t = time(NULL);
 		struct tm tm;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "nn/ckpt.h"
 #include "nn/ctx.h"
 #include "nn/data.h"
@@ -39,15 +40,6 @@ nn_train_defaults(nn_train_cfg *c)
 	c->val = NN_FMNIST_VAL;
 	c->seed = 1;
 	c->threads = 2;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* What a checkpoint must agree on to be resumed. */
@@ -186,7 +178,7 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 	int np, rc, epoch = 0, per_epoch, HW;
 	int64_t step = 0, total;
 	size_t n;
-	double t_start = now_s();
+	double t_start = h4h_now_s();
 
 	memset(&r, 0, sizeof r);
 	*stopped = 0;
@@ -237,7 +229,7 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 		goto out;
 
 	while (step < total) {
-		double t0 = now_s(), loss_sum = 0;
+		double t0 = h4h_now_s(), loss_sum = 0;
 		long long right = 0, seen = 0;
 		int k;
 
@@ -261,7 +253,7 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 			seen += k;
 			if (h != NULL && h->progress != NULL) {
 				nn_train_progress p;
-				double el = now_s() - t0;
+				double el = h4h_now_s() - t0;
 
 				p.step = step;
 				p.total_steps = total;
@@ -271,7 +263,7 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 				p.loss = (float)(loss_sum / seen);
 				p.acc = (float)right / (float)seen;
 				p.img_per_s = el > 0 ? seen / el : 0;
-				p.elapsed_s = now_s() - t_start;
+				p.elapsed_s = h4h_now_s() - t_start;
 				p.eta_s = p.img_per_s > 0 ? (double)(total -
 				    step) * c->batch / p.img_per_s : 0;
 				h->progress(h->ctx, &p);
@@ -285,7 +277,7 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 			nn_epoch_report er;
 			double vacc = 0;
 
-			er.seconds = now_s() - t0;
+			er.seconds = h4h_now_s() - t0;
 			if (r.vb != NULL && (rc = accuracy(r.m, r.vb, r.x, r.y,
 			    &vacc, err)) != 0)
 				goto out;
