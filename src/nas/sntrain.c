@@ -811,11 +811,12 @@ nas_supernet_sets(const nas_supernet *s, const char *data_dir, int test,
 
 	memset(&split, 0, sizeof split);
 	memset(cal, 0, sizeof *cal);
-	memset(set, 0, sizeof *set);
+	if (set != NULL)
+		memset(set, 0, sizeof *set);
 	if ((rc = nn_fmnist_load(data_dir, "train", &train, err)) != 0 ||
 	    (rc = nn_split_make(train->n, s->val, s->seed, &split, err)) != 0 ||
 	    (rc = calib_set(train, &split, s->recal_images, s->seed, hw, cal,
-	    err)) != 0)
+	    err)) != 0 || set == NULL)
 		goto out;
 	if (test) {
 		if ((rc = nn_fmnist_load(data_dir, "t10k", &tst, err)) != 0)

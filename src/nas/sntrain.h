@@ -127,7 +127,8 @@ int nas_supernet_open(const char *ckpt, int threads, int B,
     nas_supernet *out, h4h_err *err);
 void nas_supernet_close(nas_supernet *s);
 /* The calibration set the run used, and its validation images (test 0)
- * or the test images (test 1); n > 0 keeps the first n. */
+ * or the test images (test 1); n > 0 keeps the first n.  set NULL: the
+ * calibration set only. */
 int nas_supernet_sets(const nas_supernet *s, const char *data_dir, int test,
     int n, nas_imageset *cal, nas_imageset *set, h4h_err *err);
 /* The space's JSON texts into a checkpoint, and back. */

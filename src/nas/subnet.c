@@ -27,7 +27,7 @@ int
 nas_subnet_extract(nas_supernet *s, const nas_gene *g, const char *data_dir,
     const char *arch_out, const char *ckpt_out, h4h_err *err)
 {
-	nas_imageset cal, none;
+	nas_imageset cal;
 	nn_sn *x = NULL;
 	nn_ckpt *ck = NULL;
 	sim_arch a;
@@ -50,14 +50,8 @@ nas_subnet_extract(nas_supernet *s, const nas_gene *g, const char *data_dir,
 			return rc;
 		sim_net_destroy(net);
 	}
-	if ((rc = nas_supernet_sets(s, data_dir, 0, 1, &cal, &none,
-	    err)) != 0) {
-		/* no validation split: the calibration set alone */
-		if ((rc = nas_supernet_sets(s, data_dir, 1, 1, &cal, &none,
-		    err)) != 0)
-			return rc;
-	}
-	nas_imageset_free(&none);
+	if ((rc = nas_supernet_sets(s, data_dir, 0, 0, &cal, NULL, err)) != 0)
+		return rc;
 	nas_gene_active(s->sp, g, &act);
 	if ((rc = nn_sn_set_active(s->sn, &act, err)) != 0 ||
 	    (rc = nas_recal(s->sn, &cal, s->B, err)) != 0 ||

@@ -93,8 +93,9 @@ mkdir_p(const char *path, h4h_err *err)
 	return 0;
 }
 
+/* One line of text (a result's JSON, the budget's name). */
 static void
-write_json(FILE *f, const void *ctx)
+write_line(FILE *f, const void *ctx)
 {
 	const char *s = ctx;
 
@@ -114,7 +115,7 @@ save_result(const char *path, const char *recipe, uint64_t seed,
 	    r->step_ms[1], "steps", (json_int_t)r->steps[0],
 	    (json_int_t)r->steps[1]);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	int rc = h4h_write_atomic(path, "result", write_json, s, err);
+	int rc = h4h_write_atomic(path, "result", write_line, s, err);
 
 	free(s);
 	json_decref(o);
@@ -164,7 +165,7 @@ check_budget(const char *dir, const char *budget, h4h_err *err)
 			    budget);
 		return 0;
 	}
-	return h4h_write_atomic(path, "budget", write_json, budget, err);
+	return h4h_write_atomic(path, "budget", write_line, budget, err);
 }
 
 /* Min and max subnets of a trained supernet on the test images. */
