@@ -361,7 +361,8 @@ START_TEST(test_migrate_v1_train_logs)
 	int64_t run, run2;
 
 	h4h_db_close(db);
-	sqlite_make(path, "DROP TABLE train_epochs; DROP TABLE train_runs; "
+	sqlite_make(path, "DROP TABLE subnet_accuracy; "
+	    "DROP TABLE train_epochs; DROP TABLE train_runs; "
 	    "ALTER TABLE systems DROP COLUMN model_revision; "
 	    "INSERT INTO sweeps (args, n_points, status) VALUES ('old', 0, "
 	    "'done'); "
@@ -1409,7 +1410,8 @@ START_TEST(test_migrate_keeps_old_costs_unused)
 	 * line. */
 	sqlite_make(path, "UPDATE systems SET canon = substr(canon, "
 	    "instr(canon, char(10)) + 1); ALTER TABLE systems DROP COLUMN "
-	    "model_revision; PRAGMA user_version = 2;");
+	    "model_revision; DROP TABLE subnet_accuracy; "
+	    "PRAGMA user_version = 2;");
 
 	db = db_open_ok(path, 0);
 	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
@@ -1650,6 +1652,58 @@ START_TEST(test_cache_unknown_system)
 }
 END_TEST
 
+/* The search's accuracy cache: rows come back per (supernet, split,
+ * settings), a put replaces a row of the same key, other keys are not
+ * seen, and the table survives a reopen. */
+typedef struct acc_seen {
+	int n;
+	double sum;
+} acc_seen;
+
+static int
+acc_row(void *vctx, const char *gene, double acc)
+{
+	acc_seen *a = vctx;
+
+	ck_assert_ptr_nonnull(gene);
+	a->n++;
+	a->sum += acc;
+	return 0;
+}
+
+START_TEST(test_accuracy_cache)
+{
+	tmpdir t = { "", "" };
+	const char *path = tmp_make(&t, "acc.db");
+	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
+	h4h_err err = { "" };
+	h4h_db_acc_row rows[3] = { { "g1", 0.5, 1 }, { "g2", 0.25, 1 },
+	    { "g1", 0.75, 1 } };
+	acc_seen a = { 0, 0 };
+
+	ck_assert_int_eq(h4h_db_acc_put(db, "ck", "val", "s", 3, rows, &err),
+	    0);
+	ck_assert_int_eq(h4h_db_acc_put(db, "ck", "test", "s", 1, rows, &err),
+	    0);
+	ck_assert_int_eq(h4h_db_acc_put(db, "other", "val", "s", 1, rows,
+	    &err), 0);
+	h4h_db_close(db);
+	db = db_open_ok(path, H4H_DB_READONLY);
+	ck_assert_int_eq(h4h_db_acc_load(db, "ck", "val", "s", acc_row, &a,
+	    &err), 0);
+	ck_assert_int_eq(a.n, 2);
+	ck_assert(a.sum == 1.0);	/* g1 replaced by 0.75, plus g2 */
+	a.n = 0;
+	ck_assert_int_eq(h4h_db_acc_load(db, "ck", "val", "t", acc_row, &a,
+	    &err), 0);
+	ck_assert_int_eq(a.n, 0);
+	ck_assert_int_eq(h4h_db_acc_put(db, "ck", "val", "s", 1, rows, &err),
+	    H4H_EIO);
+	h4h_db_close(db);
+	tmp_done(&t);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -1669,6 +1723,7 @@ db_suite(void)
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_migrate_keeps_old_costs_unused);
 	tcase_add_test(tc, test_failed_batch_kept);
+	tcase_add_test(tc, test_accuracy_cache);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("Limits");
 	tcase_set_timeout(tc, 120);

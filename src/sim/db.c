@@ -177,7 +177,7 @@ static const char schema_v2[] =
 /* The tables `h4h db export table:NAME` may name. */
 static const char *const table_names[] = { "systems", "layers",
     "layer_candidates", "layer_costs", "networks", "network_costs",
-    "sweeps", "runs", "train_runs", "train_epochs" };
+    "sweeps", "runs", "train_runs", "train_epochs", "subnet_accuracy" };
 #define N_TABLES (sizeof table_names / sizeof table_names[0])
 
 /* Version 3: the model revision that made a system's costs.  It is part
@@ -188,6 +188,25 @@ static const char *const table_names[] = { "systems", "layers",
 static const char schema_v3[] =
 	"ALTER TABLE systems ADD COLUMN model_revision INTEGER NOT NULL"
 	" DEFAULT 1;\n";
+
+/* Version 4: the accuracy cache of the architecture search (h4h search).
+ * A subnet's accuracy is a function of the supernet's weights (the
+ * checkpoint's content hash), the gene's canonical text, the split and the
+ * evaluation settings (recalibration images, batch and seed, images
+ * scored); it does not depend on the system, so every system and budget
+ * reuses it.  Frozen. */
+static const char schema_v4[] =
+	"CREATE TABLE subnet_accuracy (\n"
+	"  supernet TEXT NOT NULL,\n"
+	"  gene TEXT NOT NULL,\n"
+	"  split TEXT NOT NULL,\n"
+	"  settings TEXT NOT NULL,\n"
+	"  accuracy REAL NOT NULL,\n"
+	"  seconds REAL,\n"
+	"  evaluated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ',"
+	" 'now')),\n"
+	"  PRIMARY KEY (supernet, split, settings, gene)\n"
+	");\n";
 
 static int
 migrate_0_1(sqlite3 *s)
@@ -207,11 +226,18 @@ migrate_2_3(sqlite3 *s)
 	return sqlite3_exec(s, schema_v3, NULL, NULL, NULL);
 }
 
+static int
+migrate_3_4(sqlite3 *s)
+{
+	return sqlite3_exec(s, schema_v4, NULL, NULL, NULL);
+}
+
 /* migrations[k] takes the schema from version k to k + 1. */
 static int (*const migrations[H4H_DB_SCHEMA_VERSION])(sqlite3 *) = {
 	migrate_0_1,
 	migrate_1_2,
 	migrate_2_3,
+	migrate_3_4,
 };
 
 /* ---- statements --------------------------------------------------------- */
@@ -2753,6 +2779,69 @@ h4h_db_train_epoch(h4h_db *db, int64_t run, const h4h_db_train_row *r,
 	sqlite3_bind_double(st, 10, r->seconds);
 	sqlite3_bind_double(st, 11, r->img_per_s);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : write_err(db, err);
+	sqlite3_finalize(st);
+	return tx_end(db, rc, err);
+}
+
+/* ---- subnet accuracy (version 4) --------------------------------------- */
+
+int
+h4h_db_acc_load(h4h_db *db, const char *supernet, const char *split,
+    const char *settings, h4h_db_acc_fn fn, void *ctx, h4h_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db->s, "SELECT gene, accuracy FROM "
+	    "subnet_accuracy WHERE supernet = ?1 AND split = ?2 AND "
+	    "settings = ?3", -1, &st, NULL) != SQLITE_OK)
+		return read_err(db, err);
+	sqlite3_bind_text(st, 1, supernet, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, split, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, settings, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *gene = (const char *)sqlite3_column_text(st, 0);
+		double acc = sqlite3_column_double(st, 1);
+
+		/* A row a foreign writer left malformed is not trusted. */
+		if (gene == NULL || !(acc >= 0 && acc <= 1))
+			continue;
+		if (fn(ctx, gene, acc) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = read_err(db, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+h4h_db_acc_put(h4h_db *db, const char *supernet, const char *split,
+    const char *settings, int n, const h4h_db_acc_row *rows, h4h_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (db->readonly)
+		return readonly_err(db, err);
+	if ((rc = tx_begin(db, err)) != 0)
+		return rc;
+	if (sqlite3_prepare_v2(db->s, "INSERT OR REPLACE INTO subnet_accuracy "
+	    "(supernet, gene, split, settings, accuracy, seconds) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL) != SQLITE_OK)
+		return tx_end(db, write_err(db, err), err);
+	for (int i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, supernet, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, rows[i].gene, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, split, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, settings, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 5, rows[i].accuracy);
+		sqlite3_bind_double(st, 6, rows[i].seconds);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : write_err(db, err);
+	}
 	sqlite3_finalize(st);
 	return tx_end(db, rc, err);
 }

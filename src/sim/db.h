@@ -32,7 +32,7 @@
 #include "sim/profile.h"
 #include "sim/sim.h"
 
-#define H4H_DB_SCHEMA_VERSION 3
+#define H4H_DB_SCHEMA_VERSION 4
 #define H4H_DB_APPLICATION_ID 0x48344831	/* "H4H1" */
 
 enum {
@@ -134,5 +134,21 @@ int h4h_db_train_run(h4h_db *db, const char *space, const char *recipe,
     uint64_t seed, const char *settings, int64_t *run, h4h_err *err);
 int h4h_db_train_epoch(h4h_db *db, int64_t run, const h4h_db_train_row *row,
     h4h_err *err);
+
+/* The search's accuracy cache (table subnet_accuracy): supernet is the
+ * checkpoint's content hash, gene the canonical gene text, settings the
+ * evaluation settings' text.  load hands every stored (gene, accuracy) of
+ * one (supernet, split, settings) to fn (nonzero stops); put stores n rows
+ * in one transaction, replacing rows of the same key. */
+typedef int (*h4h_db_acc_fn)(void *ctx, const char *gene, double accuracy);
+typedef struct h4h_db_acc_row {
+	const char *gene;
+	double accuracy;	/* in [0, 1] */
+	double seconds;		/* evaluation time */
+} h4h_db_acc_row;
+int h4h_db_acc_load(h4h_db *db, const char *supernet, const char *split,
+    const char *settings, h4h_db_acc_fn fn, void *ctx, h4h_err *err);
+int h4h_db_acc_put(h4h_db *db, const char *supernet, const char *split,
+    const char *settings, int n, const h4h_db_acc_row *rows, h4h_err *err);
 
 #endif
