@@ -18,6 +18,7 @@ static const h4h_cmd *const commands[] = {
 	&h4h_cmd_train,
 	&h4h_cmd_eval,
 	&h4h_cmd_supernet,
+	&h4h_cmd_search,
 	&h4h_cmd_reproduce,
 };
 

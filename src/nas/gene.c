@@ -106,11 +106,18 @@ void
 nas_gene_mutate(const nas_space *s, const nas_gene *in, double p, int no_vit,
     nn_rng *r, nas_gene *out)
 {
+	nas_gene_mutate_res(s, in, p, p, no_vit, r, out);
+}
+
+void
+nas_gene_mutate_res(const nas_space *s, const nas_gene *in, double p,
+    double p_res, int no_vit, nn_rng *r, nas_gene *out)
+{
 	*out = *in;
 	for (int d = 0; d < out->n; d++) {
 		int st, key, n = nas_space_choices(s, d, &st, &key);
 
-		if (n < 2 || nn_rng_uniform(r) >= p)
+		if (n < 2 || nn_rng_uniform(r) >= (st < 0 ? p_res : p))
 			continue;
 		/* a different value: one of the n - 1 others */
 		out->c[d] = (unsigned char)((out->c[d] + 1 +

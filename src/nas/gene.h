@@ -39,6 +39,10 @@ void nas_gene_sample(const nas_space *s, int no_vit, nn_rng *r, nas_gene *g);
  * from the old when there is one). */
 void nas_gene_mutate(const nas_space *s, const nas_gene *in, double p,
     int no_vit, nn_rng *r, nas_gene *out);
+/* The same with the resolution redrawn with probability p_res (OFA's
+ * search: 0.1 per decision, 0.5 for the resolution). */
+void nas_gene_mutate_res(const nas_space *s, const nas_gene *in, double p,
+    double p_res, int no_vit, nn_rng *r, nas_gene *out);
 /* Uniform crossover: each decision from a or b with probability 1/2. */
 void nas_gene_crossover(const nas_space *s, const nas_gene *a,
     const nas_gene *b, nn_rng *r, nas_gene *out);

@@ -1,0 +1,53 @@
+/*
+ * search_out.h - one search job on one system and its outputs, shared by
+ * `h4h search`, `h4h demo` and `h4h reproduce fig7|energy|fig8|fig9|fig11`.
+ *
+ * A job opens a study (nas/study.h), searches every budget, scores each
+ * winner on the test images, and writes into its directory: pareto.csv and
+ * pareto.json (one row per budget), front.csv (the Pareto front of all
+ * subnets evaluated), best-LABEL.json per budget (the full-size
+ * architecture; `h4h sim --arch` reproduces its latency), trace-LABEL.json
+ * with --trace, and search.dat/.gp with the images.  The picks stay in the
+ * job for the caller's own tables.
+ */
+#ifndef H4H_CLI_SEARCH_OUT_H
+#define H4H_CLI_SEARCH_OUT_H
+
+#include "nas/study.h"
+
+typedef struct search_job {
+	/* in */
+	const char *cmd;		/* for messages: "h4h: CMD: ..." */
+	const char *out;		/* directory (made if missing) */
+	const char *system;		/* profile file */
+	const char *const *sets;
+	int n_sets;
+	const char *space;		/* optional: must be the ckpt's space */
+	int metric;
+	const char *budgets_arg;	/* "1.5,2,3" in ms or mJ, or: */
+	const double *budgets;		/* in s or J */
+	int n_budgets;
+	const char *budget_opt;		/* "--latency-max": names it in errors */
+	int formats;			/* PLOT_* (0: no plots) */
+	int verbose;			/* summary on stdout */
+	int trace;			/* a trace of each winner */
+	/* out */
+	char system_name[64];
+	int macros, cus;
+	nas_pick *picks;		/* one per budget */
+	int n_picks;
+	nas_pick *front;
+	int n_front;
+	double min_cost[2];
+	double rho_holdout, rho_online;
+	int n_holdout, n_online;
+	nas_fitness_stats fstats;
+	long long cost_queries;
+	double seconds;
+} search_job;
+
+/* Returns the exit status; errors are printed as one line. */
+int search_job_run(search_job *job, const nas_study_cfg *cfg);
+void search_job_free(search_job *job);
+
+#endif

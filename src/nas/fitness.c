@@ -1,0 +1,221 @@
+/*
+ * fitness.c - cached real accuracy evaluations (fitness.h).
+ *
+ * Image sets are made on first use of a split (the test images only when
+ * the final front is scored).  The in-memory table maps a gene's hash to
+ * its text and score; the database rows of this key are read once at
+ * open.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/file.h"
+#include "core/hash.h"
+#include "nas/fitness.h"
+
+typedef struct scored {
+	char *gene;
+	double acc;
+} scored;
+
+struct nas_fitness {
+	nas_supernet *sn;
+	char *data_dir;
+	h4h_db *db;
+	int val_images;
+	char id[17];
+	char settings[2][96];
+	nas_imageset cal, set[2];
+	int have_cal, have_set[2];
+	h4h_htab memo[2];
+	nas_fitness_stats st;
+};
+
+static const char *const split_names[2] = { "val", "test" };
+
+static int
+scored_eq(const void *item, const void *key)
+{
+	return strcmp(((const scored *)item)->gene, key) == 0;
+}
+
+static void
+scored_free(void *p)
+{
+	scored *s = p;
+
+	free(s->gene);
+	free(s);
+}
+
+static void
+memo_put(h4h_htab *t, const char *gene, double acc)
+{
+	uint64_t h = h4h_hash64(gene, strlen(gene), H4H_HASH_SEED);
+	scored *s = h4h_htab_find(t, h, scored_eq, gene);
+
+	if (s != NULL) {
+		s->acc = acc;
+		return;
+	}
+	s = h4h_xmalloc(sizeof *s);
+	s->gene = h4h_xstrdup(gene);
+	s->acc = acc;
+	h4h_htab_add(t, h, s);
+}
+
+static const scored *
+memo_get(const h4h_htab *t, const char *gene)
+{
+	return h4h_htab_find(t, h4h_hash64(gene, strlen(gene), H4H_HASH_SEED),
+	    scored_eq, gene);
+}
+
+typedef struct loader {
+	h4h_htab *t;
+} loader;
+
+static int
+load_row(void *ctx, const char *gene, double acc)
+{
+	memo_put(((loader *)ctx)->t, gene, acc);
+	return 0;
+}
+
+int
+nas_fitness_open(nas_supernet *sn, const char *ckpt_path,
+    const char *data_dir, h4h_db *db, int val_images, nas_fitness **out,
+    h4h_err *err)
+{
+	nas_fitness *f;
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = h4h_file_read(ckpt_path, H4H_FILE_PATH_LAST, &buf, &len,
+	    err)) != 0)
+		return rc;
+	f = h4h_xcalloc(1, sizeof *f);
+	f->sn = sn;
+	f->data_dir = data_dir ? h4h_xstrdup(data_dir) : NULL;
+	f->db = db;
+	f->val_images = val_images;
+	snprintf(f->id, sizeof f->id, "%016" PRIx64,
+	    h4h_hash64(buf, len, H4H_HASH_SEED));
+	free(buf);
+	snprintf(f->settings[0], sizeof f->settings[0],
+	    "recal=%d/%d images=%d", sn->recal_images, sn->recal_batch,
+	    val_images > 0 && val_images < sn->val ? val_images : sn->val);
+	snprintf(f->settings[1], sizeof f->settings[1],
+	    "recal=%d/%d images=all", sn->recal_images, sn->recal_batch);
+	for (int s = 0; s < 2 && db != NULL; s++) {
+		loader l = { &f->memo[s] };
+
+		if ((rc = h4h_db_acc_load(db, f->id, split_names[s],
+		    f->settings[s], load_row, &l, err)) != 0) {
+			nas_fitness_close(f);
+			return rc;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+void
+nas_fitness_close(nas_fitness *f)
+{
+	if (f == NULL)
+		return;
+	nas_imageset_free(&f->cal);
+	nas_imageset_free(&f->set[0]);
+	nas_imageset_free(&f->set[1]);
+	h4h_htab_free(&f->memo[0], scored_free);
+	h4h_htab_free(&f->memo[1], scored_free);
+	free(f->data_dir);
+	free(f);
+}
+
+static int
+ensure_sets(nas_fitness *f, int split, h4h_err *err)
+{
+	nas_imageset cal;
+	int rc;
+
+	if (f->have_set[split])
+		return 0;
+	rc = nas_supernet_sets(f->sn, f->data_dir, split,
+	    split == NAS_SPLIT_VAL ? f->val_images : 0, &cal, &f->set[split],
+	    err);
+	if (rc != 0)
+		return rc;
+	if (f->have_cal)
+		nas_imageset_free(&cal);
+	else {
+		f->cal = cal;
+		f->have_cal = 1;
+	}
+	f->have_set[split] = 1;
+	return 0;
+}
+
+int
+nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,
+    double *acc, h4h_err *err)
+{
+	h4h_db_acc_row *rows = h4h_xcalloc((size_t)(n ? n : 1), sizeof *rows);
+	char (*text)[1024] = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *text);
+	int m = 0, rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		const scored *s;
+		double t0;
+
+		nas_gene_text(f->sn->sp, &g[i], text[i], sizeof text[i]);
+		if ((s = memo_get(&f->memo[split], text[i])) != NULL) {
+			acc[i] = s->acc;
+			f->st.hits[split]++;
+			continue;
+		}
+		if ((rc = ensure_sets(f, split, err)) != 0)
+			goto out;
+		t0 = h4h_now_s();
+		if ((rc = nas_eval_gene(f->sn->sn, f->sn->sp, &g[i], &f->cal,
+		    &f->set[split], f->sn->B, &acc[i], NULL, err)) != 0)
+			goto out;
+		rows[m].gene = text[i];
+		rows[m].accuracy = acc[i];
+		rows[m].seconds = h4h_now_s() - t0;
+		f->st.seconds[split] += rows[m].seconds;
+		f->st.evals[split]++;
+		memo_put(&f->memo[split], text[i], acc[i]);
+		m++;
+	}
+out:
+	if (f->db != NULL && m > 0) {
+		h4h_err e2;
+		int rc2 = h4h_db_acc_put(f->db, f->id, split_names[split],
+		    f->settings[split], m, rows, rc ? &e2 : err);
+
+		if (rc == 0)
+			rc = rc2;
+	}
+	free(text);
+	free(rows);
+	return rc;
+}
+
+void
+nas_fitness_get_stats(const nas_fitness *f, nas_fitness_stats *s)
+{
+	*s = f->st;
+}
+
+const char *
+nas_fitness_supernet_id(const nas_fitness *f)
+{
+	return f->id;
+}
