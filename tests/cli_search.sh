@@ -1,0 +1,159 @@
+#!/bin/sh
+# cli_search.sh - `h4h search` end to end on a small supernet trained here
+# on a synthetic Fashion-MNIST: the winners of latency and energy budgets
+# meet them when `h4h sim --arch` re-simulates them; the same seed gives a
+# byte-identical pareto.csv; a rerun on the same database makes no new
+# evaluations; a search killed with SIGKILL resumes to the same result;
+# bad input (a budget below the smallest subnet's cost, a checkpoint of
+# another space, a database of a newer schema) gets one line and exit 2.
+# Needs $H4H_BIN, $H4H_SRCDIR, python3.
+set -u
+
+H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
+SRC=${H4H_SRCDIR:-.}
+SPACE="$SRC/spaces/h4h-fmnist.json"
+SYS="$SRC/hwprofiles/system-npu-8cim.ini"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' HUP INT TERM
+pass=0
+fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "cli_search: python3 missing, skipped"
+	exit 77
+fi
+python3 "$SRC/tests/make_fmnist.py" "$TMP" 800 200 2
+
+"$H4H" supernet train --space "$SPACE" --data "$TMP" --batch 16 --val 100 \
+    --recal-images 64 --recal-batch 32 --threads 1 --recipe vanilla \
+    --steps 12 --out "$TMP/sn.ckpt" >/dev/null 2>"$TMP/train.err"
+check "a small supernet trains" '[ -s "$TMP/sn.ckpt" ]'
+
+S="--ckpt $TMP/sn.ckpt --system $SYS --data $TMP --population 12 --generations 3 --warmup 12 --real-per-gen 2 --format png"
+
+# The smallest subnet's latency, from the refusal of a budget below it.
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max 0.001 --db "$TMP/a.db" --out "$TMP/lo" \
+    >/dev/null 2>"$TMP/lo.err"
+rc=$?
+check "a budget below the smallest subnet: exit 2" '[ $rc -eq 2 ]'
+check "  one line naming the smallest subnet's latency" \
+    '[ "$(wc -l <"$TMP/lo.err")" -eq 1 ] && grep -q "^h4h: search: latency budget 0.001 ms is below the smallest subnet.s latency on this system ([0-9.]* ms)$" "$TMP/lo.err"'
+MIN=$(sed -n 's/.*system (\([0-9.]*\) ms)$/\1/p' "$TMP/lo.err")
+B=$(python3 -c "import sys; m=float(sys.argv[1]); print('%.4f,%.4f' % (m * 1.3, m * 2.5))" "${MIN:-1}")
+
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/a.db" --out "$TMP/a" \
+    >"$TMP/a.out" 2>"$TMP/a.err"
+check "search exits 0" '[ $? -eq 0 ]'
+check "pareto.csv: header and one row per budget, with test accuracy" \
+    '[ "$(wc -l <"$TMP/a/pareto.csv")" -eq 3 ] && awk -F, "NR > 1 && \$5 == \"\" { bad = 1 } END { exit bad }" "$TMP/a/pareto.csv"'
+check "pareto.json, front.csv, search.gp written" \
+    '[ -s "$TMP/a/pareto.json" ] && [ -s "$TMP/a/front.csv" ] && [ -s "$TMP/a/search.gp" ]'
+for f in "$TMP"/a/best-*.json; do
+	budget=$(basename "$f" .json | sed 's/best-\(.*\)ms/\1/')
+	"$H4H" sim --system "$SYS" --arch "$f" --json >"$TMP/sim.json" 2>/dev/null
+	check "h4h sim --arch $(basename "$f") meets ${budget} ms" \
+	    'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d[\"latency_s\"] * 1e3 <= float(sys.argv[2]) * (1 + 1e-9) else 1)" "$TMP/sim.json" "$budget"'
+	check "  at the latency pareto.csv reports" \
+	    'python3 -c "
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+rows = [r for r in csv.DictReader(open(sys.argv[2])) if abs(float(r[\"budget\"]) - float(sys.argv[3])) < 1e-9]
+sys.exit(0 if rows and abs(float(rows[0][\"latency_ms\"]) - d[\"latency_s\"] * 1e3) < 1e-5 else 1)" "$TMP/sim.json" "$TMP/a/pareto.csv" "$budget"'
+done
+
+# A rerun on the same database evaluates nothing new and says so.
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/a.db" --out "$TMP/a2" \
+    >"$TMP/a2.out" 2>&1
+check "rerun: no new real evaluations" 'grep -q "real evaluations 0 (cached [1-9]" "$TMP/a2.out"'
+check "rerun: the same pareto.csv" 'cmp -s "$TMP/a/pareto.csv" "$TMP/a2/pareto.csv"'
+
+# The same seed on a fresh database: byte-identical; another seed runs.
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/b.db" --out "$TMP/b" \
+    >/dev/null 2>&1
+check "same seed, fresh database: byte-identical pareto.csv" \
+    'cmp -s "$TMP/a/pareto.csv" "$TMP/b/pareto.csv"'
+
+# SIGKILL in the middle, then the same command: the same result as an
+# uninterrupted run of it.
+L="--latency-max $B --generations 6"
+# shellcheck disable=SC2086
+"$H4H" search $S $L --db "$TMP/ref.db" --out "$TMP/ref" >/dev/null 2>&1
+# shellcheck disable=SC2086
+"$H4H" search $S $L --db "$TMP/k.db" --out "$TMP/k" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ]; do
+	n=$(python3 -c "
+import sqlite3, sys
+try:
+    print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM subnet_accuracy').fetchone()[0])
+except Exception:
+    print(0)" "$TMP/k.db" 2>/dev/null)
+	[ "${n:-0}" -ge 16 ] && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 $pid 2>/dev/null
+killed=$?
+wait $pid 2>/dev/null
+check "the search was killed mid-run" '[ $killed -eq 0 ] && [ ! -e "$TMP/k/pareto.csv" ]'
+# shellcheck disable=SC2086
+"$H4H" search $S $L --db "$TMP/k.db" --out "$TMP/k" >"$TMP/k.out" 2>&1
+check "after SIGKILL the same command finishes" '[ $? -eq 0 ]'
+check "  with the uninterrupted run's pareto.csv" \
+    'cmp -s "$TMP/ref/pareto.csv" "$TMP/k/pareto.csv"'
+check "  reusing the accuracies stored before the kill" \
+    'grep -q "cached [1-9]" "$TMP/k.out"'
+
+# Energy budgets: the partition minimises energy, as `sim --objective
+# energy` does.
+# shellcheck disable=SC2086
+"$H4H" search $S --energy-max 1000 --db "$TMP/a.db" --out "$TMP/e" \
+    >/dev/null 2>&1
+check "energy search exits 0" '[ $? -eq 0 ] && [ -s "$TMP/e/best-1000mJ.json" ]'
+"$H4H" sim --system "$SYS" --objective energy --arch "$TMP/e/best-1000mJ.json" \
+    --json >"$TMP/sime.json" 2>/dev/null
+check "  its winner re-simulated at the energy pareto.csv reports" \
+    'python3 -c "
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+r = list(csv.DictReader(open(sys.argv[2])))[0]
+sys.exit(0 if abs(float(r[\"energy_mj\"]) - d[\"energy_j\"] * 1e3) < 1e-6 else 1)" "$TMP/sime.json" "$TMP/e/pareto.csv"'
+
+# Bad input: one line, exit 2.
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --space "$SRC/spaces/h4h-imagenet.json" \
+    --db "$TMP/a.db" --out "$TMP/x" >/dev/null 2>"$TMP/x.err"
+rc=$?
+check "a checkpoint of another space: exit 2, one line" \
+    '[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/x.err")" -eq 1 ] && grep -q "is of space .h4h-fmnist., not of .h4h-imagenet." "$TMP/x.err"'
+python3 -c "
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute('PRAGMA application_id = 1211385905')
+c.execute('CREATE TABLE future(a)')
+c.execute('PRAGMA user_version = 99')
+c.commit()" "$TMP/new.db"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/new.db" --out "$TMP/y" \
+    >/dev/null 2>"$TMP/y.err"
+rc=$?
+check "a database of a newer schema: exit 2, one line" \
+    '[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/y.err")" -eq 1 ] && grep -q "newer than this h4h supports" "$TMP/y.err"'
+# shellcheck disable=SC2086
+"$H4H" search $S --db "$TMP/a.db" --out "$TMP/z" >/dev/null 2>"$TMP/z.err"
+check "no budget: exit 2" '[ $? -eq 2 ] && grep -q "give one of --latency-max and --energy-max" "$TMP/z.err"'
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max 5,abc --db "$TMP/a.db" --out "$TMP/z" \
+    >/dev/null 2>"$TMP/z.err"
+check "a malformed budget: exit 2" '[ $? -eq 2 ] && grep -q "abc" "$TMP/z.err"'
+
+echo "cli_search: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
