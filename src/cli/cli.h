@@ -28,6 +28,7 @@ extern const h4h_cmd h4h_cmd_eval;
 extern const h4h_cmd h4h_cmd_supernet;
 extern const h4h_cmd h4h_cmd_reproduce;
 extern const h4h_cmd h4h_cmd_search;
+extern const h4h_cmd h4h_cmd_demo;
 
 /* Prints "h4h: <cmd>: <msg>" and returns the exit status for rc. */
 int cli_fail(const char *cmd, int rc, const h4h_err *err);

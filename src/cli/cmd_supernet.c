@@ -48,12 +48,15 @@ static const char *usage =
     "                          [--seed S] [--json] [--threads T] [--data DIR]\n"
     "       h4h supernet extract --ckpt CKPT --subnet min|max|random:N|GENE.json\n"
     "                          --arch-out A.json --ckpt-out X.ckpt [--seed S]\n"
+    "       h4h supernet slim --ckpt CKPT --out SLIM.ckpt\n"
     "\n"
     "train: the sandwich rule (max, min and 2 random subnets per step) with\n"
     "in-place distillation, AdamW lr 2e-3 wd 0.05, cosine; --epochs and\n"
     "--steps count per phase.  tpi-* without --init trains phase 1 (cnn)\n"
     "first.  eval: BN recalibration on 2,000 training images, then top-1\n"
-    "accuracy.  See doc/nas.md.\n";
+    "accuracy.  slim: a copy without the optimizer's moments (a third of\n"
+    "the size) for shipping and searching; training cannot resume from it.\n"
+    "See doc/nas.md.\n";
 
 typedef struct view {
 	int tty;
@@ -450,6 +453,27 @@ out:
 }
 
 static int
+slim(int argc, char **argv)
+{
+	const char *cmd = "supernet slim";
+	args a;
+	h4h_err err;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	if ((rc = parse(cmd, argc, argv, &a)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (a.ckpt == NULL || a.tc.out == NULL)
+		return cli_usage_error(cmd, "--ckpt and --out are required");
+	if ((rc = nas_supernet_slim(a.ckpt, a.tc.out, &err)) != 0)
+		return cli_fail(cmd, rc, &err);
+	fprintf(stderr, "h4h: supernet: wrote %s (weights and batch-norm "
+	    "statistics; it searches and scores like %s but cannot resume "
+	    "training)\n", a.tc.out, a.ckpt);
+	return 0;
+}
+
+static int
 exec_supernet(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
@@ -463,8 +487,10 @@ exec_supernet(int argc, char **argv)
 		return eval(argc - 1, argv + 1);
 	if (strcmp(argv[1], "extract") == 0)
 		return extract(argc - 1, argv + 1);
+	if (strcmp(argv[1], "slim") == 0)
+		return slim(argc - 1, argv + 1);
 	return cli_usage_error("supernet", "unknown subcommand '%s' (train, "
-	    "eval or extract)", argv[1]);
+	    "eval, extract or slim)", argv[1]);
 }
 
 const h4h_cmd h4h_cmd_supernet = {

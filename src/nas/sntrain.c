@@ -293,6 +293,12 @@ restore(const nas_train_cfg *c, run *r, int *pi, int64_t *step, int *epoch,
 	    err)) != 0)
 		goto out;
 	meta_text(c, r->sp, meta, sizeof meta);
+	if (strstr(nn_ckpt_meta(ck), " slim=1") != NULL) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': a slim checkpoint (h4h "
+		    "supernet slim: no optimizer state) cannot resume training",
+		    c->resume);
+		goto out;
+	}
 	if (strcmp(recipe, nas_recipe_name(c->recipe)) != 0) {
 		rc = h4h_errf(err, H4H_EINPUT, "'%s': made by recipe '%s', not "
 		    "'%s'", c->resume, recipe, nas_recipe_name(c->recipe));
@@ -834,5 +840,46 @@ out:
 	nn_split_free(&split);
 	nn_dataset_destroy(train);
 	nn_dataset_destroy(tst);
+	return rc;
+}
+
+int
+nas_supernet_slim(const char *in, const char *out, h4h_err *err)
+{
+	nn_ckpt *ck = NULL, *sl = nn_ckpt_create();
+	char kind[64], *meta;
+	int64_t epoch, step;
+	int rc;
+
+	if ((rc = nn_ckpt_read(in, &ck, err)) != 0)
+		goto out;
+	meta_get(nn_ckpt_meta(ck), "kind", kind, sizeof kind);
+	if (strcmp(kind, "h4h-supernet") != 0) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': not a supernet checkpoint "
+		    "(h4h supernet train writes those)", in);
+		goto out;
+	}
+	for (int i = 0; i < nn_ckpt_count(ck); i++) {
+		const nn_ckpt_tensor *t = nn_ckpt_at(ck, i);
+
+		if (strncmp(t->name, "adam_m.", 7) == 0 ||
+		    strncmp(t->name, "adam_v.", 7) == 0)
+			continue;
+		if ((rc = nn_ckpt_add(sl, t->name, t->dtype, t->ndim, t->dims,
+		    t->data, err)) != 0)
+			goto out;
+	}
+	meta = h4h_xmalloc(strlen(nn_ckpt_meta(ck)) + 16);
+	strcpy(meta, nn_ckpt_meta(ck));
+	if (strstr(meta, " slim=1") == NULL)
+		strcat(meta, " slim=1");
+	nn_ckpt_set_meta(sl, meta);
+	free(meta);
+	nn_ckpt_progress(ck, &epoch, &step);
+	nn_ckpt_set_progress(sl, epoch, step);
+	rc = nn_ckpt_write(sl, out, err);
+out:
+	nn_ckpt_destroy(sl);
+	nn_ckpt_destroy(ck);
 	return rc;
 }

@@ -131,6 +131,10 @@ void nas_supernet_close(nas_supernet *s);
  * calibration set only. */
 int nas_supernet_sets(const nas_supernet *s, const char *data_dir, int test,
     int n, nas_imageset *cal, nas_imageset *set, h4h_err *err);
+/* A copy of a supernet checkpoint without the optimizer's moments
+ * (adam_m.*, adam_v.*), marked slim=1: it opens with nas_supernet_open
+ * like the original, and --resume refuses it. */
+int nas_supernet_slim(const char *in, const char *out, h4h_err *err);
 /* The space's JSON texts into a checkpoint, and back. */
 int nas_ckpt_add_space(nn_ckpt *ck, const nas_space *sp, h4h_err *err);
 int nas_ckpt_space(const nn_ckpt *ck, const char *path, nas_space **sp,

@@ -314,7 +314,7 @@ nas_study_front(nas_study_sys *sys, double max_budget, nas_pick **picks,
 		if (it[i].e->acc <= best)
 			continue;
 		best = it[i].e->acc;
-		rc = nas_study_describe(sys, &it[i].e->g, 1, &out[k++], err);
+		rc = nas_study_describe(sys, &it[i].e->g, 0, &out[k++], err);
 	}
 	free(it);
 	if (rc == 0)

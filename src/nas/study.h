@@ -74,7 +74,8 @@ int nas_study_search(nas_study_sys *sys, double budget, nas_pick *pick,
 /* The best of n_real random subnets within budget (the baseline). */
 int nas_study_random(nas_study_sys *sys, double budget, int n_real,
     uint64_t seed, nas_pick *pick, h4h_err *err);
-/* The Pareto front (validation accuracy up, the metric's cost down) of
+/* The Pareto front (validation accuracy up, the metric's cost down; no
+ * test scores, which cost a pass over 10,000 images each) of
  * every really evaluated subnet within max_budget, cheapest first; the
  * caller frees *picks. */
 int nas_study_front(nas_study_sys *sys, double max_budget, nas_pick **picks,
