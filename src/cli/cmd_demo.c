@@ -33,7 +33,7 @@ static const char *usage =
     "                [--jobs N] [--data DIR]\n"
     "\n"
     "Searches the shipped supernet (checkpoints/h4h-fmnist-tpi-unfreeze.ckpt)\n"
-    "under the latency budgets 15, 40 and 100 ms on\n"
+    "under the latency budgets 10, 20 and 40 ms on\n"
     "hwprofiles/system-npu-only.ini and hwprofiles/system-npu-8cim.ini and\n"
     "prints the winners side by side.  --train first trains a supernet from\n"
     "scratch (tpi-unfreeze, 1 epoch per phase; about 7 minutes on 2 cores)\n"
@@ -209,8 +209,8 @@ write_md(FILE *f, const void *ctx)
 	const demo *d = ctx;
 
 	fprintf(f, "# h4h demo\n\nSupernet: `%s`.  Search: OFA evolution, "
-	    "population 50, 10 generations, ridge predictor (60 warm-up "
-	    "subnets, 5 real evaluations per generation), validation on 1,000 "
+	    "population 50, 8 generations, ridge predictor (60 warm-up "
+	    "subnets, 4 real evaluations per generation), validation on 1,000 "
 	    "images after BN recalibration; winners scored on the 10,000 test "
 	    "images.  Costs: the full-size network on each system, from the "
 	    "cost database (h4h.db).\n\n", d->ckpt);
@@ -229,7 +229,7 @@ run(int argc, char **argv)
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	const char *out = "demo", *ckpt = NULL, *data = NULL;
-	const char *budgets = "15,40,100";
+	const char *budgets = "10,20,40";
 	char b1[4096], b2[4096], b3[4096], b4[4096], sysdir[N_SYS][4096];
 	char trained[4096], db[4096];
 	const char *systems[N_SYS];
@@ -285,10 +285,10 @@ run(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	nas_search_defaults(&cfg.search);
 	cfg.search.population = 50;
-	cfg.search.generations = 10;
+	cfg.search.generations = 8;
 	cfg.search.warmup = 60;
 	cfg.search.holdout = 15;
-	cfg.search.real_per_gen = 5;
+	cfg.search.real_per_gen = 4;
 	cfg.val_images = 1000;
 	cfg.threads = (int)jobs;
 	cfg.ckpt = ckpt;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/reproduce_figs.h"
 #include "nas/table2.h"
 
 static volatile sig_atomic_t interrupted;
@@ -28,7 +29,9 @@ on_signal(int sig)
 }
 
 static const char *usage =
-    "usage: h4h reproduce table2 --out DIR [--seeds 1,2,3]\n"
+    "usage: h4h reproduce fig7|energy|fig8|fig9|fig11 --out DIR ... (see\n"
+    "       h4h reproduce fig7 --help)\n"
+    "       h4h reproduce table2 --out DIR [--seeds 1,2,3]\n"
     "                            [--budget default|long|smoke] [--results FILE]\n"
     "                            [--space FILE] [--threads T] [--jobs 1|2]\n"
     "                            [--data DIR]\n"
@@ -112,6 +115,9 @@ exec_reproduce(int argc, char **argv)
 	h4h_err err;
 	int o, rc, stopped;
 
+	if (argc >= 2 && strcmp(argv[1], "table2") != 0 &&
+	    strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "help") != 0)
+		return reproduce_fig_exec(argv[1], argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "table2") != 0) {
 		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 		    strcmp(argv[1], "help") == 0)) {
