@@ -5,7 +5,8 @@
 # byte-identical pareto.csv; a rerun on the same database makes no new
 # evaluations; a search killed with SIGKILL resumes to the same result;
 # bad input (a budget below the smallest subnet's cost, a checkpoint of
-# another space, a database of a newer schema) gets one line and exit 2.
+# another space, a database of a newer schema) gets one line and exit 2;
+# `h4h demo` writes its table, traces and database, and reruns from them.
 # Needs $H4H_BIN, $H4H_SRCDIR, python3.
 set -u
 
@@ -154,6 +155,23 @@ check "no budget: exit 2" '[ $? -eq 2 ] && grep -q "give one of --latency-max an
 "$H4H" search $S --latency-max 5,abc --db "$TMP/a.db" --out "$TMP/z" \
     >/dev/null 2>"$TMP/z.err"
 check "a malformed budget: exit 2" '[ $? -eq 2 ] && grep -q "abc" "$TMP/z.err"'
+
+# h4h demo on this small supernet: six winners, a trace of each, and a
+# rerun that evaluates nothing.
+"$H4H" demo --ckpt "$TMP/sn.ckpt" --data "$TMP" --out "$TMP/demo" --jobs 1 \
+    >"$TMP/demo.out" 2>"$TMP/demo.err"
+check "demo exits 0" '[ $? -eq 0 ]'
+check "  one row per budget and system" \
+    '[ "$(grep -c "^[0-9]* ms  *npu-" "$TMP/demo.out")" -eq 6 ]'
+check "  the macros' gain at each budget" \
+    '[ "$(grep -c " [+-][0-9.]* pt$" "$TMP/demo.out")" -eq 3 ]'
+check "  a Perfetto trace of each winner" \
+    '[ "$(ls "$TMP"/demo/npu-*/trace-*ms.json | wc -l)" -eq 6 ] && python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"traceEvents\"]" "$TMP/demo/npu-8cim/trace-20ms.json"'
+check "  summary.md and the database" '[ -s "$TMP/demo/summary.md" ] && [ -s "$TMP/demo/h4h.db" ]'
+"$H4H" demo --ckpt "$TMP/sn.ckpt" --data "$TMP" --out "$TMP/demo" --jobs 1 \
+    >"$TMP/demo2.out" 2>&1
+check "demo rerun: no new evaluations, the same table" \
+    'grep -q "^real evaluations 0 (cached" "$TMP/demo2.out" && [ "$(grep " ms  *npu-" "$TMP/demo.out")" = "$(grep " ms  *npu-" "$TMP/demo2.out")" ]'
 
 echo "cli_search: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

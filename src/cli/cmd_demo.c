@@ -190,16 +190,20 @@ print_table(FILE *f, const demo *d, int md)
 				    p->latency_s * 1e3, p->energy_j * 1e3,
 				    p->vit_blocks, p->mbconv_blocks, lay,
 				    100 * p->cim_mac_share, gain);
-			else
-				fprintf(f, "%-6g%s%s%-9s%s%7.2f%s%7.2f%s%10.3f"
+			else {
+				char bud[32];
+
+				snprintf(bud, sizeof bud, "%g ms",
+				    p->budget * 1e3);
+				fprintf(f, "%-8s%s%-9s%s%7.2f%s%7.2f%s%10.3f"
 				    "%s%9.4f%s%3d%s%6d%s%-13s%s%6.1f%%%s%s\n",
-				    p->budget * 1e3, "ms", sep,
-				    d->job[s].system_name, sep,
+				    bud, sep, d->job[s].system_name, sep,
 				    100 * p->val_acc, sep, 100 * p->test_acc,
 				    sep, p->latency_s * 1e3, sep,
 				    p->energy_j * 1e3, sep, p->vit_blocks, sep,
 				    p->mbconv_blocks, sep, lay, sep,
 				    100 * p->cim_mac_share, sep, gain);
+			}
 		}
 }
 
