@@ -73,12 +73,20 @@ usage(FILE *f)
 static void
 passive_openmp(char **argv)
 {
+	char self[4096];
+	ssize_t n;
+
 	if (getenv("OMP_WAIT_POLICY") != NULL)
 		return;
+	/* the binary's own path, so ps and top still say h4h */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || (size_t)n >= sizeof self - 1)
+		return;
+	self[n] = '\0';
 	if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0)
 		return;
-	execv("/proc/self/exe", argv);
-	/* no /proc: carry on with the default policy */
+	execv(self, argv);
+	/* cannot run itself: carry on with the default policy */
 }
 
 int
