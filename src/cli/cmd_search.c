@@ -36,13 +36,15 @@ static const char *usage =
     "[--mutate-prob P]\n"
     "                  [--mutate-res-prob P] [--no-predictor] [--warmup N]\n"
     "                  [--real-per-gen N] [--val-images N] [--cnn-only]\n"
+    "                  [--max-tries N]\n"
     "                  [--space FILE] [--format png|svg|both] [--data DIR]\n"
     "\n"
     "OFA-style evolution (population 100, 25% parents, 50 mutants and 50\n"
     "crossovers per generation, mutation probability 0.1 per decision and\n"
     "0.5 for the resolution, 30 generations) under each budget, enforced\n"
-    "by rejection: latency budgets in ms, energy budgets in mJ of the\n"
-    "full-size network on the system.  Fitness is validation accuracy after\n"
+    "by rejection (a child over budget is redrawn, up to --max-tries 30\n"
+    "times, then it is its parent): latency budgets in ms, energy budgets\n"
+    "in mJ, of the full-size network on the system.  Fitness is validation accuracy after\n"
     "BN recalibration, cached in the database; the ridge predictor (on by\n"
     "default) picks the --real-per-gen (10) children per generation that\n"
     "are evaluated for real, after a --warmup (200) of random subnets.\n"
@@ -52,6 +54,7 @@ static const char *usage =
 enum { O_CKPT = 256, O_SYSTEM, O_SET, O_LAT, O_EN, O_DB, O_OUT, O_SEED,
     O_JOBS, O_ALGO, O_POP, O_GENS, O_PARENT, O_MUTR, O_MUTP, O_MUTRES,
     O_NOPRED, O_WARMUP, O_REAL, O_VALIMG, O_CNN, O_SPACE, O_FORMAT, O_DATA,
+    O_TRIES,
     O_HELP };
 
 static const struct option opts[] = {
@@ -69,7 +72,8 @@ static const struct option opts[] = {
 	{ "real-per-gen", 1, NULL, O_REAL },
 	{ "val-images", 1, NULL, O_VALIMG }, { "cnn-only", 0, NULL, O_CNN },
 	{ "space", 1, NULL, O_SPACE }, { "format", 1, NULL, O_FORMAT },
-	{ "data", 1, NULL, O_DATA }, { "help", 0, NULL, O_HELP },
+	{ "data", 1, NULL, O_DATA }, { "max-tries", 1, NULL, O_TRIES },
+	{ "help", 0, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -187,6 +191,12 @@ run(int argc, char **argv)
 			cfg.val_images = (int)v;
 			break;
 		case O_CNN: cfg.search.no_vit = 1; break;
+		case O_TRIES:
+			if (cli_parse_int(CMD, "--max-tries", optarg, 1,
+			    1000000, &v))
+				return 2;
+			cfg.search.max_tries = (int)v;
+			break;
 		case O_FORMAT:
 			if ((formats = plot_format_from_name(optarg)) < 0)
 				return cli_usage_error(CMD, "--format must be "

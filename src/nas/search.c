@@ -58,7 +58,7 @@ nas_search_defaults(nas_search_cfg *c)
 	c->warmup = 200;
 	c->holdout = 50;
 	c->real_per_gen = 10;
-	c->max_tries = 200;
+	c->max_tries = 30;
 	c->seed = 1;
 }
 

@@ -60,7 +60,10 @@ typedef struct nas_search_cfg {
 	int real_per_gen;		/* real evaluations per generation
 					 * with the predictor (10) */
 	int max_tries;			/* draws per child before giving up
-					 * and keeping its parent (200) */
+					 * and keeping its parent (30): OFA
+					 * redraws without limit, but with
+					 * simulated costs every draw costs a
+					 * network simulation */
 	uint64_t seed;
 } nas_search_cfg;
 
