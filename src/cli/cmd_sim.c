@@ -23,7 +23,7 @@
 
 static const char *usage_text =
     "usage: h4h sim --system FILE.ini [--system FILE.ini]...\n"
-    "               (--net FILE.json | --arch FILE.json)\n"
+    "               (--net FILE.json | --arch FILE.json | --onnx FILE.onnx)\n"
     "               [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
     "               [--json] [--csv FILE] [--trace FILE] [--db FILE]\n"
@@ -37,6 +37,7 @@ static const char *usage_text =
     "                  compare systems side by side\n"
     "  --net FILE      network as a JSON layer list (see nets/)\n"
     "  --arch FILE     H4H architecture (a Table-1 subnet) as JSON\n"
+    "  --onnx FILE     ONNX model (e.g. from torch.onnx.export, batch 1)\n"
     "  --set K=V       override a profile key, e.g. cim.macros=4\n"
     "  --objective O   latency (default), energy or edp\n"
     "  --json          print results as JSON on stdout instead of a table\n"
@@ -74,6 +75,7 @@ sim_exec(int argc, char **argv)
 		{ "system", required_argument, NULL, 's' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "arch", required_argument, NULL, 'a' },
+		{ "onnx", required_argument, NULL, 'x' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "objective", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
@@ -86,6 +88,8 @@ sim_exec(int argc, char **argv)
 	};
 	const char *systems[MAX_SYSTEMS], *sets[MAX_SETS];
 	const char *net_path = NULL, *arch_path = NULL, *objective = NULL;
+	const char *onnx_path = NULL;
+	int n_nets = 0;
 	const char *csv = NULL, *trace = NULL, *db_path = NULL;
 	h4h_db *db = NULL;
 	sim_cache caches[MAX_SYSTEMS];
@@ -111,9 +115,15 @@ sim_exec(int argc, char **argv)
 			break;
 		case 'n':
 			net_path = optarg;
+			n_nets++;
 			break;
 		case 'a':
 			arch_path = optarg;
+			n_nets++;
+			break;
+		case 'x':
+			onnx_path = optarg;
+			n_nets++;
 			break;
 		case 'S':
 			if (n_sets == MAX_SETS)
@@ -153,9 +163,9 @@ sim_exec(int argc, char **argv)
 		    argv[optind]);
 	if (n_systems == 0)
 		return cli_usage_error("sim", "--system FILE.ini is required");
-	if ((net_path == NULL) == (arch_path == NULL))
-		return cli_usage_error("sim", "give exactly one of --net and "
-		    "--arch");
+	if (n_nets != 1)
+		return cli_usage_error("sim", "give exactly one of --net, --arch "
+		    "and --onnx (got %d)", n_nets);
 	if (objective != NULL && sim_objective_from_name(objective) < 0)
 		return cli_usage_error("sim", "--objective must be latency, "
 		    "energy or edp (got '%s')", objective);
@@ -163,8 +173,9 @@ sim_exec(int argc, char **argv)
 	/* Every input is read and every output place checked before anything
 	 * runs, and outputs are written only once every run has succeeded:
 	 * bad input costs nothing and leaves nothing behind. */
-	rc = sim_net_open(net_path ? net_path : arch_path, net_path == NULL,
-	    &net, &arch_json, &err);
+	rc = sim_net_open(net_path ? net_path : arch_path ? arch_path :
+	    onnx_path, net_path ? SIM_NET_LIST : arch_path ? SIM_NET_ARCH :
+	    SIM_NET_ONNX, &net, &arch_json, &err);
 	if (rc != 0)
 		return cli_fail("sim", rc, &err);
 	for (int s = 0; s < n_systems; s++) {

@@ -56,7 +56,8 @@ typedef struct sweep {
 } sweep;
 
 static const char *usage_text =
-    "usage: h4h sweep --system FILE.ini (--net FILE.json | --arch FILE.json)...\n"
+    "usage: h4h sweep --system FILE.ini\n"
+    "                 (--net FILE.json | --arch FILE.json | --onnx FILE.onnx)...\n"
     "                 --vary section.key=v1,v2,... [--vary ...] --db FILE\n"
     "                 [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
@@ -69,6 +70,7 @@ static const char *usage_text =
     "  --system FILE   base hardware profile\n"
     "  --net FILE      a network (JSON layer list); repeatable\n"
     "  --arch FILE     an H4H architecture (JSON); repeatable\n"
+    "  --onnx FILE     an ONNX model; repeatable\n"
     "  --vary K=V,...  a profile key and the values it takes\n"
     "  --set K=V       a fixed override of the base profile\n"
     "  --objective O   latency (default), energy or edp\n"
@@ -411,6 +413,7 @@ sweep_exec(int argc, char **argv)
 		{ "system", required_argument, NULL, 's' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "arch", required_argument, NULL, 'a' },
+		{ "onnx", required_argument, NULL, 'x' },
 		{ "vary", required_argument, NULL, 'v' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "objective", required_argument, NULL, 'o' },
@@ -423,7 +426,7 @@ sweep_exec(int argc, char **argv)
 	const char *system = NULL, *objective = NULL, *sets[MAX_SETS];
 	const char *net_args[MAX_NETS], *vary_args[MAX_VARY];
 	int n_sets = 0, n_net_args = 0, n_vary_args = 0, jobs = 1, quiet = 0;
-	int net_is_arch[MAX_NETS], c, rc, status = 0, created;
+	int net_kind[MAX_NETS], c, rc, status = 0, created;
 	sweep s;
 	h4h_err err = { "" };
 	char *args, *end;
@@ -439,10 +442,12 @@ sweep_exec(int argc, char **argv)
 			break;
 		case 'n':
 		case 'a':
+		case 'x':
 			if (n_net_args == MAX_NETS)
 				return cli_usage_error("sweep", "at most %d "
 				    "networks", MAX_NETS);
-			net_is_arch[n_net_args] = c == 'a';
+			net_kind[n_net_args] = c == 'a' ? SIM_NET_ARCH :
+			    c == 'x' ? SIM_NET_ONNX : SIM_NET_LIST;
 			net_args[n_net_args++] = optarg;
 			break;
 		case 'v':
@@ -487,7 +492,7 @@ sweep_exec(int argc, char **argv)
 		    argv[optind]);
 	if (system == NULL || n_net_args == 0 || s.db_path == NULL)
 		return cli_usage_error("sweep", "--system, --db and at least one "
-		    "--net or --arch are required");
+		    "--net, --arch or --onnx are required");
 	if (objective != NULL && sim_objective_from_name(objective) < 0)
 		return cli_usage_error("sweep", "--objective must be latency, "
 		    "energy or edp (got '%s')", objective);
@@ -498,9 +503,9 @@ sweep_exec(int argc, char **argv)
 		s.n_vary += rc == 0;
 	}
 	for (int n = 0; rc == 0 && n < n_net_args; n++) {
-		rc = sim_net_open(net_args[n], net_is_arch[n], &s.nets[n],
+		rc = sim_net_open(net_args[n], net_kind[n], &s.nets[n],
 		    &s.arch_json[n], &err);
-		s.is_arch[n] = net_is_arch[n];
+		s.is_arch[n] = net_kind[n] == SIM_NET_ARCH;
 		s.n_nets += rc == 0;
 	}
 	if (rc != 0) {
