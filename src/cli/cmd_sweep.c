@@ -101,6 +101,18 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 		    "section.key=v1,v2,...", arg);
 	snprintf(v->key, sizeof v->key, "%.*s", (int)(eq - arg), arg);
 	v->n = 0;
+	/* The points are labelled, stored and exported under the sweep's one
+	 * objective: a varied objective would be costed under one and
+	 * labelled with another. */
+	if (strcmp(v->key, "partition.objective") == 0)
+		return h4h_errf(err, H4H_EINPUT, "--vary partition.objective: "
+		    "the objective cannot vary within a sweep (run one sweep "
+		    "per --objective)");
+	/* strtok_r would skip an empty entry silently. */
+	if (eq[1] == '\0' || eq[1] == ',' || strstr(eq, ",,") != NULL ||
+	    eq[strlen(eq) - 1] == ',')
+		return h4h_errf(err, H4H_EINPUT, "--vary '%s': empty value in "
+		    "the list", arg);
 	list = h4h_xstrdup(eq + 1);
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
@@ -205,6 +217,11 @@ sweep_args(const sweep *s)
 
 	fprintf(f, "system %016llx\n", (unsigned long long)h4h_hash64(canon,
 	    strlen(canon), H4H_HASH_SEED));
+	/* The canonical system leaves the objective out: without this line
+	 * an --objective energy sweep resumed the latency sweep of the same
+	 * systems and reported its costs. */
+	fprintf(f, "objective %s\n",
+	    sim_objective_name(s->base.part.objective));
 	for (int k = 0; k < s->n_vary; k++) {
 		fprintf(f, "vary %s=", s->vary[k].key);
 		for (int j = 0; j < s->vary[k].n; j++)
@@ -501,6 +518,13 @@ sweep_exec(int argc, char **argv)
 	for (int k = 0; rc == 0 && k < n_vary_args; k++) {
 		rc = parse_vary(vary_args[k], &s.base, &s.vary[k], &err);
 		s.n_vary += rc == 0;
+		/* A key varied twice: the later values would win at every
+		 * point while the labels showed the earlier ones. */
+		for (int j = 0; rc == 0 && j < k; j++)
+			if (strcmp(s.vary[j].key, s.vary[k].key) == 0)
+				rc = h4h_errf(&err, H4H_EINPUT, "--vary %s is "
+				    "given twice (list all its values in one "
+				    "--vary)", s.vary[k].key);
 	}
 	for (int n = 0; rc == 0 && n < n_net_args; n++) {
 		rc = sim_net_open(net_args[n], net_kind[n], &s.nets[n],

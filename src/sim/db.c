@@ -2673,13 +2673,17 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 			goto bad;
 		if ((rc = sweep_points(db, id, &n, err)) != 0)
 			return rc;
+		/* One row per point: the cost of the objective the point's
+		 * params name (other objectives' costs of the same system
+		 * and network may be stored too). */
 		snprintf(sql, sizeof sql, "SELECT r.point, r.params, r.status, "
 		    "r.system_id, r.network_id, c.objective, c.latency_s, "
 		    "c.energy_j, c.e_npu_j, c.e_cim_j, c.e_noc_j, "
 		    "c.e_static_j, r.error FROM runs r LEFT JOIN network_costs "
 		    "c ON c.system_id = r.system_id AND c.network_id = "
-		    "r.network_id WHERE r.sweep_id = ?1 "
-		    "ORDER BY r.point, c.objective");
+		    "r.network_id AND ' ' || r.params || ' ' LIKE "
+		    "'%% objective=' || c.objective || ' %%' "
+		    "WHERE r.sweep_id = ?1 ORDER BY r.point");
 	} else if (strncmp(what, "network:", 8) == 0) {
 		if (parse_id(arg, &id) != 0)
 			goto bad;

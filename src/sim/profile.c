@@ -1249,6 +1249,13 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 		    path);
 		goto out;
 	}
+	/* A file that sets nothing is a wrong file, not the defaults. */
+	if (c.n_as == 0 && c.n_inc == 0) {
+		rc = h4h_errf(err, H4H_EINPUT, "profile '%s' is empty (no "
+		    "key is set; system-npu-only.ini holds the defaults)",
+		    path);
+		goto out;
+	}
 
 	/* Includes first, in order; then this file's own keys. */
 	for (i = 0; i < c.n_inc; i++) {
