@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "sim/arch.h"
+#include "sim/breakdown.h"
 #include "core/atomic.h"
 #include "sim/db.h"
 #include "sim/sim.h"
@@ -27,6 +28,7 @@ static const char *usage_text =
     "               [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
     "               [--json] [--csv FILE] [--trace FILE] [--db FILE]\n"
+    "               [--breakdown]\n"
     "       h4h sim --list-keys\n"
     "\n"
     "Simulates a network layer by layer on an Ethos-U55 NPU + N MRAM CIM\n"
@@ -46,6 +48,8 @@ static const char *usage_text =
     "                  with several systems, FILE gets .<system> inserted\n"
     "  --db FILE       cost database: reuse stored layer results, store new\n"
     "                  ones (created if missing)\n"
+    "  --breakdown     where the time goes: latency and energy by op and by\n"
+    "                  device, each layer's bound, the 5 slowest layers\n"
     "  --list-keys     list every profile key with its range and unit\n";
 
 static char *
@@ -83,6 +87,7 @@ sim_exec(int argc, char **argv)
 		{ "trace", required_argument, NULL, 't' },
 		{ "list-keys", no_argument, NULL, 'k' },
 		{ "db", required_argument, NULL, 'd' },
+		{ "breakdown", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +100,8 @@ sim_exec(int argc, char **argv)
 	sim_cache caches[MAX_SYSTEMS];
 	int64_t system_ids[MAX_SYSTEMS];
 	int n_systems = 0, n_sets = 0, json = 0, c, rc = 0, status = 0;
+	int breakdown = 0;
+	sim_breakdown *bds[MAX_SYSTEMS] = { 0 };
 	sim_result *results[MAX_SYSTEMS] = { 0 };
 	sim_trace *traces[MAX_SYSTEMS] = { 0 };
 	char *trace_paths[MAX_SYSTEMS] = { 0 };
@@ -136,6 +143,9 @@ sim_exec(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'b':
+			breakdown = 1;
 			break;
 		case 'c':
 			csv = optarg;
@@ -251,6 +261,14 @@ sim_exec(int argc, char **argv)
 		    "simulated\n", db_path, reused, reused == 1 ? "" : "s",
 		    simulated);
 	}
+	for (int s = 0; breakdown && s < n_systems; s++) {
+		rc = sim_breakdown_make(&profiles[s], results[s], &bds[s],
+		    &err);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+	}
 	for (int s = 0; trace != NULL && s < n_systems; s++) {
 		rc = sim_trace_write(traces[s], trace_paths[s], &err);
 		if (rc != 0) {
@@ -270,7 +288,8 @@ sim_exec(int argc, char **argv)
 		    "spans)\n", profiles[s].name, trace_paths[s],
 		    sim_trace_count(traces[s]));
 	if (json) {
-		char *s = sim_result_json(results, n_systems);
+		char *s = breakdown ? sim_breakdown_json(results, bds,
+		    n_systems) : sim_result_json(results, n_systems);
 
 		puts(s);
 		free(s);
@@ -279,6 +298,8 @@ sim_exec(int argc, char **argv)
 	} else {
 		sim_result_print_compare(results, n_systems, stdout);
 	}
+	for (int s = 0; !json && breakdown && s < n_systems; s++)
+		sim_breakdown_print(bds[s], results[s], stdout);
 	if (fflush(stdout) != 0) {
 		perror("h4h: sim: stdout");
 		status = 1;
@@ -286,6 +307,7 @@ sim_exec(int argc, char **argv)
 out:
 	for (int s = 0; s < n_systems; s++) {
 		sim_result_destroy(results[s]);
+		sim_breakdown_destroy(bds[s]);
 		sim_trace_destroy(traces[s]);
 		free(trace_paths[s]);
 	}
