@@ -136,6 +136,22 @@ void sim_profile_dump(const sim_profile *p, FILE *f);
 const char *sim_objective_name(sim_objective o);
 int sim_objective_from_name(const char *s);	/* -1 if unknown */
 
+/* One key of a resolved system and where its value came from (h4h
+ * system, as Vela's --verbose-config). */
+typedef struct sim_profile_entry {
+	char key[64];
+	char value[512];	/* as it would be written in a file */
+	const char *unit;
+	char origin[400];	/* "default", "FILE line N" or "--set ARG" */
+} sim_profile_entry;
+
+/* sim_profile_open without an objective, recording every key's origin:
+ * *entries (caller frees) gets one entry per key, in key-table order;
+ * system.include lists every file loaded, in load order. */
+int sim_profile_resolve(const char *path, const char *const *sets,
+    int n_sets, sim_profile *p, sim_profile_entry **entries, int *n,
+    h4h_err *err);
+
 /* Per-key documentation, for `h4h sim --list-keys` and doc/. */
 void sim_profile_list_keys(FILE *f);
 
