@@ -792,6 +792,12 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 	int rc = 0;
 
 	*out = NULL;
+	/* A UTF-8 byte-order mark (Windows editors write one) is not JSON,
+	 * but it is no error either. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return h4h_errf(err, H4H_EINPUT, "'%s' line %d column %d: %s",

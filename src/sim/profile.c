@@ -566,7 +566,15 @@ suggest_section(char *buf, size_t size, const char *s)
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++) {
-		d = edit_distance(s, keys[i].section);
+		char low[64];
+		size_t j;
+
+		/* Sections are lowercase: '[CIM]' means '[cim]'. */
+		for (j = 0; s[j] != '\0' && j + 1 < sizeof low; j++)
+			low[j] = (char)tolower((unsigned char)s[j]);
+		low[j] = '\0';
+		d = strcmp(low, keys[i].section) == 0 ? 0 :
+		    edit_distance(s, keys[i].section);
 		if (d < best_d) {
 			best_d = d;
 			best = keys[i].section;

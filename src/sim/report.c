@@ -8,6 +8,7 @@
 #include "sim/sim.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,15 @@ sim_result_print_table(const sim_result *r, FILE *f)
 	    r->cim_weight_bytes / 1e6, r->cim_capacity_bytes / 1e6);
 }
 
+/* A change in percent rounded to one decimal, never "-0.0". */
+static double
+change_pct(double now, double base)
+{
+	double v = base != 0 ? 100 * (now / base - 1) : 0;
+
+	return fabs(v) < 0.05 ? 0 : v;
+}
+
 void
 sim_result_print_compare(sim_result *const *rs, int n, FILE *f)
 {
@@ -99,8 +109,8 @@ sim_result_print_compare(sim_result *const *rs, int n, FILE *f)
 	for (int s = 1; s < n; s++)
 		fprintf(f, "%s vs %s: latency %+.1f%%, energy %+.1f%%\n",
 		    rs[s]->system_name, rs[0]->system_name,
-		    100 * (rs[s]->latency_s / rs[0]->latency_s - 1),
-		    100 * (rs[s]->energy_j / rs[0]->energy_j - 1));
+		    change_pct(rs[s]->latency_s, rs[0]->latency_s),
+		    change_pct(rs[s]->energy_j, rs[0]->energy_j));
 }
 
 static json_t *
