@@ -1,6 +1,8 @@
 #!/bin/sh
 # cli_system.sh - `h4h system`: every key with its value and origin
-# (default, file and line, --set), as text and JSON, and its errors.
+# (default, file and line, --set), as text and JSON, and its errors; and
+# the provenance every output carries: h4h's version, the model revision
+# and this system hash, in sim's JSON, CSV and trace and in sweep exports.
 # Needs $H4H_BIN and $H4H_SRCDIR.
 set -u
 
@@ -50,6 +52,26 @@ h2=$(sed -n 's/.*(hash \([0-9a-f]*\)).*/\1/p' "$TMP/s2.out")
 check "the hash is the database's" \
     '"$H4H" db export --db "$TMP/c.db" table:systems | grep -q "$h2"'
 check "--set changes the hash" '[ "$h" != "$h2" ]'
+
+# ---- provenance ----------------------------------------------------------------
+"$H4H" sim --system "$TMP/my.ini" --net "$SRC/nets/hybrid_example.json" --json \
+    --csv "$TMP/p.csv" --trace "$TMP/p.trace.json" >"$TMP/p.json" 2>/dev/null
+check "JSON carries the system hash" 'grep -q "\"system_hash\": \"$h2\"" "$TMP/p.json"'
+check "JSON carries the model revision" 'grep -q "\"model_revision\": [0-9]" "$TMP/p.json"'
+check "JSON carries h4h's version" \
+    'grep -q "\"h4h_version\": \"$("$H4H" --version | cut -d" " -f2)\"" "$TMP/p.json"'
+check "CSV rows end with version, revision, hash" \
+    'head -1 "$TMP/p.csv" | grep -q ",h4h_version,model_revision,system_hash$" && sed -n 2p "$TMP/p.csv" | grep -q ",[0-9]*,$h2$"'
+check "the trace's process is named after the system" \
+    'grep -q "\"process_name\",\"args\":{\"name\":\"h4h sim: my-system\"}" "$TMP/p.trace.json"'
+check "the trace records the system hash" 'grep -q "\"system_hash\":\"$h2\"" "$TMP/p.trace.json"'
+check "layer spans carry op, split and energy" \
+    'grep -q "\"args\":{\"op\":\"conv\",\"split\":\"[^\"]*\",\"energy_j\":" "$TMP/p.trace.json"'
+"$H4H" sweep --system "$TMP/my.ini" --net "$SRC/nets/hybrid_example.json" \
+    --vary cim.macros=1,2 --db "$TMP/c.db" --quiet >/dev/null 2>&1
+"$H4H" db export --db "$TMP/c.db" sweep:1 >"$TMP/sw.csv"
+check "sweep rows carry the system hash and model revision" \
+    'head -1 "$TMP/sw.csv" | grep -q ",system_hash,model_revision$" && [ "$(cut -d, -f14 "$TMP/sw.csv" | grep -c "^[0-9a-f]\{16\}$")" -eq 2 ]'
 
 "$H4H" system "$TMP/missing.ini" >/dev/null 2>"$TMP/e1"
 check "a missing file exits 2" '[ $? -eq 2 ] && [ "$(wc -l <"$TMP/e1")" -eq 1 ]'
