@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
-#include "sim/gen/onnx.pb-c.h"
+#include "src/sim/gen/onnx.pb-c.h"	/* generated into the build tree */
 #include "sim/onnx.h"
 #include "sim/oracle.h"
 #include "sim/profile.h"

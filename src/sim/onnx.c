@@ -42,7 +42,7 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "sim/gen/onnx.pb-c.h"
+#include "src/sim/gen/onnx.pb-c.h"	/* generated into the build tree */
 
 #define MAX_RANK 8
 #define MAX_VALS 64		/* values kept per constant: shapes, indices */
