@@ -63,6 +63,29 @@ check "sweep 1 rows are latency costs" \
 check "sweep 2 rows are energy costs" \
     '[ "$(grep -c ",energy," "$TMP/e2.csv")" -eq 2 ] && [ "$(wc -l <"$TMP/e2.csv")" -eq 3 ]'
 
+# ---- whole-component sweeps: a U55-32 point is a U55-32 -------------------------
+"$H4H" sweep --system "$SYS" --net "$NET" --db "$TMP/inc.db" --quiet \
+    --vary system.include=npu/u55-32.ini,npu/u55-256.ini >"$TMP/inc.out" 2>&1
+check "system.include sweep exits 0" '[ $? -eq 0 ]'
+check "... with 2 points" '[ "$(grep -c "system.include=npu/u55-" "$TMP/inc.out")" -eq 2 ]'
+# The same system by hand: npu-8cim with the U55-32 file loaded last.
+printf '[system]\nname = by-hand\ninclude = %s, %s\n' "$SYS" \
+    "$SRC/hwprofiles/npu/u55-32.ini" >"$TMP/u32.ini"
+"$H4H" system "$TMP/u32.ini" >"$TMP/u32.sys"
+check "by hand, npu.static_mw is the U55-32's 1.5 mW" \
+    'grep -E "^npu.static_mw +1.5 " "$TMP/u32.sys" >/dev/null'
+"$H4H" sim --system "$TMP/u32.ini" --net "$NET" --json >"$TMP/u32.json"
+e_hand=$(sed -n 's/^  "energy_j": \(.*\),$/\1/p' "$TMP/u32.json" | head -1)
+"$H4H" db export --db "$TMP/inc.db" sweep:1 >"$TMP/inc.csv"
+e_sweep=$(grep "u55-32" "$TMP/inc.csv" | cut -d, -f8)
+check "the U55-32 point costs what the U55-32 system costs" \
+    'python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(abs(a-b) > 1e-9*b)" "$e_hand" "$e_sweep"'
+e_256=$(grep "u55-256" "$TMP/inc.csv" | cut -d, -f8)
+check "... and not what the U55-256 costs" '[ "$e_sweep" != "$e_256" ]'
+refuse "missing component file" "--vary system.include=npu/nope.ini" -- \
+    sweep --system "$SYS" --net "$NET" --db "$TMP/x.db" \
+    --vary system.include=npu/nope.ini
+
 # ---- sim: empty profile, network twice ------------------------------------------
 : >"$TMP/empty.ini"
 refuse "empty profile" "profile '$TMP/empty.ini' is empty" -- \

@@ -71,7 +71,9 @@ check "layer spans carry op, split and energy" \
     --vary cim.macros=1,2 --db "$TMP/c.db" --quiet >/dev/null 2>&1
 "$H4H" db export --db "$TMP/c.db" sweep:1 >"$TMP/sw.csv"
 check "sweep rows carry the system hash and model revision" \
-    'head -1 "$TMP/sw.csv" | grep -q ",system_hash,model_revision$" && [ "$(cut -d, -f14 "$TMP/sw.csv" | grep -c "^[0-9a-f]\{16\}$")" -eq 2 ]'
+    'head -1 "$TMP/sw.csv" | grep -q ",system_hash,model_revision," && [ "$(cut -d, -f14 "$TMP/sw.csv" | grep -c "^[0-9a-f]\{16\}$")" -eq 2 ]'
+check "the export has a column per varied key, and net" \
+    'head -1 "$TMP/sw.csv" | grep -q ",cim.macros,net$" && [ "$(cut -d, -f16 "$TMP/sw.csv" | tr "\n" " ")" = "cim.macros 1 2 " ]'
 
 "$H4H" system "$TMP/missing.ini" >/dev/null 2>"$TMP/e1"
 check "a missing file exits 2" '[ $? -eq 2 ] && [ "$(wc -l <"$TMP/e1")" -eq 1 ]'

@@ -39,11 +39,16 @@ typedef struct vary {
 	char key[64];
 	int n;
 	char *values[MAX_VALUES];
+	/* system.include: each value's file, relative to the base system's
+	 * directory; NULL for other keys. */
+	char *paths[MAX_VALUES];
 } vary;
 
 typedef struct sweep {
 	const char *db_path;
 	sim_profile base;
+	const char *const *sets;	/* --set, applied again after a */
+	int n_sets;			/* varied component file */
 	int n_nets;
 	sim_net *nets[MAX_NETS];
 	int is_arch[MAX_NETS];
@@ -89,8 +94,24 @@ now_s(void)
 
 /* Splits "section.key=v1,v2" into v; every value is checked against the
  * base profile now, so a bad one costs nothing later. */
+/* dir(from) + "/" + name, unless name is absolute. */
+static char *
+beside(const char *from, const char *name)
+{
+	const char *slash = strrchr(from, '/');
+	size_t n = strlen(from) + strlen(name) + 2;
+	char *out = h4h_xmalloc(n);
+
+	if (name[0] == '/' || slash == NULL)
+		snprintf(out, n, "%s", name);
+	else
+		snprintf(out, n, "%.*s/%s", (int)(slash - from), from, name);
+	return out;
+}
+
 static int
-parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
+parse_vary(const char *arg, const char *system, const sim_profile *base,
+    vary *v, h4h_err *err)
 {
 	const char *eq = strchr(arg, '=');
 	char *list, *tok, *save = NULL;
@@ -124,6 +145,21 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 			free(list);
 			return h4h_errf(err, H4H_EINPUT, "--vary %s: at most %d "
 			    "values", v->key, MAX_VALUES);
+		}
+		/* A whole component file: its keys over the base system's. */
+		if (strcmp(v->key, "system.include") == 0) {
+			char *path = beside(system, tok);
+
+			if ((rc = sim_profile_apply_file(&p, path, &sub)) != 0) {
+				h4h_errf(err, rc, "--vary system.include=%s: %s",
+				    tok, sub.msg);
+				free(path);
+				free(list);
+				return rc;
+			}
+			v->paths[v->n] = path;
+			v->values[v->n++] = h4h_xstrdup(tok);
+			continue;
 		}
 		snprintf(set, sizeof set, "%s=%s", v->key, tok);
 		if ((rc = sim_profile_set(&p, set, &sub)) != 0 ||
@@ -180,9 +216,25 @@ point_profile(const sweep *s, int i, sim_profile *p, h4h_err *err)
 
 	*p = s->base;
 	point_net(s, i, idx);
+	/* A varied component file first, then --set again (it wins over any
+	 * file, as in sim), then the other varied keys. */
+	for (int k = 0; k < s->n_vary; k++) {
+		if (s->vary[k].paths[0] == NULL)
+			continue;
+		if ((rc = sim_profile_apply_file(p, s->vary[k].paths[idx[k]],
+		    err)) != 0)
+			return rc;
+		for (int j = 0; j < s->n_sets; j++)
+			if ((rc = sim_profile_set(p, s->sets[j], err)) != 0)
+				return rc;
+		/* The sweep's one objective, whatever the file says. */
+		p->part.objective = s->base.part.objective;
+	}
 	for (int k = 0; k < s->n_vary; k++) {
 		char set[256];
 
+		if (s->vary[k].paths[0] != NULL)
+			continue;
 		snprintf(set, sizeof set, "%s=%s", s->vary[k].key,
 		    s->vary[k].values[idx[k]]);
 		if ((rc = sim_profile_set(p, set, err)) != 0)
@@ -416,8 +468,10 @@ sweep_free(sweep *s)
 		free(s->arch_json[n]);
 	}
 	for (int k = 0; k < s->n_vary; k++)
-		for (int j = 0; j < s->vary[k].n; j++)
+		for (int j = 0; j < s->vary[k].n; j++) {
 			free(s->vary[k].values[j]);
+			free(s->vary[k].paths[j]);
+		}
 	for (int i = 0; s->params != NULL && i < s->n_points; i++)
 		free(s->params[i]);
 	free(s->params);
@@ -515,8 +569,11 @@ sweep_exec(int argc, char **argv)
 		    "energy or edp (got '%s')", objective);
 
 	rc = sim_profile_open(system, sets, n_sets, objective, &s.base, &err);
+	s.sets = sets;
+	s.n_sets = n_sets;
 	for (int k = 0; rc == 0 && k < n_vary_args; k++) {
-		rc = parse_vary(vary_args[k], &s.base, &s.vary[k], &err);
+		rc = parse_vary(vary_args[k], system, &s.base, &s.vary[k],
+		    &err);
 		s.n_vary += rc == 0;
 		/* A key varied twice: the later values would win at every
 		 * point while the labels showed the earlier ones. */

@@ -2666,11 +2666,72 @@ parse_id(const char *s, int64_t *id)
 	return 0;
 }
 
+/* For a spreadsheet: one column per key the sweep varies (its "vary K="
+ * lines), holding the value from each point's params, and one for the
+ * network ("net"), appended to the export's columns. */
+static int
+varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
+    h4h_err *err)
+{
+	static const char *word = "substr(' ' || r.params || ' ', instr(' ' || "
+	    "r.params || ' ', ' %s=') + %d)";
+	sqlite3_stmt *st;
+	const char *args, *line;
+	size_t n = 0;
+	int rc;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db->s, "SELECT args FROM sweeps WHERE id = ?1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return read_err(db, err);
+	sqlite3_bind_int64(st, 1, sweep_id);
+	rc = sqlite3_step(st);
+	args = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+	    NULL;
+	for (line = args; line != NULL && *line != '\0'; ) {
+		const char *end = strchr(line, '\n'), *eq;
+		char key[64], rest[256];
+		size_t k;
+
+		if (end == NULL)
+			end = line + strlen(line);
+		eq = memchr(line, '=', (size_t)(end - line));
+		if (strncmp(line, "vary ", 5) == 0 && eq != NULL &&
+		    (k = (size_t)(eq - line - 5)) > 0 && k < sizeof key) {
+			memcpy(key, line + 5, k);
+			key[k] = '\0';
+			/* Profile keys only: no quoting needed below. */
+			if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.")
+			    == k) {
+				snprintf(rest, sizeof rest, word, key,
+				    (int)k + 2);
+				n += (size_t)snprintf(out + n, n < size ?
+				    size - n : 0, ", substr(%s, 1, instr(%s, "
+				    "' ') - 1) AS \"%s\"", rest, rest, key);
+			}
+		}
+		line = *end ? end + 1 : end;
+	}
+	if (args != NULL) {
+		char rest[256];
+
+		snprintf(rest, sizeof rest, word, "net", 5);
+		n += (size_t)snprintf(out + n, n < size ? size - n : 0,
+		    ", CASE WHEN instr(' ' || r.params, ' net=') > 0 THEN "
+		    "substr(%s, 1, instr(%s, ' ') - 1) END AS net", rest, rest);
+	}
+	sqlite3_finalize(st);
+	if (n >= size)
+		return h4h_errf(err, H4H_EINPUT, "sweep %lld varies too many "
+		    "keys to export", (long long)sweep_id);
+	return 0;
+}
+
 int
 h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
     h4h_err *err)
 {
-	char sql[1024];
+	char sql[4096], extra[2560];
 	const char *arg = what ? strchr(what, ':') : NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t id = 0, n;
@@ -2705,17 +2766,20 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 		 * params name (other objectives' costs of the same system
 		 * and network may be stored too); params without an
 		 * objective= word (not written by h4h sweep) join them all. */
+		if ((rc = varied_columns(db, id, extra, sizeof extra,
+		    err)) != 0)
+			return rc;
 		snprintf(sql, sizeof sql, "SELECT r.point, r.params, r.status, "
 		    "r.system_id, r.network_id, c.objective, c.latency_s, "
 		    "c.energy_j, c.e_npu_j, c.e_cim_j, c.e_noc_j, "
 		    "c.e_static_j, r.error, s.hash AS system_hash, "
-		    "s.model_revision FROM runs r LEFT JOIN systems s ON "
+		    "s.model_revision%s FROM runs r LEFT JOIN systems s ON "
 		    "s.id = r.system_id LEFT JOIN network_costs "
 		    "c ON c.system_id = r.system_id AND c.network_id = "
 		    "r.network_id AND (' ' || r.params || ' ' NOT LIKE "
 		    "'%% objective=%%' OR ' ' || r.params || ' ' LIKE "
 		    "'%% objective=' || c.objective || ' %%') "
-		    "WHERE r.sweep_id = ?1 ORDER BY r.point");
+		    "WHERE r.sweep_id = ?1 ORDER BY r.point", extra);
 	} else if (strncmp(what, "network:", 8) == 0) {
 		if (parse_id(arg, &id) != 0)
 			goto bad;

@@ -1385,6 +1385,30 @@ out:
 }
 
 int
+sim_profile_apply_file(sim_profile *p, const char *path, h4h_err *err)
+{
+	load_chain *ch = h4h_xcalloc(1, sizeof *ch);
+	sim_profile tmp = *p;
+	int rc;
+
+	if (realpath(path, ch->real[0]) == NULL) {
+		rc = h4h_errf(err, H4H_EINPUT, "cannot open profile '%s': %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	ch->path[0] = path;
+	ch->n = 1;
+	rc = load_file(path, ch, &tmp, err);
+	if (rc == 0)
+		rc = sim_profile_validate(&tmp, err);
+	if (rc == 0)
+		*p = tmp;
+out:
+	free(ch);
+	return rc;
+}
+
+int
 sim_profile_resolve(const char *path, const char *const *sets, int n_sets,
     sim_profile *p, sim_profile_entry **entries, int *n, h4h_err *err)
 {

@@ -114,6 +114,11 @@ void sim_profile_defaults(sim_profile *p);
  * be read.  On any error *p is left unchanged. */
 int sim_profile_load(const char *path, sim_profile *p, h4h_err *err);
 
+/* Load the profile file `path` on top of *p (its includes first, then its
+ * keys, as for sim_profile_load) and validate: a whole component file
+ * (npu/u55-32.ini) swapped into a system.  On error *p is unchanged. */
+int sim_profile_apply_file(sim_profile *p, const char *path, h4h_err *err);
+
 /* Apply one "section.key=value" override (the CLI's --set); blanks around
  * key and value are ignored.  On error *p is left unchanged. */
 int sim_profile_set(sim_profile *p, const char *assignment, h4h_err *err);
