@@ -1,8 +1,10 @@
 #!/bin/sh
 # cli_inputs.sh - small input and output rules an architect trips over: a
 # JSON network saved with a UTF-8 BOM loads, '[CIM]' suggests '[cim]', a
-# comparison never prints "-0.0%", and `train --help` names every option
-# the parser takes.  Needs $H4H_BIN and $H4H_SRCDIR.
+# comparison never prints "-0.0%", `train --help` names every option
+# the parser takes, and a sweep plot's title names the base system and the
+# fixed settings, its x label carries the unit and its ticks are the swept
+# values.  Needs $H4H_BIN and $H4H_SRCDIR.
 set -u
 
 H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
@@ -48,6 +50,18 @@ for o in model epochs steps batch lr min-lr wd warmup clip smooth randaug \
 	check "train --help describes --$o" \
 	    'grep -qE "^  --$o( |$)" "$TMP/train.help"'
 done
+
+"$H4H" sweep --system "$SRC/hwprofiles/system-npu-8cim.ini" --net "$NET" \
+    --vary cim.macros=1,2,4 --vary cim.cus_per_macro=4 --db "$TMP/p.db" \
+    --quiet >/dev/null 2>&1
+"$H4H" plot sweep --db "$TMP/p.db" --sweep 1 --x cim.macros --out "$TMP/fig" \
+    --format png >/dev/null 2>&1
+check "the plot title names the base system and the fixed settings" \
+    'grep -qF "title \"sweep 1: net hybrid-example on npu-8cim (cim.cus_per_macro=4, objective=latency)\"" "$TMP/fig/sweep1.gp"'
+check "the x label carries the unit" \
+    'grep -qF "set xlabel \"cim.macros (count)\"" "$TMP/fig/sweep1.gp"'
+check "integer keys get integer ticks at the swept values" \
+    'grep -qF "set xtics (1, 2, 4)" "$TMP/fig/sweep1.gp"'
 
 echo "cli_inputs: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1020,6 +1020,14 @@ key_range(const key_def *k, char *buf, size_t size)
 	}
 }
 
+const char *
+sim_profile_key_unit(const char *key)
+{
+	const key_def *k = key_find(key);
+
+	return k != NULL ? k->unit : NULL;
+}
+
 void
 sim_profile_list_keys(FILE *f)
 {

@@ -157,6 +157,9 @@ int sim_profile_resolve(const char *path, const char *const *sets,
     int n_sets, sim_profile *p, sim_profile_entry **entries, int *n,
     h4h_err *err);
 
+/* The unit of a "section.key" ("GB/s", "count", "-"), NULL if unknown. */
+const char *sim_profile_key_unit(const char *key);
+
 /* Per-key documentation, for `h4h sim --list-keys` and doc/. */
 void sim_profile_list_keys(FILE *f);
 
