@@ -63,6 +63,19 @@ check "sweep 1 rows are latency costs" \
 check "sweep 2 rows are energy costs" \
     '[ "$(grep -c ",energy," "$TMP/e2.csv")" -eq 2 ] && [ "$(wc -l <"$TMP/e2.csv")" -eq 3 ]'
 
+# ---- points are named after the sweep that ran them --------------------------
+"$H4H" sweep --system "$SYS" --net "$NET" --db "$TMP/n.db" --quiet \
+    --vary cim.macros=1,2 >/dev/null 2>&1
+"$H4H" sweep --system "$SYS" --net "$NET" --db "$TMP/n.db" --quiet \
+    --set system.name=other --vary cim.macros=1,2 >/dev/null 2>&1
+"$H4H" db export --db "$TMP/n.db" sweep:2 >"$TMP/n2.csv"
+check "a second sweep over the same systems is a new sweep" \
+    '[ "$(wc -l <"$TMP/n2.csv")" -eq 3 ]'
+check "its points carry its own names" \
+    'grep -q ",other:macros=1,hybrid-example$" "$TMP/n2.csv" && grep -q ",other:macros=2,hybrid-example$" "$TMP/n2.csv"'
+check "the systems keep the first sweep's names" \
+    '"$H4H" db export --db "$TMP/n.db" table:systems | grep -q ",npu-8cim:macros=1,"'
+
 # ---- whole-component sweeps: a U55-32 point is a U55-32 -------------------------
 "$H4H" sweep --system "$SYS" --net "$NET" --db "$TMP/inc.db" --quiet \
     --vary system.include=npu/u55-32.ini,npu/u55-256.ini >"$TMP/inc.out" 2>&1

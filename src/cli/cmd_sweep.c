@@ -274,6 +274,10 @@ sweep_args(const sweep *s)
 	 * systems and reported its costs. */
 	fprintf(f, "objective %s\n",
 	    sim_objective_name(s->base.part.objective));
+	/* The base system's name, so that exports name each point as this
+	 * sweep does (a system stored first by another sweep keeps that
+	 * sweep's name in the systems table). */
+	fprintf(f, "name %s\n", s->base.name);
 	for (int k = 0; k < s->n_vary; k++) {
 		fprintf(f, "vary %s=", s->vary[k].key);
 		for (int j = 0; j < s->vary[k].n; j++)

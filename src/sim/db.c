@@ -2677,8 +2677,9 @@ varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
 	    "r.params || ' ', ' %s=') + %d)";
 	sqlite3_stmt *st;
 	const char *args, *line;
-	size_t n = 0;
-	int rc;
+	char name[1024] = "";		/* SQL for the point's system name */
+	size_t n = 0, nn = 0;
+	int rc, named = 0;
 
 	out[0] = '\0';
 	if (sqlite3_prepare_v2(db->s, "SELECT args FROM sweeps WHERE id = ?1",
@@ -2695,6 +2696,15 @@ varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
 
 		if (end == NULL)
 			end = line + strlen(line);
+		if (strncmp(line, "name ", 5) == 0 && nn == 0) {
+			char base[128], *q;
+
+			snprintf(base, sizeof base, "%.*s", (int)(end - line - 5),
+			    line + 5);
+			q = sqlite3_mprintf("%Q", base);
+			nn = (size_t)snprintf(name, sizeof name, "%s", q);
+			sqlite3_free(q);
+		}
 		eq = memchr(line, '=', (size_t)(end - line));
 		if (strncmp(line, "vary ", 5) == 0 && eq != NULL &&
 		    (k = (size_t)(eq - line - 5)) > 0 && k < sizeof key) {
@@ -2703,15 +2713,27 @@ varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
 			/* Profile keys only: no quoting needed below. */
 			if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.")
 			    == k) {
+				const char *dot = strchr(key, '.');
+
 				snprintf(rest, sizeof rest, word, key,
 				    (int)k + 2);
 				n += (size_t)snprintf(out + n, n < size ?
 				    size - n : 0, ", substr(%s, 1, instr(%s, "
 				    "' ') - 1) AS \"%s\"", rest, rest, key);
+				/* h4h sweep's point name: BASE:key=v,... */
+				if (nn > 0 && nn < sizeof name)
+					nn += (size_t)snprintf(name + nn,
+					    sizeof name - nn, " || '%c%s=' || "
+					    "substr(%s, 1, instr(%s, ' ') - 1)",
+					    named++ ? ',' : ':',
+					    dot ? dot + 1 : key, rest, rest);
 			}
 		}
 		line = *end ? end + 1 : end;
 	}
+	if (nn > 0 && nn < sizeof name)
+		n += (size_t)snprintf(out + n, n < size ? size - n : 0,
+		    ", %s AS system", name);
 	if (args != NULL) {
 		char rest[256];
 
