@@ -73,7 +73,7 @@ check "layer spans carry op, split and energy" \
 check "sweep rows carry the system hash and model revision" \
     'head -1 "$TMP/sw.csv" | grep -q ",system_hash,model_revision," && [ "$(cut -d, -f14 "$TMP/sw.csv" | grep -c "^[0-9a-f]\{16\}$")" -eq 2 ]'
 check "the export has a column per varied key, and net" \
-    'head -1 "$TMP/sw.csv" | grep -q ",cim.macros,net$" && [ "$(cut -d, -f16 "$TMP/sw.csv" | tr "\n" " ")" = "cim.macros 1 2 " ]'
+    'head -1 "$TMP/sw.csv" | grep -q ",cim.macros,system,net$" && [ "$(cut -d, -f16 "$TMP/sw.csv" | tr "\n" " ")" = "cim.macros 1 2 " ]'
 
 "$H4H" system "$TMP/missing.ini" >/dev/null 2>"$TMP/e1"
 check "a missing file exits 2" '[ $? -eq 2 ] && [ "$(wc -l <"$TMP/e1")" -eq 1 ]'
