@@ -433,8 +433,8 @@ static const struct {
 	  { "line 2", "in_c", "'x'" } },
 	{ HEADER "gemm,14,14,32,32,3,1,relu,100\n",
 	  { "line 2", "unknown op 'gemm'", "" } },
-	{ HEADER "conv,14,14,32,32,3,1,sigmoid,100\n",
-	  { "line 2", "unknown act 'sigmoid'", "" } },
+	{ HEADER "conv,14,14,32,32,3,1,tanh,100\n",
+	  { "line 2", "unknown act 'tanh'", "" } },
 	{ HEADER "pw,14,14,32,32,3,1,relu,100\n",
 	  { "line 2", "kernel 1", "" } },
 	{ "op,in_h,in_w,in_c,out_c,kernel,stride,npu_macs,measured_cycles\n"

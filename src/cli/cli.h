@@ -19,6 +19,7 @@ typedef struct h4h_cmd {
 
 extern const h4h_cmd h4h_cmd_sim;
 extern const h4h_cmd h4h_cmd_sweep;
+extern const h4h_cmd h4h_cmd_system;
 extern const h4h_cmd h4h_cmd_db;
 extern const h4h_cmd h4h_cmd_profile;
 extern const h4h_cmd h4h_cmd_plot;

@@ -26,6 +26,7 @@
 #include "cli/cli.h"
 #include "cli/plot.h"
 #include "sim/db.h"
+#include "sim/profile.h"
 
 #define MAX_KEYS 32
 
@@ -81,6 +82,10 @@ typedef struct sweep {
 	char **nets;			/* net names, first-seen order */
 	char **series;			/* series labels, first-seen order */
 	int logx;
+	double xs[64];			/* distinct x values, ascending */
+	int n_xs;
+	char base[64];			/* the base system's name */
+	char fixed[256];		/* keys every point has at one value */
 	int formats;
 	char stem[64];
 	char err[256];			/* a row the collector rejected */
@@ -378,7 +383,92 @@ arrange(sweep *sw, h4h_err *err)
 	/* Bandwidths and macro counts grow in powers of two: a log axis
 	 * spaces them evenly, where it can (no zeros) and it matters. */
 	sw->logx = xmin > 0 && xmax / xmin >= 4;
+	/* Ticks at the swept values: integer keys get integer ticks, and a
+	 * log axis shows the values swept, not gnuplot's decades. */
+	sw->n_xs = 0;
+	for (int i = 0; i < sw->n_rows; i++) {
+		int k = 0;
+
+		while (k < sw->n_xs && sw->xs[k] < sw->rows[i].x)
+			k++;
+		if (k < sw->n_xs && sw->xs[k] == sw->rows[i].x)
+			continue;
+		if (sw->n_xs == 64) {
+			sw->n_xs = 0;	/* too many: gnuplot's own ticks */
+			break;
+		}
+		memmove(&sw->xs[k + 1], &sw->xs[k], (size_t)(sw->n_xs - k) *
+		    sizeof sw->xs[0]);
+		sw->xs[k] = sw->rows[i].x;
+		sw->n_xs++;
+	}
+	/* The settings every point shares (net aside), for the title. */
+	{
+		size_t used = 0;
+
+		sw->fixed[0] = '\0';
+		for (int k = 0; k < sw->rows[0].n_kv; k++) {
+			const char *key = sw->rows[0].kvs[k].key;
+			const char *v0 = sw->rows[0].kvs[k].val;
+			int same = 1;
+
+			if (strcmp(key, "net") == 0)
+				continue;
+			for (int j = 1; same && j < sw->n_rows; j++) {
+				const char *v = get(&sw->rows[j], key);
+
+				same = v != NULL && strcmp(v, v0) == 0;
+			}
+			if (same && used < sizeof sw->fixed)
+				used += (size_t)snprintf(sw->fixed + used,
+				    sizeof sw->fixed - used, "%s%s=%s",
+				    used ? ", " : "", key, v0);
+		}
+	}
 	return 0;
+}
+
+static int
+base_row(void *ctx, int ncol, const char *const *names,
+    const char *const *values)
+{
+	sweep *sw = ctx;
+	const char *colon;
+
+	(void)names;
+	if (ncol < 1 || values[0] == NULL)
+		return 0;
+	colon = strchr(values[0], ':');
+	snprintf(sw->base, sizeof sw->base, "%.*s", colon ? (int)(colon -
+	    values[0]) : (int)strlen(values[0]), values[0]);
+	return 1;
+}
+
+/* The base system's name: the part of a point's system name before ':'
+ * (h4h sweep names points "BASE:key=value,..."). */
+static void
+load_base(sweep *sw, h4h_db *db)
+{
+	char sql[256];
+	h4h_err err;
+
+	sw->base[0] = '\0';
+	snprintf(sql, sizeof sql, "SELECT s.name FROM runs r JOIN systems s "
+	    "ON s.id = r.system_id WHERE r.sweep_id = %lld ORDER BY r.point "
+	    "LIMIT 1", sw->id);
+	(void)h4h_db_select(db, sql, base_row, sw, &err);
+}
+
+/* "key (unit)" for an axis label; the key alone if it has none. */
+static void
+axis_label(const char *key, char *buf, size_t n)
+{
+	const char *u = sim_profile_key_unit(key);
+
+	if (u == NULL || strcmp(u, "-") == 0)
+		snprintf(buf, n, "%s", key);
+	else
+		snprintf(buf, n, "%s (%s)", key, u);
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -450,7 +540,7 @@ write_sweep_gp(FILE *f, const void *ctx)
 	snprintf(dat, sizeof dat, "%s.dat", sw->stem);
 	plot_gp_head(f, head, how, sw->formats);
 	for (int net = 0; net < sw->n_nets; net++) {
-		char stem[128], title[256];
+		char stem[128], title[512], xlabel[128];
 		int lines = 0;
 
 		/* The key sits below the panels, one line per series: grow
@@ -462,12 +552,24 @@ write_sweep_gp(FILE *f, const void *ctx)
 		fprintf(f, "# ---- net %s ----\n", sw->nets[net][0] ?
 		    sw->nets[net] : "(unnamed)");
 		plot_gp_begin(f, stem, 1100, 380 + 16 * lines);
-		snprintf(title, sizeof title, "sweep %lld%s%s", sw->id,
-		    sw->nets[net][0] ? ": net " : "", sw->nets[net]);
+		snprintf(title, sizeof title, "sweep %lld%s%s%s%s%s%s%s", sw->id,
+		    sw->nets[net][0] ? ": net " : "", sw->nets[net],
+		    sw->base[0] ? " on " : "", sw->base,
+		    sw->fixed[0] ? " (" : "", sw->fixed,
+		    sw->fixed[0] ? ")" : "");
 		fprintf(f, "    set multiplot layout 1,2 title ");
 		plot_gp_string(f, title);
 		fprintf(f, "\n    set xlabel ");
-		plot_gp_string(f, sw->xkey);
+		axis_label(sw->xkey, xlabel, sizeof xlabel);
+		plot_gp_string(f, xlabel);
+		if (sw->n_xs > 0) {
+			fprintf(f, "\n    set xtics (");
+			for (int k = 0; k < sw->n_xs; k++)
+				fprintf(f, "%s%.10g", k ? ", " : "", sw->xs[k]);
+			/* A margin, so the end ticks are not on the border. */
+			fprintf(f, ")\n    set offsets graph 0.03, graph 0.03, "
+			    "0, 0");
+		}
 		fprintf(f, "\n%s"
 		    "    set yrange [0:*]\n"
 		    "    set grid\n"
@@ -576,6 +678,7 @@ sweep_exec(int argc, char **argv)
 		status = cli_fail("plot", rc, &err);
 		goto out;
 	}
+	load_base(&sw, db);
 	images = h4h_xcalloc((size_t)sw.n_nets * 2, sizeof *images);
 	for (int net = 0; net < sw.n_nets; net++) {
 		char stem[128];

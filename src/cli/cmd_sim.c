@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "sim/arch.h"
+#include "sim/breakdown.h"
 #include "core/atomic.h"
 #include "sim/db.h"
 #include "sim/sim.h"
@@ -23,10 +24,11 @@
 
 static const char *usage_text =
     "usage: h4h sim --system FILE.ini [--system FILE.ini]...\n"
-    "               (--net FILE.json | --arch FILE.json)\n"
+    "               (--net FILE.json | --arch FILE.json | --onnx FILE.onnx)\n"
     "               [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
     "               [--json] [--csv FILE] [--trace FILE] [--db FILE]\n"
+    "               [--breakdown]\n"
     "       h4h sim --list-keys\n"
     "\n"
     "Simulates a network layer by layer on an Ethos-U55 NPU + N MRAM CIM\n"
@@ -37,6 +39,7 @@ static const char *usage_text =
     "                  compare systems side by side\n"
     "  --net FILE      network as a JSON layer list (see nets/)\n"
     "  --arch FILE     H4H architecture (a Table-1 subnet) as JSON\n"
+    "  --onnx FILE     ONNX model (e.g. from torch.onnx.export, batch 1)\n"
     "  --set K=V       override a profile key, e.g. cim.macros=4\n"
     "  --objective O   latency (default), energy or edp\n"
     "  --json          print results as JSON on stdout instead of a table\n"
@@ -45,6 +48,8 @@ static const char *usage_text =
     "                  with several systems, FILE gets .<system> inserted\n"
     "  --db FILE       cost database: reuse stored layer results, store new\n"
     "                  ones (created if missing)\n"
+    "  --breakdown     where the time goes: latency and energy by op and by\n"
+    "                  device, each layer's bound, the 5 slowest layers\n"
     "  --list-keys     list every profile key with its range and unit\n";
 
 static char *
@@ -74,6 +79,7 @@ sim_exec(int argc, char **argv)
 		{ "system", required_argument, NULL, 's' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "arch", required_argument, NULL, 'a' },
+		{ "onnx", required_argument, NULL, 'x' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "objective", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
@@ -81,16 +87,21 @@ sim_exec(int argc, char **argv)
 		{ "trace", required_argument, NULL, 't' },
 		{ "list-keys", no_argument, NULL, 'k' },
 		{ "db", required_argument, NULL, 'd' },
+		{ "breakdown", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *systems[MAX_SYSTEMS], *sets[MAX_SETS];
 	const char *net_path = NULL, *arch_path = NULL, *objective = NULL;
+	const char *onnx_path = NULL;
+	int n_nets = 0;
 	const char *csv = NULL, *trace = NULL, *db_path = NULL;
 	h4h_db *db = NULL;
 	sim_cache caches[MAX_SYSTEMS];
 	int64_t system_ids[MAX_SYSTEMS];
 	int n_systems = 0, n_sets = 0, json = 0, c, rc = 0, status = 0;
+	int breakdown = 0;
+	sim_breakdown *bds[MAX_SYSTEMS] = { 0 };
 	sim_result *results[MAX_SYSTEMS] = { 0 };
 	sim_trace *traces[MAX_SYSTEMS] = { 0 };
 	char *trace_paths[MAX_SYSTEMS] = { 0 };
@@ -111,9 +122,15 @@ sim_exec(int argc, char **argv)
 			break;
 		case 'n':
 			net_path = optarg;
+			n_nets++;
 			break;
 		case 'a':
 			arch_path = optarg;
+			n_nets++;
+			break;
+		case 'x':
+			onnx_path = optarg;
+			n_nets++;
 			break;
 		case 'S':
 			if (n_sets == MAX_SETS)
@@ -126,6 +143,9 @@ sim_exec(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'b':
+			breakdown = 1;
 			break;
 		case 'c':
 			csv = optarg;
@@ -153,9 +173,9 @@ sim_exec(int argc, char **argv)
 		    argv[optind]);
 	if (n_systems == 0)
 		return cli_usage_error("sim", "--system FILE.ini is required");
-	if ((net_path == NULL) == (arch_path == NULL))
-		return cli_usage_error("sim", "give exactly one of --net and "
-		    "--arch");
+	if (n_nets != 1)
+		return cli_usage_error("sim", "give exactly one of --net, --arch "
+		    "and --onnx (got %d)", n_nets);
 	if (objective != NULL && sim_objective_from_name(objective) < 0)
 		return cli_usage_error("sim", "--objective must be latency, "
 		    "energy or edp (got '%s')", objective);
@@ -163,8 +183,9 @@ sim_exec(int argc, char **argv)
 	/* Every input is read and every output place checked before anything
 	 * runs, and outputs are written only once every run has succeeded:
 	 * bad input costs nothing and leaves nothing behind. */
-	rc = sim_net_open(net_path ? net_path : arch_path, net_path == NULL,
-	    &net, &arch_json, &err);
+	rc = sim_net_open(net_path ? net_path : arch_path ? arch_path :
+	    onnx_path, net_path ? SIM_NET_LIST : arch_path ? SIM_NET_ARCH :
+	    SIM_NET_ONNX, &net, &arch_json, &err);
 	if (rc != 0)
 		return cli_fail("sim", rc, &err);
 	for (int s = 0; s < n_systems; s++) {
@@ -240,6 +261,14 @@ sim_exec(int argc, char **argv)
 		    "simulated\n", db_path, reused, reused == 1 ? "" : "s",
 		    simulated);
 	}
+	for (int s = 0; breakdown && s < n_systems; s++) {
+		rc = sim_breakdown_make(&profiles[s], results[s], &bds[s],
+		    &err);
+		if (rc != 0) {
+			status = cli_fail("sim", rc, &err);
+			goto out;
+		}
+	}
 	for (int s = 0; trace != NULL && s < n_systems; s++) {
 		rc = sim_trace_write(traces[s], trace_paths[s], &err);
 		if (rc != 0) {
@@ -259,7 +288,8 @@ sim_exec(int argc, char **argv)
 		    "spans)\n", profiles[s].name, trace_paths[s],
 		    sim_trace_count(traces[s]));
 	if (json) {
-		char *s = sim_result_json(results, n_systems);
+		char *s = breakdown ? sim_breakdown_json(results, bds,
+		    n_systems) : sim_result_json(results, n_systems);
 
 		puts(s);
 		free(s);
@@ -268,6 +298,8 @@ sim_exec(int argc, char **argv)
 	} else {
 		sim_result_print_compare(results, n_systems, stdout);
 	}
+	for (int s = 0; !json && breakdown && s < n_systems; s++)
+		sim_breakdown_print(bds[s], results[s], stdout);
 	if (fflush(stdout) != 0) {
 		perror("h4h: sim: stdout");
 		status = 1;
@@ -275,6 +307,7 @@ sim_exec(int argc, char **argv)
 out:
 	for (int s = 0; s < n_systems; s++) {
 		sim_result_destroy(results[s]);
+		sim_breakdown_destroy(bds[s]);
 		sim_trace_destroy(traces[s]);
 		free(trace_paths[s]);
 	}

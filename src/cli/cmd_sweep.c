@@ -39,11 +39,16 @@ typedef struct vary {
 	char key[64];
 	int n;
 	char *values[MAX_VALUES];
+	/* system.include: each value's file, relative to the base system's
+	 * directory; NULL for other keys. */
+	char *paths[MAX_VALUES];
 } vary;
 
 typedef struct sweep {
 	const char *db_path;
 	sim_profile base;
+	const char *const *sets;	/* --set, applied again after a */
+	int n_sets;			/* varied component file */
 	int n_nets;
 	sim_net *nets[MAX_NETS];
 	int is_arch[MAX_NETS];
@@ -56,7 +61,8 @@ typedef struct sweep {
 } sweep;
 
 static const char *usage_text =
-    "usage: h4h sweep --system FILE.ini (--net FILE.json | --arch FILE.json)...\n"
+    "usage: h4h sweep --system FILE.ini\n"
+    "                 (--net FILE.json | --arch FILE.json | --onnx FILE.onnx)...\n"
     "                 --vary section.key=v1,v2,... [--vary ...] --db FILE\n"
     "                 [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
@@ -69,6 +75,7 @@ static const char *usage_text =
     "  --system FILE   base hardware profile\n"
     "  --net FILE      a network (JSON layer list); repeatable\n"
     "  --arch FILE     an H4H architecture (JSON); repeatable\n"
+    "  --onnx FILE     an ONNX model; repeatable\n"
     "  --vary K=V,...  a profile key and the values it takes\n"
     "  --set K=V       a fixed override of the base profile\n"
     "  --objective O   latency (default), energy or edp\n"
@@ -87,8 +94,24 @@ now_s(void)
 
 /* Splits "section.key=v1,v2" into v; every value is checked against the
  * base profile now, so a bad one costs nothing later. */
+/* dir(from) + "/" + name, unless name is absolute. */
+static char *
+beside(const char *from, const char *name)
+{
+	const char *slash = strrchr(from, '/');
+	size_t n = strlen(from) + strlen(name) + 2;
+	char *out = h4h_xmalloc(n);
+
+	if (name[0] == '/' || slash == NULL)
+		snprintf(out, n, "%s", name);
+	else
+		snprintf(out, n, "%.*s/%s", (int)(slash - from), from, name);
+	return out;
+}
+
 static int
-parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
+parse_vary(const char *arg, const char *system, const sim_profile *base,
+    vary *v, h4h_err *err)
 {
 	const char *eq = strchr(arg, '=');
 	char *list, *tok, *save = NULL;
@@ -99,6 +122,18 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 		    "section.key=v1,v2,...", arg);
 	snprintf(v->key, sizeof v->key, "%.*s", (int)(eq - arg), arg);
 	v->n = 0;
+	/* The points are labelled, stored and exported under the sweep's one
+	 * objective: a varied objective would be costed under one and
+	 * labelled with another. */
+	if (strcmp(v->key, "partition.objective") == 0)
+		return h4h_errf(err, H4H_EINPUT, "--vary partition.objective: "
+		    "the objective cannot vary within a sweep (run one sweep "
+		    "per --objective)");
+	/* strtok_r would skip an empty entry silently. */
+	if (eq[1] == '\0' || eq[1] == ',' || strstr(eq, ",,") != NULL ||
+	    eq[strlen(eq) - 1] == ',')
+		return h4h_errf(err, H4H_EINPUT, "--vary '%s': empty value in "
+		    "the list", arg);
 	list = h4h_xstrdup(eq + 1);
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
@@ -110,6 +145,21 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 			free(list);
 			return h4h_errf(err, H4H_EINPUT, "--vary %s: at most %d "
 			    "values", v->key, MAX_VALUES);
+		}
+		/* A whole component file: its keys over the base system's. */
+		if (strcmp(v->key, "system.include") == 0) {
+			char *path = beside(system, tok);
+
+			if ((rc = sim_profile_apply_file(&p, path, &sub)) != 0) {
+				h4h_errf(err, rc, "--vary system.include=%s: %s",
+				    tok, sub.msg);
+				free(path);
+				free(list);
+				return rc;
+			}
+			v->paths[v->n] = path;
+			v->values[v->n++] = h4h_xstrdup(tok);
+			continue;
 		}
 		snprintf(set, sizeof set, "%s=%s", v->key, tok);
 		if ((rc = sim_profile_set(&p, set, &sub)) != 0 ||
@@ -166,9 +216,25 @@ point_profile(const sweep *s, int i, sim_profile *p, h4h_err *err)
 
 	*p = s->base;
 	point_net(s, i, idx);
+	/* A varied component file first, then --set again (it wins over any
+	 * file, as in sim), then the other varied keys. */
+	for (int k = 0; k < s->n_vary; k++) {
+		if (s->vary[k].paths[0] == NULL)
+			continue;
+		if ((rc = sim_profile_apply_file(p, s->vary[k].paths[idx[k]],
+		    err)) != 0)
+			return rc;
+		for (int j = 0; j < s->n_sets; j++)
+			if ((rc = sim_profile_set(p, s->sets[j], err)) != 0)
+				return rc;
+		/* The sweep's one objective, whatever the file says. */
+		p->part.objective = s->base.part.objective;
+	}
 	for (int k = 0; k < s->n_vary; k++) {
 		char set[256];
 
+		if (s->vary[k].paths[0] != NULL)
+			continue;
 		snprintf(set, sizeof set, "%s=%s", s->vary[k].key,
 		    s->vary[k].values[idx[k]]);
 		if ((rc = sim_profile_set(p, set, err)) != 0)
@@ -203,6 +269,15 @@ sweep_args(const sweep *s)
 
 	fprintf(f, "system %016llx\n", (unsigned long long)h4h_hash64(canon,
 	    strlen(canon), H4H_HASH_SEED));
+	/* The canonical system leaves the objective out: without this line
+	 * an --objective energy sweep resumed the latency sweep of the same
+	 * systems and reported its costs. */
+	fprintf(f, "objective %s\n",
+	    sim_objective_name(s->base.part.objective));
+	/* The base system's name, so that exports name each point as this
+	 * sweep does (a system stored first by another sweep keeps that
+	 * sweep's name in the systems table). */
+	fprintf(f, "name %s\n", s->base.name);
 	for (int k = 0; k < s->n_vary; k++) {
 		fprintf(f, "vary %s=", s->vary[k].key);
 		for (int j = 0; j < s->vary[k].n; j++)
@@ -397,8 +472,10 @@ sweep_free(sweep *s)
 		free(s->arch_json[n]);
 	}
 	for (int k = 0; k < s->n_vary; k++)
-		for (int j = 0; j < s->vary[k].n; j++)
+		for (int j = 0; j < s->vary[k].n; j++) {
 			free(s->vary[k].values[j]);
+			free(s->vary[k].paths[j]);
+		}
 	for (int i = 0; s->params != NULL && i < s->n_points; i++)
 		free(s->params[i]);
 	free(s->params);
@@ -411,6 +488,7 @@ sweep_exec(int argc, char **argv)
 		{ "system", required_argument, NULL, 's' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "arch", required_argument, NULL, 'a' },
+		{ "onnx", required_argument, NULL, 'x' },
 		{ "vary", required_argument, NULL, 'v' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "objective", required_argument, NULL, 'o' },
@@ -423,7 +501,7 @@ sweep_exec(int argc, char **argv)
 	const char *system = NULL, *objective = NULL, *sets[MAX_SETS];
 	const char *net_args[MAX_NETS], *vary_args[MAX_VARY];
 	int n_sets = 0, n_net_args = 0, n_vary_args = 0, jobs = 1, quiet = 0;
-	int net_is_arch[MAX_NETS], c, rc, status = 0, created;
+	int net_kind[MAX_NETS], c, rc, status = 0, created;
 	sweep s;
 	h4h_err err = { "" };
 	char *args, *end;
@@ -439,10 +517,12 @@ sweep_exec(int argc, char **argv)
 			break;
 		case 'n':
 		case 'a':
+		case 'x':
 			if (n_net_args == MAX_NETS)
 				return cli_usage_error("sweep", "at most %d "
 				    "networks", MAX_NETS);
-			net_is_arch[n_net_args] = c == 'a';
+			net_kind[n_net_args] = c == 'a' ? SIM_NET_ARCH :
+			    c == 'x' ? SIM_NET_ONNX : SIM_NET_LIST;
 			net_args[n_net_args++] = optarg;
 			break;
 		case 'v':
@@ -487,20 +567,30 @@ sweep_exec(int argc, char **argv)
 		    argv[optind]);
 	if (system == NULL || n_net_args == 0 || s.db_path == NULL)
 		return cli_usage_error("sweep", "--system, --db and at least one "
-		    "--net or --arch are required");
+		    "--net, --arch or --onnx are required");
 	if (objective != NULL && sim_objective_from_name(objective) < 0)
 		return cli_usage_error("sweep", "--objective must be latency, "
 		    "energy or edp (got '%s')", objective);
 
 	rc = sim_profile_open(system, sets, n_sets, objective, &s.base, &err);
+	s.sets = sets;
+	s.n_sets = n_sets;
 	for (int k = 0; rc == 0 && k < n_vary_args; k++) {
-		rc = parse_vary(vary_args[k], &s.base, &s.vary[k], &err);
+		rc = parse_vary(vary_args[k], system, &s.base, &s.vary[k],
+		    &err);
 		s.n_vary += rc == 0;
+		/* A key varied twice: the later values would win at every
+		 * point while the labels showed the earlier ones. */
+		for (int j = 0; rc == 0 && j < k; j++)
+			if (strcmp(s.vary[j].key, s.vary[k].key) == 0)
+				rc = h4h_errf(&err, H4H_EINPUT, "--vary %s is "
+				    "given twice (list all its values in one "
+				    "--vary)", s.vary[k].key);
 	}
 	for (int n = 0; rc == 0 && n < n_net_args; n++) {
-		rc = sim_net_open(net_args[n], net_is_arch[n], &s.nets[n],
+		rc = sim_net_open(net_args[n], net_kind[n], &s.nets[n],
 		    &s.arch_json[n], &err);
-		s.is_arch[n] = net_is_arch[n];
+		s.is_arch[n] = net_kind[n] == SIM_NET_ARCH;
 		s.n_nets += rc == 0;
 	}
 	if (rc != 0) {

@@ -37,13 +37,36 @@ static const char *train_usage =
     "                 [--threads T] [--data DIR] [--out CKPT] "
     "[--resume CKPT]\n"
     "\n"
-    "Trains a reference model (default ref-hybrid) on Fashion-MNIST with\n"
-    "AdamW (decoupled weight decay on conv/linear weights only) and a\n"
-    "per-step cosine schedule.\n"
-    "Defaults are the reference recipe: --batch 128 --lr 2e-3 --wd 0.05,\n"
-    "cosine to 0, random crop (pad 2) and horizontal flip, 5000 validation\n"
-    "images, --seed 1, --threads 2.  --steps stops after N optimizer steps\n"
-    "(quick checks).  Ctrl-C writes the checkpoint and exits 130.\n";
+    "Trains a reference model on Fashion-MNIST with AdamW (decoupled weight\n"
+    "decay on conv/linear weights only) and a per-step cosine schedule.\n"
+    "Ctrl-C writes the checkpoint and exits 130.\n"
+    "\n"
+    "  --model M       ref-hybrid (default) or ref-cnn\n"
+    "  --epochs N      epochs to train (1..10000); give --epochs or --steps\n"
+    "  --steps N       stop after N optimizer steps (the schedule runs over\n"
+    "                  N steps); overrides --epochs\n"
+    "  --batch B       images per step, 1..4096 (default 128)\n"
+    "  --lr LR         peak learning rate, 0..10 (default 2e-3)\n"
+    "  --min-lr LR     learning rate at the end of the cosine (default 0)\n"
+    "  --wd WD         weight decay on conv and linear weights (default "
+    "0.05)\n"
+    "  --warmup STEPS  linear warmup over the first steps (default 0)\n"
+    "  --clip NORM     clip the global gradient norm (default 0: off)\n"
+    "  --smooth EPS    label smoothing, 0..0.99 (default 0)\n"
+    "  --randaug N,M   RandAugment: N ops (0..8) at magnitude M (0..30)\n"
+    "                  (default off)\n"
+    "  --no-aug        no random crop (pad 2), flip or RandAugment\n"
+    "  --val N         training images held out for validation, 0..59999\n"
+    "                  (default 5000)\n"
+    "  --seed S        seeds the weights, split, data order and\n"
+    "                  augmentation (default 1)\n"
+    "  --threads T     OpenMP threads, 1..256 (default 2)\n"
+    "  --data DIR      the Fashion-MNIST IDX files (default\n"
+    "                  /usr/share/datasets/fashion-mnist)\n"
+    "  --out CKPT      checkpoint written when the run ends or is\n"
+    "                  interrupted (without it, nothing is written)\n"
+    "  --resume CKPT   continue a run from its checkpoint (the other\n"
+    "                  options must give the same recipe)\n";
 
 /* 1 for a subnet checkpoint, 0 for another or an unreadable one (the
  * reference path reports that). */
@@ -65,7 +88,12 @@ static const char *eval_usage =
     "usage: h4h eval --ckpt CKPT [--data DIR] [--threads T]\n"
     "\n"
     "Prints the checkpoint's top-1 accuracy on the 10,000 Fashion-MNIST\n"
-    "test images.\n";
+    "test images.\n"
+    "\n"
+    "  --ckpt CKPT     the checkpoint (required)\n"
+    "  --data DIR      the Fashion-MNIST IDX files (default\n"
+    "                  /usr/share/datasets/fashion-mnist)\n"
+    "  --threads T     OpenMP threads, 1..256 (default 2)\n";
 
 typedef struct view {
 	int tty;

@@ -14,6 +14,7 @@
 static const h4h_cmd *const commands[] = {
 	&h4h_cmd_sim,
 	&h4h_cmd_sweep,
+	&h4h_cmd_system,
 	&h4h_cmd_db,
 	&h4h_cmd_profile,
 	&h4h_cmd_plot,

@@ -55,6 +55,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sim/arch.h"
+#include "sim/onnx.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -460,6 +461,12 @@ read_buf(const char *buf, size_t len, const char *label, sim_arch *a,
 	int n, rc = 0;
 
 	memset(a, 0, sizeof *a);
+	/* A UTF-8 byte-order mark (Windows editors write one) is not JSON,
+	 * but it is no error either. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return h4h_errf(err, H4H_EINPUT, "'%s' line %d column %d: %s",
@@ -721,7 +728,7 @@ sim_arch_load(const char *path, sim_net **out, h4h_err *err)
 }
 
 int
-sim_net_open(const char *path, int is_arch, sim_net **out, char **arch_json,
+sim_net_open(const char *path, int kind, sim_net **out, char **arch_json,
     h4h_err *err)
 {
 	sim_arch a;
@@ -729,7 +736,9 @@ sim_net_open(const char *path, int is_arch, sim_net **out, char **arch_json,
 
 	*out = NULL;
 	*arch_json = NULL;
-	if (!is_arch)
+	if (kind == SIM_NET_ONNX)
+		return sim_onnx_load(path, out, err);
+	if (kind != SIM_NET_ARCH)
 		return sim_net_load(path, out, err);
 	if ((rc = sim_arch_read_file(path, &a, err)) != 0 ||
 	    (rc = sim_arch_lower(&a, path, out, err)) != 0)

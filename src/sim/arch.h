@@ -49,10 +49,15 @@ int sim_arch_lower(const sim_arch *a, const char *label, sim_net **out,
 int sim_arch_load(const char *path, sim_net **out, h4h_err *err);
 int sim_arch_parse(const char *json, const char *label, sim_net **out,
     h4h_err *err);
-/* A network file of either kind: a JSON layer list (is_arch = 0) or an H4H
- * architecture, whose canonical JSON is returned in *arch_json (caller
- * frees; NULL for a layer list). */
-int sim_net_open(const char *path, int is_arch, sim_net **out,
+/* The kinds of network file sim_net_open reads. */
+enum {
+	SIM_NET_LIST = 0,	/* a JSON layer list (--net) */
+	SIM_NET_ARCH = 1,	/* an H4H architecture (--arch) */
+	SIM_NET_ONNX = 2,	/* an ONNX model (--onnx), lowered to a list */
+};
+/* A network file of any kind: for an H4H architecture, its canonical JSON
+ * is returned in *arch_json (caller frees; NULL for the others). */
+int sim_net_open(const char *path, int kind, sim_net **out,
     char **arch_json, h4h_err *err);
 /* Canonical JSON (caller frees) and its hash; the name is not part of
  * either (it is a label). */

@@ -2450,23 +2450,52 @@ count_rows(h4h_db *db, const char *table, long long *n)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Prints the rows of sql, one line each, as the format's columns (i:
- * integer, s: text, '-' for NULL). */
+/* Prints a header of `heads` (space-separated) and the rows of sql, one
+ * line each, as the format's columns (i: integer, right-aligned; s: text,
+ * left-aligned; '-' for NULL).  Columns are at least 10 (i) or 20 (s)
+ * wide and as wide as their longest value, so long names stay aligned. */
 static int
-print_rows(h4h_db *db, FILE *f, const char *sql, const char *fmt)
+print_rows(h4h_db *db, FILE *f, const char *sql, const char *fmt,
+    const char *heads)
 {
+	char hbuf[256], *h[16], *save = NULL;
+	int w[16], n = (int)strlen(fmt), rc;
 	sqlite3_stmt *st;
-	int rc;
 
+	snprintf(hbuf, sizeof hbuf, "%s", heads);
+	for (int i = 0; i < n && i < 16; i++) {
+		h[i] = strtok_r(i == 0 ? hbuf : NULL, " ", &save);
+		w[i] = fmt[i] == 'i' ? 10 : 20;
+		if (h[i] != NULL && (int)strlen(h[i]) > w[i])
+			w[i] = (int)strlen(h[i]);
+	}
 	if (sqlite3_prepare_v2(db->s, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fputs(" ", f);
-		for (int i = 0; fmt[i] != '\0'; i++) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		for (int i = 0; i < n && i < 16; i++) {
 			const char *t =
 			    (const char *)sqlite3_column_text(st, i);
 
-			fprintf(f, fmt[i] == 'i' ? " %10s" : " %-20s",
+			if (t != NULL && (int)strlen(t) > w[i])
+				w[i] = (int)strlen(t);
+		}
+	if (rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	fputs(" ", f);
+	for (int i = 0; i < n && i < 16; i++)
+		fprintf(f, fmt[i] == 'i' ? " %*s" : " %-*s", w[i],
+		    h[i] ? h[i] : "");
+	fputs("\n", f);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fputs(" ", f);
+		for (int i = 0; i < n && i < 16; i++) {
+			const char *t =
+			    (const char *)sqlite3_column_text(st, i);
+
+			fprintf(f, fmt[i] == 'i' ? " %*s" : " %-*s", w[i],
 			    t ? t : "-");
 		}
 		fputs("\n", f);
@@ -2490,29 +2519,28 @@ h4h_db_summary(h4h_db *db, FILE *f, h4h_err *err)
 		    i + 1 < N_TABLES ? "," : "\n");
 	}
 	fprintf(f, "model revisions (this build: %d; costs of other revisions "
-	    "are kept, never reused):\n  %10s %10s %10s\n", SIM_MODEL_REVISION,
-	    "revision", "systems", "layer_costs");
+	    "are kept, never reused):\n", SIM_MODEL_REVISION);
 	if (print_rows(db, f, "SELECT s.model_revision, count(*), (SELECT "
 	    "count(*) FROM layer_costs c JOIN systems t ON t.id = c.system_id "
 	    "WHERE t.model_revision = s.model_revision) FROM systems s GROUP "
-	    "BY s.model_revision ORDER BY s.model_revision", "iii") != 0)
+	    "BY s.model_revision ORDER BY s.model_revision", "iii",
+	    "revision systems layer_costs") != 0)
 		return read_err(db, err);
-	fprintf(f, "systems:\n  %10s %-20s %-20s %10s %10s\n", "id", "name",
-	    "hash", "layer_costs", "revision");
+	fputs("systems:\n", f);
 	if (print_rows(db, f, "SELECT s.id, s.name, s.hash, (SELECT count(*) "
 	    "FROM layer_costs c WHERE c.system_id = s.id), s.model_revision "
-	    "FROM systems s ORDER BY s.id", "issii") != 0)
+	    "FROM systems s ORDER BY s.id", "issii",
+	    "id name hash layer_costs revision") != 0)
 		return read_err(db, err);
-	fprintf(f, "networks:\n  %10s %-20s %10s %10s\n", "id", "name",
-	    "layers", "macs");
+	fputs("networks:\n", f);
 	if (print_rows(db, f, "SELECT id, name, n_layers, macs FROM networks "
-	    "ORDER BY id", "isii") != 0)
+	    "ORDER BY id", "isii", "id name layers macs") != 0)
 		return read_err(db, err);
-	fprintf(f, "sweeps:\n  %10s %-20s %-20s\n", "id", "done/total",
-	    "status");
+	fputs("sweeps:\n", f);
 	if (print_rows(db, f, "SELECT w.id, (SELECT count(*) FROM runs r "
 	    "WHERE r.sweep_id = w.id AND r.status = 'done') || '/' || "
-	    "w.n_points, w.status FROM sweeps w ORDER BY w.id", "iss") != 0)
+	    "w.n_points, w.status FROM sweeps w ORDER BY w.id", "iss",
+	    "id done/total status") != 0)
 		return read_err(db, err);
 	if (ferror(f))
 		return h4h_errf(err, H4H_EIO, "cannot write the summary: %s",
@@ -2638,11 +2666,94 @@ parse_id(const char *s, int64_t *id)
 	return 0;
 }
 
+/* For a spreadsheet: one column per key the sweep varies (its "vary K="
+ * lines), holding the value from each point's params, and one for the
+ * network ("net"), appended to the export's columns. */
+static int
+varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
+    h4h_err *err)
+{
+	static const char *word = "substr(' ' || r.params || ' ', instr(' ' || "
+	    "r.params || ' ', ' %s=') + %d)";
+	sqlite3_stmt *st;
+	const char *args, *line;
+	char name[1024] = "";		/* SQL for the point's system name */
+	size_t n = 0, nn = 0;
+	int rc, named = 0;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db->s, "SELECT args FROM sweeps WHERE id = ?1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return read_err(db, err);
+	sqlite3_bind_int64(st, 1, sweep_id);
+	rc = sqlite3_step(st);
+	args = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+	    NULL;
+	for (line = args; line != NULL && *line != '\0'; ) {
+		const char *end = strchr(line, '\n'), *eq;
+		char key[64], rest[256];
+		size_t k;
+
+		if (end == NULL)
+			end = line + strlen(line);
+		if (strncmp(line, "name ", 5) == 0 && nn == 0) {
+			char base[128], *q;
+
+			snprintf(base, sizeof base, "%.*s", (int)(end - line - 5),
+			    line + 5);
+			q = sqlite3_mprintf("%Q", base);
+			nn = (size_t)snprintf(name, sizeof name, "%s", q);
+			sqlite3_free(q);
+		}
+		eq = memchr(line, '=', (size_t)(end - line));
+		if (strncmp(line, "vary ", 5) == 0 && eq != NULL &&
+		    (k = (size_t)(eq - line - 5)) > 0 && k < sizeof key) {
+			memcpy(key, line + 5, k);
+			key[k] = '\0';
+			/* Profile keys only: no quoting needed below. */
+			if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.")
+			    == k) {
+				const char *dot = strchr(key, '.');
+
+				snprintf(rest, sizeof rest, word, key,
+				    (int)k + 2);
+				n += (size_t)snprintf(out + n, n < size ?
+				    size - n : 0, ", substr(%s, 1, instr(%s, "
+				    "' ') - 1) AS \"%s\"", rest, rest, key);
+				/* h4h sweep's point name: BASE:key=v,... */
+				if (nn > 0 && nn < sizeof name)
+					nn += (size_t)snprintf(name + nn,
+					    sizeof name - nn, " || '%c%s=' || "
+					    "substr(%s, 1, instr(%s, ' ') - 1)",
+					    named++ ? ',' : ':',
+					    dot ? dot + 1 : key, rest, rest);
+			}
+		}
+		line = *end ? end + 1 : end;
+	}
+	if (nn > 0 && nn < sizeof name)
+		n += (size_t)snprintf(out + n, n < size ? size - n : 0,
+		    ", %s AS system", name);
+	if (args != NULL) {
+		char rest[256];
+
+		snprintf(rest, sizeof rest, word, "net", 5);
+		n += (size_t)snprintf(out + n, n < size ? size - n : 0,
+		    ", CASE WHEN instr(' ' || r.params, ' net=') > 0 THEN "
+		    "substr(%s, 1, instr(%s, ' ') - 1) END AS net", rest, rest);
+	}
+	sqlite3_finalize(st);
+	if (n >= size)
+		return h4h_errf(err, H4H_EINPUT, "sweep %lld varies too many "
+		    "keys to export", (long long)sweep_id);
+	return 0;
+}
+
 int
 h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
     h4h_err *err)
 {
-	char sql[512];
+	char sql[4096], extra[2560];
 	const char *arg = what ? strchr(what, ':') : NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t id = 0, n;
@@ -2673,13 +2784,24 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 			goto bad;
 		if ((rc = sweep_points(db, id, &n, err)) != 0)
 			return rc;
+		/* One row per point: the cost of the objective the point's
+		 * params name (other objectives' costs of the same system
+		 * and network may be stored too); params without an
+		 * objective= word (not written by h4h sweep) join them all. */
+		if ((rc = varied_columns(db, id, extra, sizeof extra,
+		    err)) != 0)
+			return rc;
 		snprintf(sql, sizeof sql, "SELECT r.point, r.params, r.status, "
 		    "r.system_id, r.network_id, c.objective, c.latency_s, "
 		    "c.energy_j, c.e_npu_j, c.e_cim_j, c.e_noc_j, "
-		    "c.e_static_j, r.error FROM runs r LEFT JOIN network_costs "
+		    "c.e_static_j, r.error, s.hash AS system_hash, "
+		    "s.model_revision%s FROM runs r LEFT JOIN systems s ON "
+		    "s.id = r.system_id LEFT JOIN network_costs "
 		    "c ON c.system_id = r.system_id AND c.network_id = "
-		    "r.network_id WHERE r.sweep_id = ?1 "
-		    "ORDER BY r.point, c.objective");
+		    "r.network_id AND (' ' || r.params || ' ' NOT LIKE "
+		    "'%% objective=%%' OR ' ' || r.params || ' ' LIKE "
+		    "'%% objective=' || c.objective || ' %%') "
+		    "WHERE r.sweep_id = ?1 ORDER BY r.point", extra);
 	} else if (strncmp(what, "network:", 8) == 0) {
 		if (parse_id(arg, &id) != 0)
 			goto bad;

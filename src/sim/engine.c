@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+#include "sim/canon.h"
 #include "sim/cim.h"
 #include "sim/kernel.h"
 #include "sim/noc.h"
@@ -167,7 +169,8 @@ simulate(sim_engine *e, const sim_layer *l, const sim_cand *c,
 	if (c->npu_channels > 0 && c->cim_channels == 0)
 		r->npu_fraction = 1.0;
 	if (tr != NULL)
-		sim_trace_span(tr, SIM_TRACK_LAYER, l->name, 0, r->end_ps, 0, 0);
+		sim_trace_layer(tr, l->name, sim_op_name(l->op), r->end_ps,
+		    c->npu_channels, c->cim_channels, c->macros, r->energy_j);
 	return 0;
 }
 
@@ -268,6 +271,16 @@ sim_engine_run(sim_engine *e, const sim_net *net, sim_trace *trace,
 	res->n_layers = net->n_layers;
 	snprintf(res->net_name, sizeof res->net_name, "%s", net->name);
 	snprintf(res->system_name, sizeof res->system_name, "%s", p->name);
+	{
+		char *canon = sim_profile_canon(p);
+
+		snprintf(res->system_hash, sizeof res->system_hash, "%016llx",
+		    (unsigned long long)h4h_hash64(canon, strlen(canon),
+		    H4H_HASH_SEED));
+		free(canon);
+	}
+	if (trace != NULL)
+		sim_trace_set_system(trace, p->name, res->system_hash);
 	res->objective = obj;
 	rc = sim_partition_build(p, net, cache, &part, err);
 	if (rc != 0)

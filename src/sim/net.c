@@ -21,7 +21,8 @@
  *   softmax, layernorm
  *   add        inputs (exactly two, equal shapes), act = none
  *   avgpool, maxpool   kernel, stride = 1, or global: true (-> [1,1,C])
- *   relu, relu6, hswish, gelu       standalone activation (SIM_OP_ACT)
+ *   relu, relu6, hswish, gelu, sigmoid, silu   standalone activation
+ *              (SIM_OP_ACT)
  *   act        act (the activation); the long form of the line above
  *
  * Padding is SAME: out = ceil(in / stride).  Unknown keys are errors, so a
@@ -64,6 +65,8 @@ static const char *const act_names[SIM_ACT_COUNT] = {
 	[SIM_ACT_RELU6] = "relu6",
 	[SIM_ACT_HSWISH] = "hswish",
 	[SIM_ACT_GELU] = "gelu",
+	[SIM_ACT_SIGMOID] = "sigmoid",
+	[SIM_ACT_SILU] = "silu",
 };
 
 /* Keys each op accepts besides name, op and inputs. */
@@ -205,8 +208,23 @@ resolve(const sim_net *net, sim_layer *l, int check_names, h4h_err *err)
 		    "name %d layer%s for op '%s' (got %d)", nm, want,
 		    want == 1 ? "" : "s", sim_op_name(l->op), l->n_inputs);
 
-	src_shape(net, l->inputs[0], &l->in_h, &l->in_w, &l->in_c);
+	if (l->view) {
+		/* The front end read the input through layout ops. */
+		if (l->in_h < 1 || l->in_h > DIM_MAX || l->in_w < 1 ||
+		    l->in_w > DIM_MAX || l->in_c < 1 || l->in_c > DIM_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': input "
+			    "view %dx%dx%d must have dimensions in 1..%d", nm,
+			    l->in_h, l->in_w, l->in_c, DIM_MAX);
+		if ((long long)l->in_h * l->in_w * l->in_c > INT_MAX)
+			return h4h_errf(err, H4H_EINPUT, "layer '%s': input "
+			    "view %dx%dx%d has more than %d elements", nm,
+			    l->in_h, l->in_w, l->in_c, INT_MAX);
+	} else {
+		src_shape(net, l->inputs[0], &l->in_h, &l->in_w, &l->in_c);
+	}
 	src_shape(net, l->inputs[1], &h2, &w2, &c2);
+	int view_out_h = l->view ? l->out_h : 0;
+	int view_out_w = l->view ? l->out_w : 0;
 
 	int fused = l->op == SIM_OP_CONV || l->op == SIM_OP_DWCONV ||
 	    l->op == SIM_OP_FC || l->op == SIM_OP_ADD;
@@ -259,6 +277,17 @@ resolve(const sim_net *net, sim_layer *l, int check_names, h4h_err *err)
 		l->kw = l->kh;
 		l->out_h = ceil_div(l->in_h, l->stride);
 		l->out_w = ceil_div(l->in_w, l->stride);
+		/* Explicit padding (a view) may give a smaller output. */
+		if (view_out_h > 0 || view_out_w > 0) {
+			if (view_out_h < 1 || view_out_h > l->out_h ||
+			    view_out_w < 1 || view_out_w > l->out_w)
+				return h4h_errf(err, H4H_EINPUT, "layer '%s': "
+				    "output %dx%d must be in 1x1..%dx%d (SAME "
+				    "padding at stride %d)", nm, view_out_h,
+				    view_out_w, l->out_h, l->out_w, l->stride);
+			l->out_h = view_out_h;
+			l->out_w = view_out_w;
+		}
 		if (l->op == SIM_OP_DWCONV)
 			l->groups = l->in_c;
 		if (l->op != SIM_OP_CONV)
@@ -326,6 +355,12 @@ resolve(const sim_net *net, sim_layer *l, int check_names, h4h_err *err)
 		l->kh = l->kw = l->stride = 1;
 		break;
 	case SIM_OP_ADD:
+		/* Through a view, the second operand may broadcast (ONNX Mul
+		 * of a squeeze-excite gate) or be the first read twice (an
+		 * add of a constant tensor). */
+		if (l->view && (long long)h2 * w2 * c2 <=
+		    (long long)l->in_h * l->in_w * l->in_c)
+			goto same_shape;
 		if (h2 != l->in_h || w2 != l->in_w || c2 != l->in_c)
 			return h4h_errf(err, H4H_EINPUT, "layer '%s': 'inputs' "
 			    "differ in shape: '%s' is %dx%dx%d, '%s' is "
@@ -337,6 +372,7 @@ resolve(const sim_net *net, sim_layer *l, int check_names, h4h_err *err)
 	case SIM_OP_LAYERNORM:
 	case SIM_OP_ACT:
 	default:
+	same_shape:
 		l->kh = l->kw = l->stride = 1;
 		break;
 	}
@@ -548,7 +584,7 @@ get_act(const where *w, const json_t *o, int required, sim_act *out)
 		return bad(w, "'act' must be a string (got %s)", type_name(v));
 	if ((a = sim_act_from_name(json_string_value(v))) < 0)
 		return bad(w, "unknown act '%s' (expected none, relu, relu6, "
-		    "hswish or gelu)", json_string_value(v));
+		    "hswish, gelu, sigmoid or silu)", json_string_value(v));
 	*out = (sim_act)a;
 	return 0;
 }
@@ -756,6 +792,12 @@ parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
 	int rc = 0;
 
 	*out = NULL;
+	/* A UTF-8 byte-order mark (Windows editors write one) is not JSON,
+	 * but it is no error either. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return h4h_errf(err, H4H_EINPUT, "'%s' line %d column %d: %s",

@@ -43,6 +43,8 @@ typedef enum sim_act {
 	SIM_ACT_RELU6,
 	SIM_ACT_HSWISH,		/* LUT on the U55 */
 	SIM_ACT_GELU,		/* LUT on the U55 */
+	SIM_ACT_SIGMOID,	/* LUT on the U55 (ONNX Sigmoid, HardSigmoid) */
+	SIM_ACT_SILU,		/* LUT on the U55 (ONNX x * Sigmoid(x)) */
 	SIM_ACT_COUNT
 } sim_act;
 
@@ -64,6 +66,14 @@ typedef struct sim_layer {
 	int is_output;		/* the network's last layer */
 	int n_inputs;		/* 1 or 2 */
 	int inputs[2];		/* layer indices; -1 = network input */
+	/* 1: the front end gives in_h, in_w, in_c itself, because the first
+	 * input reaches the layer through layout ops (ONNX Reshape,
+	 * Transpose, Concat, Slice, Gather) that change its shape; they are
+	 * not compared with the source's output.  An add's second input may
+	 * then broadcast (hold fewer elements).  A conv or pool may then give
+	 * out_h, out_w (explicit padding), at most the SAME size.  Not part
+	 * of the layer's key: the cost depends on the shapes alone. */
+	int view;
 } sim_layer;
 
 typedef struct sim_net {

@@ -61,6 +61,8 @@ u55_act(sim_act a)
 		return SIM_U55_ACT_RELU;
 	case SIM_ACT_HSWISH:
 	case SIM_ACT_GELU:
+	case SIM_ACT_SIGMOID:
+	case SIM_ACT_SILU:
 		return SIM_U55_ACT_LUT;
 	default:
 		return SIM_U55_ACT_NONE;

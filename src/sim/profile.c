@@ -566,7 +566,15 @@ suggest_section(char *buf, size_t size, const char *s)
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++) {
-		d = edit_distance(s, keys[i].section);
+		char low[64];
+		size_t j;
+
+		/* Sections are lowercase: '[CIM]' means '[cim]'. */
+		for (j = 0; s[j] != '\0' && j + 1 < sizeof low; j++)
+			low[j] = (char)tolower((unsigned char)s[j]);
+		low[j] = '\0';
+		d = strcmp(low, keys[i].section) == 0 ? 0 :
+		    edit_distance(s, keys[i].section);
 		if (d < best_d) {
 			best_d = d;
 			best = keys[i].section;
@@ -1012,6 +1020,14 @@ key_range(const key_def *k, char *buf, size_t size)
 	}
 }
 
+const char *
+sim_profile_key_unit(const char *key)
+{
+	const key_def *k = key_find(key);
+
+	return k != NULL ? k->unit : NULL;
+}
+
 void
 sim_profile_list_keys(FILE *f)
 {
@@ -1064,6 +1080,7 @@ typedef struct load_chain {
 	const char *path[MAX_INCLUDE_DEPTH + 1];
 	char real[MAX_INCLUDE_DEPTH + 1][PATH_BUF];
 	int n;
+	sim_profile_entry *origin;	/* sim_profile_resolve: per key */
 } load_chain;
 
 static void parse_fail(parse_ctx *c, const char *fmt, ...)
@@ -1213,6 +1230,28 @@ include_path(char *buf, size_t size, const char *from, const char *name)
 	return n >= 0 && (size_t)n < size;
 }
 
+/* system.include in a resolved system: every file loaded, and the first
+ * include line. */
+static void
+note_include(load_chain *ch, const char *from, int line, const char *sub)
+{
+	sim_profile_entry *e = NULL;
+	size_t n;
+
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (keys[i].type == KT_LIST)
+			e = &ch->origin[i];
+	if (e == NULL)
+		return;
+	n = strlen(e->value);
+	if (n == 0 || strcmp(e->value, "-") == 0) {
+		n = 0;
+		snprintf(e->origin, sizeof e->origin, "%s line %d", from, line);
+	}
+	snprintf(e->value + n, sizeof e->value - n, "%s%s", n ? ", " : "",
+	    sub);
+}
+
 static int
 load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 {
@@ -1246,6 +1285,13 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 	}
 	if (rc < 0) {
 		rc = h4h_errf(err, H4H_ENOMEM, "profile '%s': out of memory",
+		    path);
+		goto out;
+	}
+	/* A file that sets nothing is a wrong file, not the defaults. */
+	if (c.n_as == 0 && c.n_inc == 0) {
+		rc = h4h_errf(err, H4H_EINPUT, "profile '%s' is empty (no "
+		    "key is set; system-npu-only.ini holds the defaults)",
 		    path);
 		goto out;
 	}
@@ -1289,6 +1335,8 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 			goto out;
 		}
 		ch->path[ch->n++] = sub;
+		if (ch->origin != NULL)
+			note_include(ch, path, c.inc[i].line, sub);
 		rc = load_file(sub, ch, p, err);
 		ch->n--;
 		if (rc != 0)
@@ -1301,6 +1349,10 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 			    "%s", path, c.as[i].line, why);
 			goto out;
 		}
+		if (ch->origin != NULL)
+			snprintf(ch->origin[c.as[i].k - keys].origin,
+			    sizeof ch->origin[0].origin, "%s line %d", path,
+			    c.as[i].line);
 	}
 	rc = 0;
 out:
@@ -1336,6 +1388,89 @@ sim_profile_load(const char *path, sim_profile *p, h4h_err *err)
 	if (rc == 0)
 		*p = tmp;
 out:
+	free(ch);
+	return rc;
+}
+
+int
+sim_profile_apply_file(sim_profile *p, const char *path, h4h_err *err)
+{
+	load_chain *ch = h4h_xcalloc(1, sizeof *ch);
+	sim_profile tmp = *p;
+	int rc;
+
+	if (realpath(path, ch->real[0]) == NULL) {
+		rc = h4h_errf(err, H4H_EINPUT, "cannot open profile '%s': %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	ch->path[0] = path;
+	ch->n = 1;
+	rc = load_file(path, ch, &tmp, err);
+	if (rc == 0)
+		rc = sim_profile_validate(&tmp, err);
+	if (rc == 0)
+		*p = tmp;
+out:
+	free(ch);
+	return rc;
+}
+
+int
+sim_profile_resolve(const char *path, const char *const *sets, int n_sets,
+    sim_profile *p, sim_profile_entry **entries, int *n, h4h_err *err)
+{
+	load_chain *ch = h4h_xcalloc(1, sizeof *ch);
+	sim_profile_entry *e = h4h_xcalloc(N_KEYS, sizeof *e);
+	sim_profile tmp;
+	kval v;
+	int rc;
+
+	*entries = NULL;
+	*n = 0;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		key_name(&keys[i], e[i].key, sizeof e[i].key);
+		e[i].unit = keys[i].unit;
+		snprintf(e[i].origin, sizeof e[i].origin, "default");
+		snprintf(e[i].value, sizeof e[i].value, "-");
+	}
+	sim_profile_defaults(&tmp);
+	if (realpath(path, ch->real[0]) == NULL) {
+		rc = h4h_errf(err, H4H_EINPUT, "cannot open profile '%s': %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	ch->path[0] = path;
+	ch->n = 1;
+	ch->origin = e;
+	if ((rc = load_file(path, ch, &tmp, err)) != 0)
+		goto out;
+	for (int k = 0; k < n_sets; k++) {
+		const char *eq = strchr(sets[k], '=');
+		char name[128];
+		const key_def *kd;
+
+		if ((rc = sim_profile_set(&tmp, sets[k], err)) != 0)
+			goto out;
+		copy_trimmed(name, sizeof name, sets[k], (size_t)(eq - sets[k]));
+		if ((kd = key_find(name)) != NULL)
+			snprintf(e[kd - keys].origin, sizeof e[0].origin,
+			    "--set %s", sets[k]);
+	}
+	if ((rc = sim_profile_validate(&tmp, err)) != 0)
+		goto out;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (keys[i].type == KT_LIST)
+			continue;
+		val_fetch(&keys[i], &tmp, &v);
+		val_format(&keys[i], &v, e[i].value, sizeof e[i].value);
+	}
+	*p = tmp;
+	*entries = e;
+	*n = (int)N_KEYS;
+	e = NULL;
+out:
+	free(e);
 	free(ch);
 	return rc;
 }

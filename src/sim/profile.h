@@ -114,6 +114,11 @@ void sim_profile_defaults(sim_profile *p);
  * be read.  On any error *p is left unchanged. */
 int sim_profile_load(const char *path, sim_profile *p, h4h_err *err);
 
+/* Load the profile file `path` on top of *p (its includes first, then its
+ * keys, as for sim_profile_load) and validate: a whole component file
+ * (npu/u55-32.ini) swapped into a system.  On error *p is unchanged. */
+int sim_profile_apply_file(sim_profile *p, const char *path, h4h_err *err);
+
 /* Apply one "section.key=value" override (the CLI's --set); blanks around
  * key and value are ignored.  On error *p is left unchanged. */
 int sim_profile_set(sim_profile *p, const char *assignment, h4h_err *err);
@@ -135,6 +140,25 @@ void sim_profile_dump(const sim_profile *p, FILE *f);
 
 const char *sim_objective_name(sim_objective o);
 int sim_objective_from_name(const char *s);	/* -1 if unknown */
+
+/* One key of a resolved system and where its value came from (h4h
+ * system, as Vela's --verbose-config). */
+typedef struct sim_profile_entry {
+	char key[64];
+	char value[512];	/* as it would be written in a file */
+	const char *unit;
+	char origin[400];	/* "default", "FILE line N" or "--set ARG" */
+} sim_profile_entry;
+
+/* sim_profile_open without an objective, recording every key's origin:
+ * *entries (caller frees) gets one entry per key, in key-table order;
+ * system.include lists every file loaded, in load order. */
+int sim_profile_resolve(const char *path, const char *const *sets,
+    int n_sets, sim_profile *p, sim_profile_entry **entries, int *n,
+    h4h_err *err);
+
+/* The unit of a "section.key" ("GB/s", "count", "-"), NULL if unknown. */
+const char *sim_profile_key_unit(const char *key);
 
 /* Per-key documentation, for `h4h sim --list-keys` and doc/. */
 void sim_profile_list_keys(FILE *f);

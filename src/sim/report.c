@@ -8,9 +8,11 @@
 #include "sim/sim.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "core/atomic.h"
 
 static void
@@ -66,6 +68,15 @@ sim_result_print_table(const sim_result *r, FILE *f)
 	    r->cim_weight_bytes / 1e6, r->cim_capacity_bytes / 1e6);
 }
 
+/* A change in percent rounded to one decimal, never "-0.0". */
+static double
+change_pct(double now, double base)
+{
+	double v = base != 0 ? 100 * (now / base - 1) : 0;
+
+	return fabs(v) < 0.05 ? 0 : v;
+}
+
 void
 sim_result_print_compare(sim_result *const *rs, int n, FILE *f)
 {
@@ -99,8 +110,8 @@ sim_result_print_compare(sim_result *const *rs, int n, FILE *f)
 	for (int s = 1; s < n; s++)
 		fprintf(f, "%s vs %s: latency %+.1f%%, energy %+.1f%%\n",
 		    rs[s]->system_name, rs[0]->system_name,
-		    100 * (rs[s]->latency_s / rs[0]->latency_s - 1),
-		    100 * (rs[s]->energy_j / rs[0]->energy_j - 1));
+		    change_pct(rs[s]->latency_s, rs[0]->latency_s),
+		    change_pct(rs[s]->energy_j, rs[0]->energy_j));
 }
 
 static json_t *
@@ -147,6 +158,9 @@ result_json(const sim_result *r)
 	json_object_set_new(o, "system", json_string(r->system_name));
 	json_object_set_new(o, "objective",
 	    json_string(sim_objective_name(r->objective)));
+	json_object_set_new(o, "provenance", json_pack("{s:s,s:i,s:s}",
+	    "h4h_version", PACKAGE_VERSION, "model_revision",
+	    SIM_MODEL_REVISION, "system_hash", r->system_hash));
 	json_object_set_new(o, "latency_s", json_real(r->latency_s));
 	json_object_set_new(o, "energy_j", json_real(r->energy_j));
 	json_object_set_new(o, "cycles", json_real(r->cycles));
@@ -218,7 +232,7 @@ write_csv(FILE *f, const void *vctx)
 	fputs("system,net,layer,op,in_h,in_w,in_c,out_h,out_w,out_c,macs,"
 	    "npu_channels,cim_channels,macros,npu_fraction,cycles,start_s,"
 	    "latency_s,energy_j,npu_j,cim_j,noc_j,static_j,noc_bytes_npu,"
-	    "noc_bytes_cim\n", f);
+	    "noc_bytes_cim,h4h_version,model_revision,system_hash\n", f);
 	for (int s = 0; s < ctx->n; s++) {
 		const sim_result *r = ctx->rs[s];
 
@@ -233,13 +247,15 @@ write_csv(FILE *f, const void *vctx)
 			put_csv(f, l->name);
 			fprintf(f, ",%s,%d,%d,%d,%d,%d,%d,%lld,%d,%d,%d,"
 			    "%.6g,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,"
-			    "%.0f\n", sim_op_name(l->op), l->in_h, l->in_w, l->in_c,
+			    "%.0f,%s,%d,%s\n", sim_op_name(l->op), l->in_h, l->in_w,
+			    l->in_c,
 			    l->out_h, l->out_w, l->out_c, lr->macs,
 			    lr->npu_channels, lr->cim_channels, lr->macros,
 			    lr->npu_fraction, lr->cycles, lr->start_ps * 1e-12,
 			    lr->latency_s, lr->energy_j, lr->e_npu_j,
 			    lr->e_cim_j, lr->e_noc_j, lr->e_static_j,
-			    lr->noc_bytes_npu, lr->noc_bytes_cim);
+			    lr->noc_bytes_npu, lr->noc_bytes_cim, PACKAGE_VERSION,
+			    SIM_MODEL_REVISION, r->system_hash);
 		}
 	}
 }

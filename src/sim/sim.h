@@ -67,6 +67,7 @@ typedef struct sim_layer_result {
 typedef struct sim_result {
 	char net_name[SIM_NAME_MAX];
 	char system_name[64];
+	char system_hash[17];		/* the cost database's systems.hash */
 	sim_objective objective;
 	int n_layers;
 	sim_layer_result *layers;

@@ -12,7 +12,9 @@
 
 #include <stdlib.h>
 
+#include "config.h"
 #include "core/atomic.h"
+#include "sim/sim.h"
 
 typedef struct span {
 	const char *name;
@@ -20,9 +22,14 @@ typedef struct span {
 	int track;
 	int master;
 	double value;
+	/* layer spans: */
+	const char *op;			/* NULL: not a layer span */
+	int npu_ch, cim_ch, macros;
+	double energy_j;
 } span;
 
 struct sim_trace {
+	char system[64], hash[17];
 	int macros, cus;
 	uint64_t offset;
 	span *spans;
@@ -77,6 +84,30 @@ sim_trace_span(sim_trace *tr, int track, const char *name, uint64_t t0_ps,
 	s->track = track;
 	s->master = master;
 	s->value = value;
+	s->op = NULL;
+}
+
+void
+sim_trace_layer(sim_trace *tr, const char *name, const char *op,
+    uint64_t t1_ps, int npu_channels, int cim_channels, int macros,
+    double energy_j)
+{
+	span *s;
+
+	sim_trace_span(tr, SIM_TRACK_LAYER, name, 0, t1_ps, 0, 0);
+	s = &tr->spans[tr->n - 1];
+	s->op = op;
+	s->npu_ch = npu_channels;
+	s->cim_ch = cim_channels;
+	s->macros = macros;
+	s->energy_j = energy_j;
+}
+
+void
+sim_trace_set_system(sim_trace *tr, const char *name, const char *hash)
+{
+	snprintf(tr->system, sizeof tr->system, "%s", name);
+	snprintf(tr->hash, sizeof tr->hash, "%s", hash);
 }
 
 size_t
@@ -134,12 +165,24 @@ static void
 write_events(const sim_trace *tr, FILE *f)
 {
 	int n_tracks = SIM_TRACK_CIM_BASE + tr->macros * (1 + tr->cus);
-	char name[64];
+	char name[96];
 	size_t i;
 
-	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", f);
+	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"h4h_version\":", f);
+	put_json_string(f, PACKAGE_VERSION);
+	fprintf(f, ",\"model_revision\":%d,\"system\":", SIM_MODEL_REVISION);
+	put_json_string(f, tr->system);
+	fputs(",\"system_hash\":", f);
+	put_json_string(f, tr->hash);
+	fputs("},\"traceEvents\":[\n", f);
+	/* The process is named after the system, so that traces of several
+	 * systems opened together read apart. */
+	snprintf(name, sizeof name, "h4h sim: %s", tr->system[0] ? tr->system :
+	    "?");
 	fputs("{\"ph\":\"M\",\"pid\":1,\"tid\":0,\"name\":\"process_name\","
-	    "\"args\":{\"name\":\"h4h sim\"}}", f);
+	    "\"args\":{\"name\":", f);
+	put_json_string(f, name);
+	fputs("}}", f);
 	for (int t = 0; t < n_tracks; t++) {
 		track_name(tr, t, name, sizeof name);
 		fprintf(f, ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
@@ -157,7 +200,19 @@ write_events(const sim_trace *tr, FILE *f)
 		put_json_string(f, s->name);
 		fprintf(f, ",\"ts\":%.6f,\"dur\":%.6f", s->t0 / 1e6,
 		    (s->t1 - s->t0) / 1e6);
-		if (s->track == SIM_TRACK_NOC)
+		if (s->op != NULL) {
+			fputs(",\"args\":{\"op\":", f);
+			put_json_string(f, s->op);
+			if (s->cim_ch == 0)
+				fputs(",\"split\":\"npu\"", f);
+			else if (s->npu_ch == 0)
+				fprintf(f, ",\"split\":\"cim %d/%dm\"", s->cim_ch,
+				    s->macros);
+			else
+				fprintf(f, ",\"split\":\"npu %d + cim %d/%dm\"",
+				    s->npu_ch, s->cim_ch, s->macros);
+			fprintf(f, ",\"energy_j\":%.9g}", s->energy_j);
+		} else if (s->track == SIM_TRACK_NOC)
 			fprintf(f, ",\"args\":{\"bytes\":%.0f,\"master\":\"%s%d\"}",
 			    s->value, s->master == 0 ? "npu" : "cim",
 			    s->master == 0 ? 0 : s->master - 1);

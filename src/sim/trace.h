@@ -38,6 +38,15 @@ int sim_trace_cim_track(const sim_trace *tr, int macro, int cu);
 void sim_trace_span(sim_trace *tr, int track, const char *name,
     uint64_t t0_ps, uint64_t t1_ps, int master, double value);
 
+/* A layer's span on the layer track, with its op, split and energy. */
+void sim_trace_layer(sim_trace *tr, const char *name, const char *op,
+    uint64_t t1_ps, int npu_channels, int cim_channels, int macros,
+    double energy_j);
+/* The system the trace is of: the process is named after it, and the
+ * file records it with h4h's version and model revision.  Both strings
+ * are copied. */
+void sim_trace_set_system(sim_trace *tr, const char *name, const char *hash);
+
 size_t sim_trace_count(const sim_trace *tr);
 
 /* Writes atomically: a temporary file in the same directory, then rename. */

@@ -1,0 +1,67 @@
+#!/bin/sh
+# cli_inputs.sh - small input and output rules an architect trips over: a
+# JSON network saved with a UTF-8 BOM loads, '[CIM]' suggests '[cim]', a
+# comparison never prints "-0.0%", `train --help` names every option
+# the parser takes, and a sweep plot's title names the base system and the
+# fixed settings, its x label carries the unit and its ticks are the swept
+# values.  Needs $H4H_BIN and $H4H_SRCDIR.
+set -u
+
+H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
+SRC=${H4H_SRCDIR:?H4H_SRCDIR must name the source tree}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' HUP INT TERM
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+
+SYS=$SRC/hwprofiles/system-npu-only.ini
+NET=$SRC/nets/hybrid_example.json
+
+printf '\357\273\277' >"$TMP/bom.json"
+cat "$NET" >>"$TMP/bom.json"
+"$H4H" sim --system "$SYS" --net "$TMP/bom.json" >"$TMP/bom.out" 2>"$TMP/bom.err"
+check "a JSON network with a BOM loads" '[ $? -eq 0 ]'
+"$H4H" sim --system "$SYS" --net "$NET" >"$TMP/plain.out" 2>/dev/null
+check "... and costs the same" \
+    '[ "$(tail -1 "$TMP/bom.out")" = "$(tail -1 "$TMP/plain.out")" ]'
+
+printf '[system]\nname = x\n[CIM]\nmacros = 2\n' >"$TMP/upper.ini"
+"$H4H" sim --system "$TMP/upper.ini" --net "$NET" >/dev/null 2>"$TMP/up.err"
+check "[CIM] exits 2" '[ $? -eq 2 ]'
+check "[CIM] suggests [cim]" 'grep -qF "(did you mean '"'"'[cim]'"'"'?)" "$TMP/up.err"'
+
+# The same system twice: the change is exactly 0, printed as +0.0%.
+"$H4H" sim --system "$SYS" --system "$SYS" --set system.name=a \
+    --net "$NET" >"$TMP/cmp.out" 2>/dev/null
+check "an equal system compares +0.0%" \
+    'grep -q "latency +0.0%, energy +0.0%" "$TMP/cmp.out"'
+"$H4H" sim --system "$SYS" --system "$SYS" --set noc.latency_cycles=33 \
+    --net "$NET" >"$TMP/cmp2.out" 2>/dev/null
+check "no -0.0%" '! grep -q -- "-0\.0%" "$TMP/cmp2.out"'
+
+"$H4H" train --help >"$TMP/train.help"
+for o in model epochs steps batch lr min-lr wd warmup clip smooth randaug \
+    no-aug val seed threads data out resume; do
+	check "train --help describes --$o" \
+	    'grep -qE "^  --$o( |$)" "$TMP/train.help"'
+done
+
+"$H4H" sweep --system "$SRC/hwprofiles/system-npu-8cim.ini" --net "$NET" \
+    --vary cim.macros=1,2,4 --vary cim.cus_per_macro=4 --db "$TMP/p.db" \
+    --quiet >/dev/null 2>&1
+"$H4H" plot sweep --db "$TMP/p.db" --sweep 1 --x cim.macros --out "$TMP/fig" \
+    --format png >/dev/null 2>&1
+check "the plot title names the base system and the fixed settings" \
+    'grep -qF "title \"sweep 1: net hybrid-example on npu-8cim (cim.cus_per_macro=4, objective=latency)\"" "$TMP/fig/sweep1.gp"'
+check "the x label carries the unit" \
+    'grep -qF "set xlabel \"cim.macros (count)\"" "$TMP/fig/sweep1.gp"'
+check "integer keys get integer ticks at the swept values" \
+    'grep -qF "set xtics (1, 2, 4)" "$TMP/fig/sweep1.gp"'
+
+echo "cli_inputs: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
