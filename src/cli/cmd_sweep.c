@@ -93,6 +93,7 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 	const char *eq = strchr(arg, '=');
 	char *list, *tok, *save = NULL;
 	h4h_err sub = { "" };
+	int rc;
 
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof v->key)
 		return h4h_errf(err, H4H_EINPUT, "--vary '%s': expected "
@@ -104,18 +105,17 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 	    tok = strtok_r(NULL, ",", &save)) {
 		sim_profile p = *base;
 		char set[256];
-		int rc;
 
 		if (v->n == MAX_VALUES) {
-			free(list);
-			return h4h_errf(err, H4H_EINPUT, "--vary %s: at most %d "
+			rc = h4h_errf(err, H4H_EINPUT, "--vary %s: at most %d "
 			    "values", v->key, MAX_VALUES);
+			goto fail;
 		}
 		snprintf(set, sizeof set, "%s=%s", v->key, tok);
 		if ((rc = sim_profile_set(&p, set, &sub)) != 0 ||
 		    (rc = sim_profile_validate(&p, &sub)) != 0) {
-			free(list);
-			return h4h_errf(err, rc, "--vary %s", sub.msg);
+			rc = h4h_errf(err, rc, "--vary %s", sub.msg);
+			goto fail;
 		}
 		v->values[v->n++] = h4h_xstrdup(tok);
 	}
@@ -123,6 +123,13 @@ parse_vary(const char *arg, const sim_profile *base, vary *v, h4h_err *err)
 	if (v->n == 0)
 		return h4h_errf(err, H4H_EINPUT, "--vary %s: no values", v->key);
 	return 0;
+fail:
+	/* The caller frees only the --vary lists that parsed. */
+	for (int i = 0; i < v->n; i++)
+		free(v->values[i]);
+	v->n = 0;
+	free(list);
+	return rc;
 }
 
 /* Point i: its network and one value per --vary (the last varies
@@ -278,6 +285,7 @@ worker(const sweep *s, int progress, h4h_err *err)
 		    &nfail, &total, NULL) == 0)
 			cli_progress("sweep", done + nfail, total, now_s() - t0);
 	}
+	cli_db_bad_rows("sweep", db);
 	h4h_db_close(db);
 	return rc != 0 ? rc : failed;
 }
