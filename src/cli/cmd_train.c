@@ -36,6 +36,7 @@ static const char *train_usage =
     "                 [--randaug N,M] [--no-aug] [--val N] [--seed S]\n"
     "                 [--threads T] [--data DIR] [--out CKPT] "
     "[--resume CKPT]\n"
+    "                 [--checkpoint-every STEPS]\n"
     "\n"
     "Trains a reference model (default ref-hybrid) on Fashion-MNIST with\n"
     "AdamW (decoupled weight decay on conv/linear weights only) and a\n"
@@ -43,7 +44,10 @@ static const char *train_usage =
     "Defaults are the reference recipe: --batch 128 --lr 2e-3 --wd 0.05,\n"
     "cosine to 0, random crop (pad 2) and horizontal flip, 5000 validation\n"
     "images, --seed 1, --threads 2.  --steps stops after N optimizer steps\n"
-    "(quick checks).  Ctrl-C writes the checkpoint and exits 130.\n";
+    "(quick checks).  Ctrl-C writes the checkpoint and exits 130.\n"
+    "The checkpoint (--out, or MODEL-interrupted.ckpt) is also written\n"
+    "every 5 minutes, or every STEPS steps with --checkpoint-every (0: only\n"
+    "at the end), so that --resume continues a killed run.\n";
 
 /* 1 for a subnet checkpoint, 0 for another or an unreadable one (the
  * reference path reports that). */
@@ -144,6 +148,7 @@ train_exec(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "resume", required_argument, NULL, 'r' },
+		{ "checkpoint-every", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -158,6 +163,7 @@ train_exec(int argc, char **argv)
 
 	nn_train_defaults(&cfg);
 	cfg.epochs = 0;
+	cfg.ckpt_secs = CLI_CKPT_SECS;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -254,6 +260,13 @@ train_exec(int argc, char **argv)
 		case 'r':
 			cfg.resume = optarg;
 			break;
+		case 'K':
+			if ((rc = cli_parse_int("train", "--checkpoint-every",
+			    optarg, 0, 1LL << 40, &i)))
+				return rc;
+			cfg.ckpt_every = i;
+			cfg.ckpt_secs = 0;	/* steps, or (0) none */
+			break;
 		case 'h':
 			fputs(train_usage, stdout);
 			return 0;
@@ -272,6 +285,7 @@ train_exec(int argc, char **argv)
 		cfg.epochs = 1;
 	snprintf(fallback, sizeof fallback, "%s-interrupted.ckpt", cfg.model);
 	cfg.stop_out = fallback;
+	cli_sweep_stale("train", cfg.out ? cfg.out : fallback);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	hooks = (nn_train_hooks){ &v, show_progress, show_epoch, should_stop };

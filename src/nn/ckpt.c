@@ -373,6 +373,12 @@ decode(nn_ckpt *c, const unsigned char *b, size_t len, h4h_err *err)
 
 	c->epoch = (int64_t)h4h_le_get64(b + 16);
 	c->step = (int64_t)h4h_le_get64(b + 24);
+	/* A CRC says the bytes are as written, not that the writer was
+	 * sane: a run counts epochs in an int and steps below 2^53. */
+	if (c->epoch < 0 || c->epoch > NN_CKPT_EPOCH_MAX)
+		return corrupt(path, "header epoch out of range", err);
+	if (c->step < 0 || c->step > NN_CKPT_STEP_MAX)
+		return corrupt(path, "header step out of range", err);
 	n = h4h_le_get32(b + 32);
 	meta_len = (size_t)h4h_le_get32(b + 36);
 	if (meta_len > end - NN_CKPT_HEADER_BYTES)

@@ -532,7 +532,7 @@ reason(sqlite3 *s)
 	case SQLITE_READONLY:
 		return "read-only";
 	case SQLITE_CANTOPEN:
-		return "cannot open the file or its journal in its directory";
+		return "cannot open it (no such directory, or no permission)";
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		return "the file is corrupt";
@@ -1061,7 +1061,7 @@ identity(h4h_db *db, int find, int insert, const char *canon,
 	if (rc == 1)
 		return 0;
 	if (db->readonly)
-		return h4h_errf(err, H4H_EIO, "cannot write '%s': read-only, and "
+		return h4h_errf(err, H4H_EINPUT, "'%s' is read-only and "
 		    "it does not hold this %s (make the file and its "
 		    "directory writable, or use another --db)", db->path,
 		    find == ST_SYS_ID ? "system" : "network");
