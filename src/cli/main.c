@@ -83,11 +83,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return 0;
+		return finish(argv[1], 0);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("h4h %s\n", PACKAGE_VERSION);
-		return 0;
+		return finish(argv[1], 0);
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i]->name) == 0)
