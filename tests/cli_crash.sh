@@ -1,6 +1,7 @@
 #!/bin/sh
 # cli_crash.sh - training survives SIGKILL (doc/reliability.md): `h4h train`
-# with --checkpoint-every is killed with SIGKILL at 20 pseudo-random moments,
+# with --checkpoint-every is killed with SIGKILL at 20 pseudo-random moments
+# (6 under make check-sanitize, whose steps are ten times slower),
 # each run resuming the last checkpoint, then resumed to the end; the final
 # checkpoint must be byte-identical to an uninterrupted run's.  The same
 # for `h4h supernet train`, on its tensors (its timings differ by nature),
@@ -58,16 +59,22 @@ crash_loop() {
 }
 
 # ---- h4h train: 20 kills ----------------------------------------------------
-T="train --data $TMP --model ref-cnn --batch 32 --val 64 --no-aug --threads 1 --steps 2000 --checkpoint-every 10"
+# Under make check-sanitize (H4H_SANITIZE=1) steps are ten times slower:
+# fewer steps and kills, the same checks.
+STEPS=2000 KILLS=20 MOST=12 SKILLS=6
+if [ -n "${H4H_SANITIZE:-}" ]; then
+	STEPS=300 KILLS=6 MOST=3 SKILLS=2
+fi
+T="train --data $TMP --model ref-cnn --batch 32 --val 64 --no-aug --threads 1 --steps $STEPS --checkpoint-every 10"
 # shellcheck disable=SC2086
 "$H4H" $T --out "$TMP/ref.ckpt" >/dev/null 2>"$TMP/ref.err"
 check "uninterrupted train exits 0" '[ $? -eq 0 ]'
 # shellcheck disable=SC2086
-crash_loop 20 12 "$TMP/k.ckpt" "$H4H" $T --out "$TMP/k.ckpt"
-echo "cli_crash: train: $killed of 20 runs died of SIGKILL"
-check "most of the 20 kills hit a running train" '[ "$killed" -ge 12 ]'
+crash_loop "$KILLS" 12 "$TMP/k.ckpt" "$H4H" $T --out "$TMP/k.ckpt"
+echo "cli_crash: train: $killed of $KILLS runs died of SIGKILL"
+check "most of the $KILLS kills hit a running train" '[ "$killed" -ge "$MOST" ]'
 check "the last resume exits 0" '[ "$last" -eq 0 ]'
-check "after 20 SIGKILLs the checkpoint equals the uninterrupted run's" \
+check "after $KILLS SIGKILLs the checkpoint equals the uninterrupted run's" \
     'cmp -s "$TMP/ref.ckpt" "$TMP/k.ckpt"'
 check "no temporary file is left" \
     '[ -z "$(find "$TMP" -name "*.ckpt.tmp*")" ]'
@@ -97,14 +104,14 @@ step=$(python3 "$SRC/tests/ckpt_tensors.py" "$TMP/e.ckpt" 2>/dev/null |
 check "a periodic checkpoint at a multiple of --checkpoint-every" \
     '[ -n "$step" ] && [ "$step" -gt 0 ] && [ $((step % 50)) -eq 0 ]'
 
-# ---- h4h supernet train: 6 kills --------------------------------------------
+# ---- h4h supernet train: 6 kills (2 under check-sanitize) --------------------------------------------
 S="supernet train --space $SRC/spaces/h4h-fmnist.json --data $TMP --recipe tpi-freeze --batch 16 --val 64 --recal-images 32 --recal-batch 32 --threads 1 --steps 12 --checkpoint-every 2"
 # shellcheck disable=SC2086
 "$H4H" $S --out "$TMP/sref.ckpt" >/dev/null 2>"$TMP/sref.err"
 check "uninterrupted supernet train exits 0" '[ $? -eq 0 ]'
 # shellcheck disable=SC2086
-crash_loop 6 5 "$TMP/sk.ckpt" "$H4H" $S --out "$TMP/sk.ckpt"
-echo "cli_crash: supernet: $killed of 6 runs died of SIGKILL"
+crash_loop "$SKILLS" 5 "$TMP/sk.ckpt" "$H4H" $S --out "$TMP/sk.ckpt"
+echo "cli_crash: supernet: $killed of $SKILLS runs died of SIGKILL"
 check "the last supernet resume exits 0" '[ "$last" -eq 0 ]'
 python3 "$SRC/tests/ckpt_tensors.py" "$TMP/sref.ckpt" times_ms log \
     >"$TMP/sref.t"
