@@ -541,6 +541,10 @@ reason(sqlite3 *s)
 	}
 }
 
+/* Every refused write of a read-only file or place says this. */
+#define READONLY_MSG "cannot write '%s': read-only (make the file and its " \
+	"directory writable, or use another --db)"
+
 static int
 read_err(h4h_db *db, h4h_err *err)
 {
@@ -562,9 +566,7 @@ write_err(h4h_db *db, h4h_err *err)
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
-		return h4h_errf(err, H4H_EIO, "cannot write '%s': read-only "
-		    "(make the file and its directory writable, or use "
-		    "another --db)", db->path);
+		return h4h_errf(err, H4H_EIO, READONLY_MSG, db->path);
 	default:
 		return h4h_errf(err, H4H_EIO, "cannot write '%s': %s",
 		    db->path, reason(db->s));
@@ -574,9 +576,7 @@ write_err(h4h_db *db, h4h_err *err)
 static int
 readonly_err(h4h_db *db, h4h_err *err)
 {
-	return h4h_errf(err, H4H_EIO, "cannot write '%s': read-only (make "
-	    "the file and its directory writable, or use another --db)",
-	    db->path);
+	return h4h_errf(err, H4H_EIO, READONLY_MSG, db->path);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1516,10 +1516,7 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 	memcpy(ce->c, c, (size_t)n * sizeof *c);
 	h4h_htab_add(&db->cands, h, ce);
 	if (db->readonly) {
-		stick(db, H4H_EIO, "cannot write '%s': read-only (make "
-		    "the file and its directory writable, or use another "
-		    "--db)",
-		    db->path);
+		stick(db, H4H_EIO, READONLY_MSG, db->path);
 		return;
 	}
 	ce->pending = 1;
@@ -1744,10 +1741,7 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 	}
 	h4h_htab_add(&db->costs, h, ce);
 	if (db->readonly) {
-		stick(db, H4H_EIO, "cannot write '%s': read-only (make "
-		    "the file and its directory writable, or use another "
-		    "--db)",
-		    db->path);
+		stick(db, H4H_EIO, READONLY_MSG, db->path);
 		return;
 	}
 	ce->pending = 1;
