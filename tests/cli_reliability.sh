@@ -175,9 +175,17 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=4m tmpfs "$TMP/full" 2>/dev/nu
 	    '[ $? -eq 1 ] && one_line "$TMP/e" && grep -q "disk full" "$TMP/e"'
 	"$H4H" db summary --db "$TMP/full/f.db" >"$TMP/o" 2>"$TMP/e"
 	check "full disk: what was stored is intact" '[ $? -eq 0 ] && cmp -s "$TMP/o" "$TMP/full.sum"'
+	"$H4H" sweep --system "$SYS" --net "$NET2" --vary cim.macros=2,3 \
+	    --db "$TMP/full/f.db" --quiet >/dev/null 2>"$TMP/e"
+	check "full disk: a sweep says disk full once" \
+	    '[ $? -eq 1 ] && one_line "$TMP/e" && grep -q "disk full" "$TMP/e"'
 	rm -f "$TMP/full/filler"
 	"$H4H" sim --system "$SYS" --net "$NET2" --db "$TMP/full/f.db" >/dev/null 2>"$TMP/e"
 	check "with space again the run completes" '[ $? -eq 0 ] && grep -q "simulated" "$TMP/e"'
+	"$H4H" sweep --system "$SYS" --net "$NET2" --vary cim.macros=2,3 \
+	    --db "$TMP/full/f.db" --quiet >"$TMP/o" 2>"$TMP/e"
+	check "with space again the sweep completes" \
+	    '[ $? -eq 0 ] && [ "$(grep -c " done " "$TMP/o")" -eq 2 ]'
 	umount "$TMP/full" && MNT=
 else
 	echo "cli_reliability: cannot mount a tmpfs: full-disk case skipped"

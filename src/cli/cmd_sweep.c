@@ -273,7 +273,15 @@ worker(const sweep *s, int progress, h4h_err *err)
 			break;
 		if (point < 0)
 			break;
-		if (run_point(db, s, point, &perr) != 0) {
+		if ((rc = run_point(db, s, point, &perr)) == H4H_EIO) {
+			/* The database cannot be written (a full disk, a
+			 * read-only place): every later point would fail the
+			 * same way.  Stop, say it once; the point stays in
+			 * flight and a rerun takes it again. */
+			rc = h4h_errf(err, rc, "%s", perr.msg);
+			break;
+		}
+		if (rc != 0) {
 			failed++;
 			fprintf(stderr, "h4h: sweep: point %d (%s): %s\n", point,
 			    s->params[point], perr.msg);

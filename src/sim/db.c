@@ -526,6 +526,8 @@ reason(sqlite3 *s)
 {
 	int code = s != NULL ? sqlite3_extended_errcode(s) : SQLITE_NOMEM;
 
+	if (code == SQLITE_IOERR_SHMSIZE)
+		return "disk full";	/* the -shm file could not grow */
 	switch (code & 0xff) {
 	case SQLITE_FULL:
 		return "disk full";
