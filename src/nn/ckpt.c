@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "core/atomic.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/le.h"
 
@@ -620,5 +621,21 @@ nn_ckpt_get_rng(const nn_ckpt *c, const char *name, nn_rng *r, h4h_err *err)
 	if (rc != 0)
 		return h4h_errf(err, rc, "'%s': tensor '%s': %s", where(c), name,
 		    e.msg);
+	return 0;
+}
+
+int
+nn_ckpt_due(int64_t every, double secs, int64_t step, double *last_s)
+{
+	double now;
+
+	if (every > 0 && step % every == 0) {
+		*last_s = h4h_now_s();
+		return 1;
+	}
+	if (secs > 0 && (now = h4h_now_s()) - *last_s >= secs) {
+		*last_s = now;
+		return 1;
+	}
 	return 0;
 }

@@ -84,7 +84,8 @@ int nn_ckpt_write(const nn_ckpt *c, const char *path, h4h_err *err);
 
 /* Whether a periodic checkpoint is due after `step`: every `every` steps
  * (0: never by count) or when `secs` seconds (0: never by time) have passed
- * since *last_s, which it updates when it says yes (train.c). */
+ * since *last_s, which it updates when it says yes: the trainers'
+ * --checkpoint-every. */
 int nn_ckpt_due(int64_t every, double secs, int64_t step, double *last_s);
 
 /* Reads and validates a whole checkpoint file. */

@@ -109,22 +109,6 @@ save(const nn_train_cfg *c, const char *path, run *r, int64_t step, int epoch,
 	return rc;
 }
 
-int
-nn_ckpt_due(int64_t every, double secs, int64_t step, double *last_s)
-{
-	double now;
-
-	if (every > 0 && step % every == 0) {
-		*last_s = h4h_now_s();
-		return 1;
-	}
-	if (secs > 0 && (now = h4h_now_s()) - *last_s >= secs) {
-		*last_s = now;
-		return 1;
-	}
-	return 0;
-}
-
 static int
 restore(const nn_train_cfg *c, run *r, int64_t total, int epochs,
     int64_t *step, int *epoch, h4h_err *err)
@@ -262,8 +246,7 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 		goto out;
 	if (c->resume != NULL && (rc = restore(c, &r, total,
 	    per_epoch > 0 ? (int)((total + per_epoch - 1) / per_epoch) : 0,
-	    &step, &epoch,
-	    err)) != 0)
+	    &step, &epoch, err)) != 0)
 		goto out;
 
 	while (step < total) {
