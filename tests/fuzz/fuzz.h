@@ -42,6 +42,8 @@ char *fuzz_text(const uint8_t *data, size_t size);
 /* The input written to this process's scratch file with extension `ext`
  * (for the parsers that take a path); returns the path (static). */
 const char *fuzz_file(const uint8_t *data, size_t size, const char *ext);
+/* Removes this process's scratch files (the replay calls it at exit). */
+void fuzz_cleanup(void);
 /* A path under the source tree ($H4H_SRCDIR, else the one configure saw). */
 const char *fuzz_src(const char *rel);
 /* rc is 0, or a documented code with a one-line message: abort if not. */

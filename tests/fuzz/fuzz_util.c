@@ -93,3 +93,19 @@ fuzz_check(const char *target, int rc, const h4h_err *err)
 			abort();
 		}
 }
+
+void
+fuzz_cleanup(void)
+{
+	static const char *const ext[] = { "ini", "csv", "ckpt", "idx", "db",
+	    "db-wal", "db-shm" };
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		snprintf(path, sizeof path, "%s/h4h-fuzz-%ld.%s",
+		    dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid(),
+		    ext[i]);
+		unlink(path);
+	}
+}

@@ -75,6 +75,7 @@ main(int argc, char **argv)
 			if (strcmp(argv[1], h4h_fuzz_targets[i].name) == 0) {
 				for (int k = 2; k < argc; k++)
 					bad += replay_file(&h4h_fuzz_targets[i], argv[k]);
+				fuzz_cleanup();
 				return bad != 0;
 			}
 		fprintf(stderr, "check_fuzz_replay: no target '%s'\n", argv[1]);
@@ -105,5 +106,6 @@ main(int argc, char **argv)
 		total += count;
 	}
 	printf("%d inputs, %d unreadable\n", total, bad);
+	fuzz_cleanup();
 	return bad != 0;
 }
