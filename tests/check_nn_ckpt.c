@@ -701,6 +701,51 @@ START_TEST(test_resume_bit_exact)
 }
 END_TEST
 
+/* A CRC-valid file whose header counters no trainer could have written
+ * (a negative step, a step or epoch past the limits) is refused on read,
+ * naming the field; the limits themselves are accepted. */
+START_TEST(test_header_ranges)
+{
+	static const struct {
+		int64_t epoch, step;
+		const char *word;	/* NULL: accepted */
+	} cases[] = {
+		{ 0, -2147483649LL, "header step out of range" },
+		{ 0, -1, "header step out of range" },
+		{ 0, NN_CKPT_STEP_MAX + 1, "header step out of range" },
+		{ -1, 5, "header epoch out of range" },
+		{ NN_CKPT_EPOCH_MAX + 1, 5, "header epoch out of range" },
+		{ NN_CKPT_EPOCH_MAX, NN_CKPT_STEP_MAX, NULL },
+		{ 0, 0, NULL },
+	};
+	tmpdir t;
+	h4h_err e;
+
+	tmp_make(&t);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		nn_ckpt *c = nn_ckpt_create(), *d = NULL;
+		int rc;
+
+		nn_ckpt_set_progress(c, cases[i].epoch, cases[i].step);
+		ck_assert_int_eq(nn_ckpt_add_i64(c, "step", 1, &e), 0);
+		ck_assert_int_eq(nn_ckpt_write(c, tmp_path(&t, 0, "h.ckpt"),
+		    &e), 0);
+		nn_ckpt_destroy(c);
+		rc = nn_ckpt_read(t.path[0], &d, &e);
+		if (cases[i].word == NULL) {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, e.msg);
+		} else {
+			ck_assert_int_eq(rc, H4H_EINPUT);
+			ck_assert_ptr_null(d);
+			ck_assert_msg(strstr(e.msg, cases[i].word) != NULL,
+			    "case %zu: %s", i, e.msg);
+		}
+		nn_ckpt_destroy(d);
+	}
+	tmp_done(&t);
+}
+END_TEST
+
 static Suite *
 nn_ckpt_suite(void)
 {
@@ -721,6 +766,7 @@ nn_ckpt_suite(void)
 	tcase_add_test(tc, test_magic_version_missing);
 	tcase_add_test(tc, test_shape_mismatch);
 	tcase_add_test(tc, test_add_errors);
+	tcase_add_test(tc, test_header_ranges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -963,6 +963,7 @@ START_TEST(test_attention_gradcheck)
 		ck_assert_float_eq_tol(sum, 1.0f, 1e-5);
 	}
 	/* no bias: the same gradient check on q, k, v */
+	free(t.bias);
 	t.bias = NULL;
 	memset(dq, 0, sizeof(float) * nq);
 	att_loss(&t);

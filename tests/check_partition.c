@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/partition.h"
 
@@ -708,6 +709,106 @@ END_TEST
 
 /* ---- Errors -------------------------------------------------------------- */
 
+/* A cache that hands back one fixed candidate list for every layer and
+ * counts what the partitioner tells it. */
+typedef struct fake_cache {
+	sim_cand c[2];
+	int n, gets, puts, bad;
+	char why[160];
+} fake_cache;
+
+static int
+fake_get(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
+{
+	fake_cache *f = ctx;
+
+	(void)l;
+	f->gets++;
+	*c = f->c;
+	*n = f->n;
+	return 1;
+}
+
+static void
+fake_put(void *ctx, const sim_layer *l, const sim_cand *c, int n)
+{
+	(void)l;
+	(void)c;
+	(void)n;
+	((fake_cache *)ctx)->puts++;
+}
+
+static void
+fake_bad(void *ctx, const sim_layer *l, const char *why)
+{
+	fake_cache *f = ctx;
+
+	(void)l;
+	if (f->bad++ == 0)
+		snprintf(f->why, sizeof f->why, "%s", why);
+}
+
+/* A stored candidate list that cannot be this system's (doc/reliability.md)
+ * is a cache miss: the partitioner builds its own (the same as without a
+ * cache), tells the cache why, and never indexes past the macros. */
+START_TEST(test_cached_cands_validated)
+{
+	static const struct {
+		int npu, cim, macros, n;
+		double lat;
+		const char *word;	/* NULL: accepted */
+	} cases[] = {
+		{ 32, 32, 9999, 1, 1e-6, "9999 macros" },
+		{ 32, 32, -3, 1, 1e-6, "-3 macros" },
+		{ 64, 0, 1, 1, 1e-6, "1 macros" },	/* macros, no channels */
+		{ 30, 30, 1, 1, 1e-6, "splits 30 + 30" },
+		{ 64, 0, 0, 1, -1, "estimate" },
+		{ 64, 0, 0, 0, 1e-6, "0 candidates" },
+		{ 32, 32, 2, 1, 1e-6, NULL },
+	};
+	sim_net *net = parse(tiny_nets[0]);	/* pw conv to 64 first */
+	sim_profile p = system_with(3, SIM_OBJ_LATENCY);
+	sim_partition *plain = build(&p, net);
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fake_cache f;
+		sim_cache cache = { &f, fake_get, fake_put, NULL, NULL,
+		    fake_bad };
+		sim_partition *part = NULL;
+		h4h_err err = { "" };
+
+		memset(&f, 0, sizeof f);
+		f.n = cases[i].n;
+		f.c[0] = (sim_cand){ cases[i].npu, cases[i].cim,
+		    cases[i].macros, 100, 50, cases[i].lat, 1e-9, 10 };
+		ck_assert_int_eq(sim_partition_build(&p, net, &cache, &part,
+		    &err), 0);
+		if (cases[i].word == NULL) {
+			/* borrowed where it fits (the 64-channel conv), refused
+			 * where it cannot (the 32-channel fc) */
+			ck_assert_ptr_eq(part->layers[0].cands, f.c);
+			ck_assert_int_lt(f.bad, f.gets);
+			ck_assert_ptr_ne(part->layers[2].cands, f.c);
+		} else {
+			/* every distinct layer refused it, and built its own */
+			ck_assert_int_eq(f.bad, f.gets);
+			ck_assert_int_eq(f.puts, f.gets);
+			ck_assert_msg(strstr(f.why, cases[i].word) != NULL,
+			    "case %zu: %s", i, f.why);
+			for (int k = 0; k < part->n_layers; k++)
+				ck_assert_int_eq(part->layers[k].n_cands,
+				    plain->layers[k].n_cands);
+			ck_assert_int_eq(part->layers[0].chosen,
+			    plain->layers[0].chosen);
+			check_placement(part, &p);
+		}
+		sim_partition_destroy(part);
+	}
+	sim_partition_destroy(plain);
+	sim_net_destroy(net);
+}
+END_TEST
+
 START_TEST(test_destroy_null)
 {
 	sim_partition_destroy(NULL);
@@ -739,6 +840,7 @@ partition_suite(void)
 	suite_add_tcase(s, limits);
 
 	tcase_add_test(errors, test_destroy_null);
+	tcase_add_test(errors, test_cached_cands_validated);
 	suite_add_tcase(s, errors);
 	return s;
 }

@@ -46,6 +46,18 @@ int cli_parse_num(const char *cmd, const char *opt, const char *s, double lo,
 int cli_parse_int(const char *cmd, const char *opt, const char *s,
     long long lo, long long hi, long long *out);
 
+struct h4h_db;
+/* One warning line if the database had stored rows that were invalid and
+ * were recomputed instead (cmd_db.c). */
+void cli_db_bad_rows(const char *cmd, const struct h4h_db *db);
+
+/* Training's periodic checkpoint without --checkpoint-every: about every
+ * 5 minutes of work. */
+#define CLI_CKPT_SECS 300.0
+/* Removes the temporary files a killed checkpoint write of `out` left,
+ * with one line saying so (progress.c). */
+void cli_sweep_stale(const char *cmd, const char *out);
+
 /* Progress bar with ETA on stderr (progress.c). */
 void cli_progress(const char *cmd, int done, int total, double elapsed_s);
 void cli_progress_end(void);

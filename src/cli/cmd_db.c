@@ -146,3 +146,15 @@ const h4h_cmd h4h_cmd_db = {
 	.summary = "summarise, export or query the cost database",
 	.exec = db_exec,
 };
+
+void
+cli_db_bad_rows(const char *cmd, const h4h_db *db)
+{
+	const char *first;
+	int n = db != NULL ? h4h_db_bad_rows(db, &first) : 0;
+
+	if (n > 0)
+		fprintf(stderr, "h4h: %s: warning: %d stored row%s ignored as "
+		    "invalid and recomputed (first: %s)\n", cmd, n,
+		    n == 1 ? "" : "s", first);
+}

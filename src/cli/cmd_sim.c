@@ -260,6 +260,7 @@ sim_exec(int argc, char **argv)
 		fprintf(stderr, "h4h: sim: %s: %d layer result%s reused, %d "
 		    "simulated\n", db_path, reused, reused == 1 ? "" : "s",
 		    simulated);
+		cli_db_bad_rows("sim", db);
 	}
 	for (int s = 0; breakdown && s < n_systems; s++) {
 		rc = sim_breakdown_make(&profiles[s], results[s], &bds[s],

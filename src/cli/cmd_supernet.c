@@ -42,7 +42,8 @@ static const char *usage =
     "[--csv FILE]\n"
     "                          [--batch B] [--lr LR] [--wd WD] [--val N]\n"
     "                          [--recal-images N] [--recal-batch B]\n"
-    "                          [--threads T] [--data DIR]\n"
+    "                          [--threads T] [--data DIR] "
+    "[--checkpoint-every STEPS]\n"
     "       h4h supernet eval --ckpt CKPT --subnet min|max|random:N|GENE.json\n"
     "                          [--split val|test] [--no-recal] [--images N]\n"
     "                          [--seed S] [--json] [--threads T] [--data DIR]\n"
@@ -53,7 +54,9 @@ static const char *usage =
     "train: the sandwich rule (max, min and 2 random subnets per step) with\n"
     "in-place distillation, AdamW lr 2e-3 wd 0.05, cosine; --epochs and\n"
     "--steps count per phase.  tpi-* without --init trains phase 1 (cnn)\n"
-    "first.  eval: BN recalibration on 2,000 training images, then top-1\n"
+    "first.  --out is also written every 5 minutes, or every STEPS steps\n"
+    "(0: only at the end), so that --resume continues a killed run.\n"
+    "eval: BN recalibration on 2,000 training images, then top-1\n"
     "accuracy.  slim: a copy without the optimizer's moments (a third of\n"
     "the size) for shipping and searching; training cannot resume from it.\n"
     "See doc/nas.md.\n";
@@ -111,7 +114,7 @@ should_stop(void *ctx)
 enum { O_SPACE = 256, O_RECIPE, O_INIT, O_EPOCHS, O_STEPS, O_OUT, O_SEED,
     O_RESUME, O_DB, O_CSV, O_BATCH, O_LR, O_WD, O_VAL, O_THREADS, O_DATA,
     O_CKPT, O_SUBNET, O_SPLIT, O_NORECAL, O_JSON, O_ARCHOUT, O_CKPTOUT,
-    O_IMAGES, O_RECAL_IMAGES, O_RECAL_BATCH, O_HELP };
+    O_IMAGES, O_RECAL_IMAGES, O_RECAL_BATCH, O_CKPT_EVERY, O_HELP };
 
 static const struct option opts[] = {
 	{ "space", 1, NULL, O_SPACE }, { "recipe", 1, NULL, O_RECIPE },
@@ -128,6 +131,7 @@ static const struct option opts[] = {
 	{ "ckpt-out", 1, NULL, O_CKPTOUT }, { "images", 1, NULL, O_IMAGES },
 	{ "recal-images", 1, NULL, O_RECAL_IMAGES },
 	{ "recal-batch", 1, NULL, O_RECAL_BATCH },
+	{ "checkpoint-every", 1, NULL, O_CKPT_EVERY },
 	{ "help", 0, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 };
 
@@ -146,6 +150,7 @@ parse(const char *cmd, int argc, char **argv, args *a)
 
 	nas_train_defaults(&a->tc);
 	a->tc.epochs = 0;
+	a->tc.ckpt_secs = CLI_CKPT_SECS;
 	a->recal = 1;
 	a->test = 0;
 	optind = 1;
@@ -170,6 +175,12 @@ parse(const char *cmd, int argc, char **argv, args *a)
 			a->tc.steps = v;
 			break;
 		case O_OUT: a->tc.out = optarg; break;
+		case O_CKPT_EVERY:
+			rc = cli_parse_int(cmd, "--checkpoint-every", optarg, 0,
+			    1LL << 40, &v);
+			a->tc.ckpt_every = v;
+			a->tc.ckpt_secs = 0;	/* steps, or (0) none */
+			break;
 		case O_SEED:
 			rc = cli_parse_int(cmd, "--seed", optarg, 0, 1LL << 53, &v);
 			a->tc.seed = (uint64_t)v;
@@ -266,6 +277,7 @@ train(int argc, char **argv)
 	if (a.tc.csv != NULL && !h4h_writable_place(a.tc.csv))
 		return cli_usage_error(cmd, "cannot write '%s': no such "
 		    "directory or not writable", a.tc.csv);
+	cli_sweep_stale(cmd, a.tc.out);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

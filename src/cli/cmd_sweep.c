@@ -116,6 +116,7 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 	const char *eq = strchr(arg, '=');
 	char *list, *tok, *save = NULL;
 	h4h_err sub = { "" };
+	int rc;
 
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof v->key)
 		return h4h_errf(err, H4H_EINPUT, "--vary '%s': expected "
@@ -139,12 +140,11 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 	    tok = strtok_r(NULL, ",", &save)) {
 		sim_profile p = *base;
 		char set[256];
-		int rc;
 
 		if (v->n == MAX_VALUES) {
-			free(list);
-			return h4h_errf(err, H4H_EINPUT, "--vary %s: at most %d "
+			rc = h4h_errf(err, H4H_EINPUT, "--vary %s: at most %d "
 			    "values", v->key, MAX_VALUES);
+			goto fail;
 		}
 		/* A whole component file: its keys over the base system's. */
 		if (strcmp(v->key, "system.include") == 0) {
@@ -164,8 +164,8 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 		snprintf(set, sizeof set, "%s=%s", v->key, tok);
 		if ((rc = sim_profile_set(&p, set, &sub)) != 0 ||
 		    (rc = sim_profile_validate(&p, &sub)) != 0) {
-			free(list);
-			return h4h_errf(err, rc, "--vary %s", sub.msg);
+			rc = h4h_errf(err, rc, "--vary %s", sub.msg);
+			goto fail;
 		}
 		v->values[v->n++] = h4h_xstrdup(tok);
 	}
@@ -173,6 +173,13 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 	if (v->n == 0)
 		return h4h_errf(err, H4H_EINPUT, "--vary %s: no values", v->key);
 	return 0;
+fail:
+	/* The caller frees only the --vary lists that parsed. */
+	for (int i = 0; i < v->n; i++)
+		free(v->values[i]);
+	v->n = 0;
+	free(list);
+	return rc;
 }
 
 /* Point i: its network and one value per --vary (the last varies
@@ -341,7 +348,15 @@ worker(const sweep *s, int progress, h4h_err *err)
 			break;
 		if (point < 0)
 			break;
-		if (run_point(db, s, point, &perr) != 0) {
+		if ((rc = run_point(db, s, point, &perr)) == H4H_EIO) {
+			/* The database cannot be written (a full disk, a
+			 * read-only place): every later point would fail the
+			 * same way.  Stop, say it once; the point stays in
+			 * flight and a rerun takes it again. */
+			rc = h4h_errf(err, rc, "%s", perr.msg);
+			break;
+		}
+		if (rc != 0) {
 			failed++;
 			fprintf(stderr, "h4h: sweep: point %d (%s): %s\n", point,
 			    s->params[point], perr.msg);
@@ -353,6 +368,7 @@ worker(const sweep *s, int progress, h4h_err *err)
 		    &nfail, &total, NULL) == 0)
 			cli_progress("sweep", done + nfail, total, now_s() - t0);
 	}
+	cli_db_bad_rows("sweep", db);
 	h4h_db_close(db);
 	return rc != 0 ? rc : failed;
 }

@@ -36,6 +36,7 @@ static const char *train_usage =
     "                 [--randaug N,M] [--no-aug] [--val N] [--seed S]\n"
     "                 [--threads T] [--data DIR] [--out CKPT] "
     "[--resume CKPT]\n"
+    "                 [--checkpoint-every STEPS]\n"
     "\n"
     "Trains a reference model on Fashion-MNIST with AdamW (decoupled weight\n"
     "decay on conv/linear weights only) and a per-step cosine schedule.\n"
@@ -66,7 +67,12 @@ static const char *train_usage =
     "  --out CKPT      checkpoint written when the run ends or is\n"
     "                  interrupted (without it, nothing is written)\n"
     "  --resume CKPT   continue a run from its checkpoint (the other\n"
-    "                  options must give the same recipe)\n";
+    "                  options must give the same recipe)\n"
+    "  --checkpoint-every STEPS\n"
+    "                  also write the checkpoint (--out, or\n"
+    "                  MODEL-interrupted.ckpt) every STEPS steps (0: only\n"
+    "                  at the end; default: every 5 minutes), so that\n"
+    "                  --resume continues a killed run\n";
 
 /* 1 for a subnet checkpoint, 0 for another or an unreadable one (the
  * reference path reports that). */
@@ -172,6 +178,7 @@ train_exec(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "resume", required_argument, NULL, 'r' },
+		{ "checkpoint-every", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,6 +193,7 @@ train_exec(int argc, char **argv)
 
 	nn_train_defaults(&cfg);
 	cfg.epochs = 0;
+	cfg.ckpt_secs = CLI_CKPT_SECS;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -282,6 +290,13 @@ train_exec(int argc, char **argv)
 		case 'r':
 			cfg.resume = optarg;
 			break;
+		case 'K':
+			if ((rc = cli_parse_int("train", "--checkpoint-every",
+			    optarg, 0, 1LL << 40, &i)))
+				return rc;
+			cfg.ckpt_every = i;
+			cfg.ckpt_secs = 0;	/* steps, or (0) none */
+			break;
 		case 'h':
 			fputs(train_usage, stdout);
 			return 0;
@@ -300,6 +315,7 @@ train_exec(int argc, char **argv)
 		cfg.epochs = 1;
 	snprintf(fallback, sizeof fallback, "%s-interrupted.ckpt", cfg.model);
 	cfg.stop_out = fallback;
+	cli_sweep_stale("train", cfg.out ? cfg.out : fallback);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	hooks = (nn_train_hooks){ &v, show_progress, show_epoch, should_stop };

@@ -2,6 +2,7 @@
  * main.c - `h4h <command> ...`: dispatch to the subcommand table.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,14 @@ int
 cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	char raw[1024], msg[1024];
 
-	fprintf(stderr, "h4h: %s: ", cmd);
+	/* Arguments are echoed: escaped, so the message stays one line. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	h4h_escape(msg, sizeof msg, raw);
+	fprintf(stderr, "h4h: %s: %s\n", cmd, msg);
 	return 2;
 }
 
@@ -90,6 +93,20 @@ passive_openmp(char **argv)
 	/* cannot run itself: carry on with the default policy */
 }
 
+/* Output that never reached stdout (a full disk, a closed pipe) is a
+ * failure, said once: a command that already said so has exited non-zero. */
+static int
+finish(const char *cmd, int status)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	if (status == 0)
+		fprintf(stderr, "h4h: %s: cannot write stdout: %s\n", cmd,
+		    errno != 0 ? strerror(errno) : "write error");
+	return status == 0 ? 1 : status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -101,15 +118,16 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return 0;
+		return finish(argv[1], 0);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("h4h %s\n", PACKAGE_VERSION);
-		return 0;
+		return finish(argv[1], 0);
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i]->name) == 0)
-			return commands[i]->exec(argc - 1, argv + 1);
+			return finish(commands[i]->name,
+			    commands[i]->exec(argc - 1, argv + 1));
 	fprintf(stderr, "h4h: unknown command '%s' (try 'h4h --help')\n",
 	    argv[1]);
 	return 2;

@@ -175,20 +175,28 @@ plot_find_gnuplot(void)
 }
 
 /* Run `gnuplot SCRIPT` with DIR as its working directory; stdin from
- * /dev/null, stdout and stderr shared with us (gnuplot's own warnings). */
+ * /dev/null, stdout and stderr into DIR/LOG, so that gnuplot's own
+ * messages, which span lines, stay out of h4h's one-line errors.  An empty
+ * log is removed. */
 static int
 run_gnuplot(const char *gnuplot, const char *dir, const char *script,
-    h4h_err *err)
+    const char *log, h4h_err *err)
 {
+	char *log_path = join(dir, log);
+	struct stat lst;
+	int rc = 0;
+
 	pid_t pid;
 	int status;
 
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
-	if (pid < 0)
-		return h4h_errf(err, H4H_EIO, "cannot start gnuplot: %s",
+	if (pid < 0) {
+		rc = h4h_errf(err, H4H_EIO, "cannot start gnuplot: %s",
 		    strerror(errno));
+		goto out;
+	}
 	if (pid == 0) {
 		int fd = open("/dev/null", O_RDONLY);
 
@@ -198,20 +206,34 @@ run_gnuplot(const char *gnuplot, const char *dir, const char *script,
 		}
 		if (chdir(dir) != 0)
 			_exit(126);
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
 		execl(gnuplot, "gnuplot", script, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return h4h_errf(err, H4H_EIO, "waiting for gnuplot: %s",
+		if (errno != EINTR) {
+			rc = h4h_errf(err, H4H_EIO, "waiting for gnuplot: %s",
 			    strerror(errno));
+			goto out;
+		}
 	if (WIFSIGNALED(status))
-		return h4h_errf(err, H4H_EIO, "gnuplot %s/%s died of signal "
-		    "%d", dir, script, WTERMSIG(status));
-	if (WEXITSTATUS(status) != 0)
-		return h4h_errf(err, H4H_EIO, "gnuplot %s/%s failed (exit "
-		    "status %d)", dir, script, WEXITSTATUS(status));
-	return 0;
+		rc = h4h_errf(err, H4H_EIO, "gnuplot %s/%s died of signal "
+		    "%d (its messages are in %s)", dir, script,
+		    WTERMSIG(status), log_path);
+	else if (WEXITSTATUS(status) != 0)
+		rc = h4h_errf(err, H4H_EIO, "gnuplot %s/%s failed (exit "
+		    "status %d; its messages are in %s)", dir, script,
+		    WEXITSTATUS(status), log_path);
+	else if (stat(log_path, &lst) == 0 && lst.st_size == 0)
+		unlink(log_path);
+out:
+	free(log_path);
+	return rc;
 }
 
 int
@@ -219,7 +241,7 @@ plot_render(const char *cmd, const char *dir, const char *stem,
     const char *const *images, int n, int *rendered, h4h_err *err)
 {
 	char *gnuplot = plot_find_gnuplot();
-	char script[512];
+	char script[512], log[512];
 	int rc = 0;
 
 	*rendered = 0;
@@ -241,7 +263,8 @@ plot_render(const char *cmd, const char *dir, const char *stem,
 			goto out;
 	}
 	snprintf(script, sizeof script, "%s.gp", stem);
-	if ((rc = run_gnuplot(gnuplot, dir, script, err)) != 0)
+	snprintf(log, sizeof log, "%s.log", stem);
+	if ((rc = run_gnuplot(gnuplot, dir, script, log, err)) != 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		char *path = join(dir, images[i]);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/atomic.h"
 
 static int last_tenth = -1;
 static int drawn;
@@ -49,4 +50,14 @@ cli_progress_end(void)
 		fputc('\n', stderr);
 	drawn = 0;
 	last_tenth = -1;
+}
+
+void
+cli_sweep_stale(const char *cmd, const char *out)
+{
+	int n = h4h_atomic_sweep(out);
+
+	if (n > 0)
+		fprintf(stderr, "h4h: %s: removed %d stale temporary file%s of "
+		    "'%s' (a killed write)\n", cmd, n, n == 1 ? "" : "s", out);
 }

@@ -14,11 +14,41 @@ h4h_errf(h4h_err *err, int code, const char *fmt, ...)
 	va_list ap;
 
 	if (err != NULL) {
+		char raw[sizeof err->msg];
+
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		vsnprintf(raw, sizeof raw, fmt, ap);
 		va_end(ap);
+		h4h_escape(err->msg, sizeof err->msg, raw);
 	}
 	return code;
+}
+
+void
+h4h_escape(char *out, size_t n, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (n == 0)
+		return;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != 0x7f) {
+			if (o + 1 >= n)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= n)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
 }
 
 static void

@@ -3,8 +3,8 @@
  *
  * A function that can fail returns 0 or a negative H4H_E* code and writes one
  * line (no trailing newline, no "h4h:" prefix) into an h4h_err the caller
- * owns.  Only the CLI prints messages and chooses exit statuses:
- * H4H_EINPUT maps to exit 2 (bad usage or bad input), everything else to 1.
+ * owns; control characters in it are escaped (h4h_escape).  Only the CLI
+ * prints messages and chooses exit statuses: H4H_EINPUT maps to exit 2 (bad usage or bad input), everything else to 1.
  */
 #ifndef H4H_CORE_ERR_H
 #define H4H_CORE_ERR_H
@@ -31,6 +31,12 @@ typedef struct h4h_err {
 /* Formats into err->msg (if err is non-NULL) and returns code. */
 int h4h_errf(h4h_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Copies s into out (n bytes, NUL included, cut if longer) with every
+ * control character (below 0x20, and 0x7f) written as \xNN, so that input
+ * echoed into a message keeps it one line.  h4h_errf applies it to every
+ * message. */
+void h4h_escape(char *out, size_t n, const char *s);
 
 /* Allocation that never returns NULL: aborts with a message instead. */
 void *h4h_xmalloc(size_t n);

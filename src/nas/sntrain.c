@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nas/sntrain.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +285,7 @@ restore(const nas_train_cfg *c, run *r, int *pi, int64_t *step, int *epoch,
 	const nn_param *pt, *st;
 	const nn_ckpt_tensor *lg, *tm;
 	int np, ns, rc;
-	int64_t de, dp, v;
+	int64_t de, dp, v, he, hs;
 	char meta[1024], recipe[64];
 
 	if ((rc = nn_ckpt_read(c->resume, &ck, err)) != 0)
@@ -320,13 +321,21 @@ restore(const nas_train_cfg *c, run *r, int *pi, int64_t *step, int *epoch,
 	    (rc = nn_ckpt_get_slab(ck, "adam_v.", r->vel, pt, np, err)) != 0 ||
 	    (rc = nn_ckpt_get_i64(ck, "phase", &v, err)) != 0)
 		goto out;
-	*pi = (int)v;
+	*pi = v >= 0 && v <= INT_MAX ? (int)v : -1;	/* refused by the caller */
 	if ((rc = nn_ckpt_get_i64(ck, "step", step, err)) != 0 ||
 	    (rc = nn_ckpt_get_i64(ck, "epoch", &v, err)) != 0 ||
 	    (rc = nn_ckpt_get_i64(ck, "data_epoch", &de, err)) != 0 ||
 	    (rc = nn_ckpt_get_i64(ck, "data_pos", &dp, err)) != 0 ||
 	    (rc = nn_batcher_seek(r->tb, de, dp, err)) != 0)
 		goto out;
+	nn_ckpt_progress(ck, &he, &hs);
+	if (he != v || hs != *step || v < 0 || v > INT_MAX) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': header says epoch %lld, "
+		    "step %lld; the tensors say epoch %lld, step %lld",
+		    c->resume, (long long)he, (long long)hs, (long long)v,
+		    (long long)*step);
+		goto out;
+	}
 	*epoch = (int)v;
 	lg = nn_ckpt_find(ck, "log");
 	tm = nn_ckpt_find(ck, "times_ms");
@@ -342,6 +351,19 @@ restore(const nas_train_cfg *c, run *r, int *pi, int64_t *step, int *epoch,
 out:
 	nn_ckpt_destroy(ck);
 	return rc;
+}
+
+/* A checkpoint during the run (--checkpoint-every): the phase's time so
+ * far goes in, as a stop would put it. */
+static int
+periodic(const nas_train_cfg *c, run *r, int pi, int64_t step, int epoch,
+    double *t_phase, h4h_err *err)
+{
+	double now = h4h_now_s();
+
+	r->times[2 * pi] += now - *t_phase;
+	*t_phase = now;
+	return save(c, r, c->out, pi, step, epoch, err);
 }
 
 /* Phase 1's weights from a `cnn` checkpoint. */
@@ -500,9 +522,9 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 	phase ph[2];
 	nn_adamw_cfg ac = nn_adamw_defaults(c->weight_decay);
 	nas_trainlog *tl = NULL;
-	int nph, pi = 0, epoch = 0, rc, per_epoch;
+	int nph, pi = 0, epoch = 0, rc, per_epoch, ckpt_pending = 0;
 	int64_t step = 0;
-	double t_start = h4h_now_s();
+	double t_start = h4h_now_s(), t_ckpt = t_start;
 	size_t np;
 
 	memset(&r, 0, sizeof r);
@@ -538,11 +560,28 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 	if (c->resume != NULL) {
 		if ((rc = restore(c, &r, &pi, &step, &epoch, err)) != 0)
 			goto out;
+		int64_t total = c->steps > 0 ? c->steps : (int64_t)c->epochs *
+		    per_epoch;
+
 		if (pi < 0 || pi >= nph) {
 			rc = h4h_errf(err, H4H_EINPUT, "'%s': phase %d of a %d-phase "
 			    "recipe", c->resume, pi, nph);
 			goto out;
 		}
+		/* A checkpoint from a buggy tool must not set the run off
+		 * for 2^31 steps. */
+		if (step < 0 || step > total || epoch < 0 || epoch > step ||
+		    epoch > (total + per_epoch - 1) / per_epoch) {
+			rc = h4h_errf(err, H4H_EINPUT, "'%s': epoch %d, step %lld "
+			    "of a phase of %lld steps", c->resume, epoch,
+			    (long long)step, (long long)total);
+			goto out;
+		}
+		/* Stopped after an epoch's last step, before its report: the
+		 * epoch is done (its log row went with the stopped run). */
+		if (step > 0 && step % per_epoch == 0 &&
+		    epoch == step / per_epoch - 1)
+			epoch++;
 	} else if (c->init != NULL && (rc = load_init(c, &r, err)) != 0) {
 		goto out;
 	}
@@ -631,6 +670,17 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 					r.times[2 * pi] += h4h_now_s() - t_phase;
 					goto finish;
 				}
+				if (c->out != NULL && step < total &&
+				    nn_ckpt_due(c->ckpt_every, c->ckpt_secs,
+				    step, &t_ckpt)) {
+					/* At an epoch's last step the epoch is
+					 * reported (and logged) first. */
+					if (step % per_epoch == 0)
+						ckpt_pending = 1;
+					else if ((rc = periodic(c, &r, pi, step,
+					    epoch, &t_phase, err)) != 0)
+						goto out;
+				}
 			}
 			if (seen > 0) {
 				nas_epoch_report er;
@@ -663,6 +713,12 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 					goto out;
 				if (tl != NULL && (rc = nas_trainlog_epoch(tl, &er,
 				    err)) != 0)
+					goto out;
+			}
+			if (ckpt_pending && step < total) {
+				ckpt_pending = 0;
+				if ((rc = periodic(c, &r, pi, step, epoch,
+				    &t_phase, err)) != 0)
 					goto out;
 			}
 		}

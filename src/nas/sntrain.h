@@ -71,6 +71,11 @@ typedef struct nas_train_cfg {
 	const char *resume;
 	const char *csv;		/* epoch log (NULL: none) */
 	const char *db;			/* SQLite database (NULL: none) */
+	/* Periodic atomic checkpoints to `out` during the run, as
+	 * nn_train_cfg's: every ckpt_every steps of a phase, every
+	 * ckpt_secs seconds (0: not by that rule). */
+	int64_t ckpt_every;
+	double ckpt_secs;
 } nas_train_cfg;
 
 void nas_train_defaults(nas_train_cfg *c);

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "core/atomic.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/le.h"
 
@@ -373,6 +374,12 @@ decode(nn_ckpt *c, const unsigned char *b, size_t len, h4h_err *err)
 
 	c->epoch = (int64_t)h4h_le_get64(b + 16);
 	c->step = (int64_t)h4h_le_get64(b + 24);
+	/* A CRC says the bytes are as written, not that the writer was
+	 * sane: a run counts epochs in an int and steps below 2^53. */
+	if (c->epoch < 0 || c->epoch > NN_CKPT_EPOCH_MAX)
+		return corrupt(path, "header epoch out of range", err);
+	if (c->step < 0 || c->step > NN_CKPT_STEP_MAX)
+		return corrupt(path, "header step out of range", err);
 	n = h4h_le_get32(b + 32);
 	meta_len = (size_t)h4h_le_get32(b + 36);
 	if (meta_len > end - NN_CKPT_HEADER_BYTES)
@@ -614,5 +621,21 @@ nn_ckpt_get_rng(const nn_ckpt *c, const char *name, nn_rng *r, h4h_err *err)
 	if (rc != 0)
 		return h4h_errf(err, rc, "'%s': tensor '%s': %s", where(c), name,
 		    e.msg);
+	return 0;
+}
+
+int
+nn_ckpt_due(int64_t every, double secs, int64_t step, double *last_s)
+{
+	double now;
+
+	if (every > 0 && step % every == 0) {
+		*last_s = h4h_now_s();
+		return 1;
+	}
+	if (secs > 0 && (now = h4h_now_s()) - *last_s >= secs) {
+		*last_s = now;
+		return 1;
+	}
 	return 0;
 }

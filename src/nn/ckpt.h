@@ -33,6 +33,9 @@
 #define NN_CKPT_MAXDIM 8
 #define NN_CKPT_NAME_MAX 255
 #define NN_CKPT_HEADER_BYTES 40
+/* The header's epoch and step are refused outside [0, these]. */
+#define NN_CKPT_EPOCH_MAX 1000000000LL
+#define NN_CKPT_STEP_MAX (1LL << 53)
 
 enum {
 	NN_DTYPE_F32 = 1,
@@ -78,6 +81,12 @@ void nn_ckpt_set_progress(nn_ckpt *c, int64_t epoch, int64_t step);
 /* Writes atomically: a temporary file in path's directory, fsync, rename;
  * on failure no file but the old one (if any) is left at path. */
 int nn_ckpt_write(const nn_ckpt *c, const char *path, h4h_err *err);
+
+/* Whether a periodic checkpoint is due after `step`: every `every` steps
+ * (0: never by count) or when `secs` seconds (0: never by time) have passed
+ * since *last_s, which it updates when it says yes: the trainers'
+ * --checkpoint-every. */
+int nn_ckpt_due(int64_t every, double secs, int64_t step, double *last_s);
 
 /* Reads and validates a whole checkpoint file. */
 int nn_ckpt_read(const char *path, nn_ckpt **out, h4h_err *err);

@@ -80,7 +80,8 @@ run_free(run *r)
 }
 
 static int
-save(const nn_train_cfg *c, run *r, int64_t step, int epoch, h4h_err *err)
+save(const nn_train_cfg *c, const char *path, run *r, int64_t step, int epoch,
+    h4h_err *err)
 {
 	nn_ckpt *ck = nn_ckpt_create();
 	const nn_param *pt, *st;
@@ -103,19 +104,19 @@ save(const nn_train_cfg *c, run *r, int64_t step, int epoch, h4h_err *err)
 	    (rc = nn_ckpt_add_i64(ck, "step", step, err)) == 0 &&
 	    (rc = nn_ckpt_add_i64(ck, "data_epoch", de, err)) == 0 &&
 	    (rc = nn_ckpt_add_i64(ck, "data_pos", dp, err)) == 0)
-		rc = nn_ckpt_write(ck, c->out, err);
+		rc = nn_ckpt_write(ck, path, err);
 	nn_ckpt_destroy(ck);
 	return rc;
 }
 
 static int
-restore(const nn_train_cfg *c, run *r, int64_t *step, int *epoch,
-    h4h_err *err)
+restore(const nn_train_cfg *c, run *r, int64_t total, int epochs,
+    int64_t *step, int *epoch, h4h_err *err)
 {
 	nn_ckpt *ck;
 	const nn_param *pt, *st;
 	int np, ns, rc;
-	int64_t de, dp, e64;
+	int64_t de, dp, e64, hstep, pe;
 	char meta[512];
 
 	if ((rc = nn_ckpt_read(c->resume, &ck, err)) != 0)
@@ -140,7 +141,24 @@ restore(const nn_train_cfg *c, run *r, int64_t *step, int *epoch,
 	    (rc = nn_ckpt_get_i64(ck, "data_pos", &dp, err)) != 0 ||
 	    (rc = nn_batcher_seek(r->tb, de, dp, err)) != 0)
 		goto out;
-	nn_ckpt_progress(ck, &e64, step);
+	nn_ckpt_progress(ck, &e64, &hstep);
+	/* The header must agree with the tensors and with this run: a step
+	 * past the run's end or an epoch count above the steps taken is a
+	 * checkpoint from a buggy tool, not one to train from. */
+	if (hstep != *step || *step > total || e64 > *step ||
+	    e64 > (int64_t)epochs) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s': header says epoch %lld, "
+		    "step %lld; tensor step is %lld, this run has %lld steps "
+		    "in %d epochs", c->resume, (long long)e64,
+		    (long long)hstep, (long long)*step, (long long)total,
+		    epochs);
+		goto out;
+	}
+	/* Stopped after an epoch's last step but before its report: the
+	 * epoch is done (its report line went with the stopped run). */
+	pe = nn_batcher_batches(r->tb);
+	if (pe > 0 && *step > 0 && *step % pe == 0 && e64 == *step / pe - 1)
+		e64++;
 	*epoch = (int)e64;
 out:
 	nn_ckpt_destroy(ck);
@@ -175,10 +193,11 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 	nn_adamw_cfg ac = nn_adamw_defaults(c->weight_decay);
 	nn_sched sc;
 	const nn_param *pt;
-	int np, rc, epoch = 0, per_epoch, HW;
+	int np, rc, epoch = 0, per_epoch, HW, ckpt_pending = 0;
 	int64_t step = 0, total;
 	size_t n;
-	double t_start = h4h_now_s();
+	double t_start = h4h_now_s(), t_ckpt = t_start;
+	const char *ckpt_path = c->out != NULL ? c->out : c->stop_out;
 
 	memset(&r, 0, sizeof r);
 	*stopped = 0;
@@ -225,7 +244,9 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 	if ((rc = nn_adamw_check(&ac, err)) != 0 ||
 	    (rc = nn_sched_check(&sc, err)) != 0)
 		goto out;
-	if (c->resume != NULL && (rc = restore(c, &r, &step, &epoch, err)) != 0)
+	if (c->resume != NULL && (rc = restore(c, &r, total,
+	    per_epoch > 0 ? (int)((total + per_epoch - 1) / per_epoch) : 0,
+	    &step, &epoch, err)) != 0)
 		goto out;
 
 	while (step < total) {
@@ -272,6 +293,17 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 				*stopped = 1;
 				goto finish;
 			}
+			if (ckpt_path != NULL && step < total &&
+			    nn_ckpt_due(c->ckpt_every, c->ckpt_secs, step,
+			    &t_ckpt)) {
+				/* At an epoch's last step the epoch is
+				 * reported (and counted) first. */
+				if (step % per_epoch == 0)
+					ckpt_pending = 1;
+				else if ((rc = save(c, ckpt_path, &r, step,
+				    epoch, err)) != 0)
+					goto out;
+			}
 		}
 		if (seen > 0) {
 			nn_epoch_report er;
@@ -291,16 +323,17 @@ nn_train_run(const nn_train_cfg *c, const nn_train_hooks *h, int *stopped,
 			if (h != NULL && h->epoch != NULL)
 				h->epoch(h->ctx, &er);
 		}
+		if (ckpt_pending && step < total) {
+			ckpt_pending = 0;
+			if ((rc = save(c, ckpt_path, &r, step, epoch, err)) != 0)
+				goto out;
+		}
 	}
 finish:
-	if (c->out != NULL) {
-		rc = save(c, &r, step, epoch, err);
-	} else if (*stopped && c->stop_out != NULL) {
-		nn_train_cfg cs = *c;
-
-		cs.out = c->stop_out;
-		rc = save(&cs, &r, step, epoch, err);
-	}
+	if (c->out != NULL)
+		rc = save(c, c->out, &r, step, epoch, err);
+	else if (*stopped && c->stop_out != NULL)
+		rc = save(c, c->stop_out, &r, step, epoch, err);
 out:
 	run_free(&r);
 	return rc;

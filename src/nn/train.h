@@ -31,6 +31,12 @@ typedef struct nn_train_cfg {
 	const char *stop_out;		/* written instead when a run without
 					 * `out` is stopped (NULL: none) */
 	const char *resume;		/* checkpoint to continue (NULL: new) */
+	/* Checkpoints during the run, to `out` (or `stop_out`), each one
+	 * atomic, so that a SIGKILL loses at most the work since the last:
+	 * every ckpt_every steps, and every ckpt_secs seconds of wall time
+	 * (0: not by that rule).  Neither changes what is trained. */
+	int64_t ckpt_every;
+	double ckpt_secs;
 } nn_train_cfg;
 
 /* The issue's recipe: AdamW lr 2e-3, wd 0.05, batch 128, cosine to 0,

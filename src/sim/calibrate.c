@@ -27,6 +27,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,57 +305,101 @@ sim_cal_kind_name(int kind)
 /* Split one line (no newline) into fields: commas separate, blanks around
  * a field are dropped, "..." quotes a field ("" is a quote).  Returns the
  * field count, or -1 for an unterminated quote. */
+typedef struct named {
+	const char *name;
+	int i;
+} named;
+
+static int
+named_cmp(const void *a, const void *b)
+{
+	const named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The first column (by position) whose name an earlier column has, or -1:
+ * sorted, so that a header of 100,000 columns costs n log n, not n^2. */
+static int
+first_repeat(char *const *f, int n)
+{
+	named *v = h4h_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+	int first = -1;
+
+	for (int i = 0; i < n; i++)
+		v[i] = (named){ f[i], i };
+	qsort(v, (size_t)n, sizeof *v, named_cmp);
+	for (int k = 1; k < n; k++)
+		if (strcmp(v[k].name, v[k - 1].name) == 0 &&
+		    (first < 0 || v[k].i < first) &&
+		    (k < 2 || strcmp(v[k - 1].name, v[k - 2].name) != 0))
+			first = v[k].i;	/* a run's second: its first repeat */
+	free(v);
+	return first;
+}
+
 static int
 split_csv(const char *line, char ***out)
 {
 	char **f = NULL;
-	int n = 0;
+	size_t n = 0, cap_f = 0;
 	const char *p = line;
 
+	/* Linear in the line: each field's buffer is as long as its own text
+	 * (a quoted field's raw span bounds its unquoted length), and the
+	 * field array doubles. */
 	for (;;) {
-		size_t cap = strlen(p) + 1, len = 0;
-		char *buf = h4h_xmalloc(cap);
+		const char *q;
+		size_t len = 0;
+		char *buf;
 
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '\0') {
-					free(buf);
-					for (int i = 0; i < n; i++)
-						free(f[i]);
-					free(f);
-					return -1;
-				}
-				if (*p == '"' && p[1] == '"') {
-					buf[len++] = '"';
-					p += 2;
-				} else if (*p == '"') {
-					p++;
+			for (q = p + 1; *q != '\0'; q++) {
+				if (*q == '"' && q[1] == '"')
+					q++;
+				else if (*q == '"')
 					break;
-				} else {
-					buf[len++] = *p++;
-				}
 			}
+			if (*q == '\0') {
+				for (size_t i = 0; i < n; i++)
+					free(f[i]);
+				free(f);
+				return -1;
+			}
+			buf = h4h_xmalloc((size_t)(q - p));
+			for (p++; p < q; p++) {
+				buf[len++] = *p;
+				if (*p == '"')
+					p++;	/* "" is one quote */
+			}
+			p = q + 1;
 			while (*p != '\0' && *p != ',')
 				p++;
 		} else {
-			while (*p != '\0' && *p != ',')
-				buf[len++] = *p++;
+			q = p + strcspn(p, ",");
+			buf = h4h_xmalloc((size_t)(q - p) + 1);
+			memcpy(buf, p, (size_t)(q - p));
+			len = (size_t)(q - p);
+			p = q;
 			while (len > 0 && (buf[len - 1] == ' ' ||
 			    buf[len - 1] == '\t'))
 				len--;
 		}
 		buf[len] = '\0';
-		f = h4h_xrealloc(f, (size_t)(n + 1) * sizeof *f);
+		if (n == cap_f) {
+			cap_f = cap_f ? 2 * cap_f : 16;
+			f = h4h_xrealloc(f, cap_f * sizeof *f);
+		}
 		f[n++] = buf;
-		if (*p != ',')
+		if (*p != ',' || n >= INT_MAX)
 			break;
 		p++;
 	}
 	*out = f;
-	return n;
+	return (int)n;
 }
 
 static void
@@ -733,23 +778,22 @@ sim_cal_table_load(const char *path, const sim_profile *base,
 			goto fail;
 		}
 		if (t->cols == NULL) {
+			int rep;
+
 			t->cols = f;
 			t->n_cols = nf;
-			for (int i = 0; i < nf; i++) {
+			for (int i = 0; i < nf; i++)
 				if (f[i][0] == '\0') {
 					rc = h4h_errf(err, H4H_EINPUT, "table "
 					    "'%s' line %d: header column %d has "
 					    "no name", path, line, i + 1);
 					goto fail;
 				}
-				for (int j = 0; j < i; j++)
-					if (strcmp(f[i], f[j]) == 0) {
-						rc = h4h_errf(err, H4H_EINPUT,
-						    "table '%s' line %d: column "
-						    "'%s' appears twice", path,
-						    line, f[i]);
-						goto fail;
-					}
+			if ((rep = first_repeat(f, nf)) >= 0) {
+				rc = h4h_errf(err, H4H_EINPUT, "table '%s' line "
+				    "%d: column '%s' appears twice", path, line,
+				    f[rep]);
+				goto fail;
 			}
 			for (size_t i = 0; i < sizeof required /
 			    sizeof required[0]; i++)

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -463,6 +464,8 @@ struct h4h_db {
 	int readonly;
 	int sticky;			/* first error of a cache callback */
 	h4h_err sticky_err;
+	int bad_rows;			/* stored rows ignored as invalid */
+	h4h_err bad_err;		/* the first of them */
 	sqlite3_stmt *st[ST_COUNT];
 	h4h_htab layers, shapes, cands, costs, ncosts, systems, ids;
 	vec pend_cands, pend_costs, pend_ncosts;
@@ -484,34 +487,98 @@ static void
 stick(h4h_db *db, int code, const char *fmt, ...)
 {
 	va_list ap;
+	char raw[sizeof db->sticky_err.msg];
 
 	if (db->sticky != 0)
 		return;
 	db->sticky = code;
 	va_start(ap, fmt);
-	vsnprintf(db->sticky_err.msg, sizeof db->sticky_err.msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	h4h_escape(db->sticky_err.msg, sizeof db->sticky_err.msg, raw);
 }
+
+static void
+bad_row(h4h_db *db, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A stored row that cannot be right: ignored (a cache miss), counted, the
+ * first one kept for h4h_db_bad_rows.  The file is left as it is. */
+static void
+bad_row(h4h_db *db, const char *fmt, ...)
+{
+	va_list ap;
+	char raw[sizeof db->bad_err.msg];
+
+	if (db->bad_rows++ > 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	h4h_escape(db->bad_err.msg, sizeof db->bad_err.msg, raw);
+}
+
+/* SQLite's last error as a short phrase of our own: sqlite3_errmsg can
+ * quote the schema ("malformed database schema (...)"), which is neither
+ * one line nor the user's business. */
+static const char *
+reason(sqlite3 *s)
+{
+	int code = s != NULL ? sqlite3_extended_errcode(s) : SQLITE_NOMEM;
+
+	if (code == SQLITE_IOERR_SHMSIZE)
+		return "disk full";	/* the -shm file could not grow */
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+		return "disk full";
+	case SQLITE_READONLY:
+		return "read-only";
+	case SQLITE_CANTOPEN:
+		return "cannot open it (no such directory, or no permission)";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "the file is corrupt";
+	default:
+		return sqlite3_errstr(code);
+	}
+}
+
+/* Every refused write of a read-only file or place says this. */
+#define READONLY_MSG "cannot write '%s': read-only (make the file and its " \
+	"directory writable, or use another --db)"
 
 static int
 read_err(h4h_db *db, h4h_err *err)
 {
 	return h4h_errf(err, H4H_EIO, "cannot read '%s': %s", db->path,
-	    sqlite3_errmsg(db->s));
+	    reason(db->s));
 }
 
+/* A full disk or a read-only place loses nothing: the batch is rolled
+ * back, what the file held stays, and the message says how to go on. */
 static int
 write_err(h4h_db *db, h4h_err *err)
 {
-	return h4h_errf(err, H4H_EIO, "cannot write '%s': %s", db->path,
-	    sqlite3_errmsg(db->s));
+	switch (sqlite3_extended_errcode(db->s) & 0xff) {
+	case SQLITE_FULL:
+		return h4h_errf(err, H4H_EIO, "cannot write '%s': disk full "
+		    "(what it holds is kept; free some space and run again)",
+		    db->path);
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return h4h_errf(err, H4H_EIO, READONLY_MSG, db->path);
+	default:
+		return h4h_errf(err, H4H_EIO, "cannot write '%s': %s",
+		    db->path, reason(db->s));
+	}
 }
 
 static int
 readonly_err(h4h_db *db, h4h_err *err)
 {
-	return h4h_errf(err, H4H_EIO, "cannot write '%s': opened read-only",
-	    db->path);
+	return h4h_errf(err, H4H_EIO, READONLY_MSG, db->path);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -693,7 +760,7 @@ migrate(h4h_db *db, h4h_err *err)
 		if (migrations[v](db->s) != SQLITE_OK) {
 			rc = h4h_errf(err, H4H_EIO, "cannot upgrade '%s' from "
 			    "schema version %d: %s", db->path, v,
-			    sqlite3_errmsg(db->s));
+			    reason(db->s));
 			goto out;
 		}
 	}
@@ -707,6 +774,59 @@ out:
 	if (rc != 0 && !sqlite3_get_autocommit(db->s))
 		sqlite3_exec(db->s, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+/* A database in a directory this process cannot write, with no write-ahead
+ * log or shared-memory file beside it: no writer of ours can be at work
+ * (one would need those files), so the file is read as immutable.  SQLite
+ * cannot otherwise open a WAL database where it cannot create PATH-shm. */
+static int
+frozen_place(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = strlen(path);
+	char *dir, *side;
+	struct stat sb;
+	int frozen;
+
+	dir = slash == NULL ? h4h_xstrdup(".") :
+	    h4h_xstrdup(slash == path ? "/" : path);
+	if (slash != NULL && slash != path)
+		dir[slash - path] = '\0';
+	frozen = access(dir, W_OK) != 0 && errno != ENOENT;
+	free(dir);
+	side = h4h_xmalloc(n + 5);
+	memcpy(side, path, n);
+	memcpy(side + n, "-wal", 5);
+	if (frozen && stat(side, &sb) == 0 && sb.st_size > 0)
+		frozen = 0;
+	memcpy(side + n, "-shm", 5);
+	if (frozen && stat(side, &sb) == 0)
+		frozen = 0;
+	free(side);
+	return frozen;
+}
+
+/* "file:PATH?immutable=1" with PATH percent-encoded where a URI needs it. */
+static char *
+immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *u = h4h_xmalloc(3 * strlen(path) + 32), *o = u;
+
+	o += sprintf(o, "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (*c == '%' || *c == '?' || *c == '#' || *c < 0x21 ||
+		    *c >= 0x7f) {
+			*o++ = '%';
+			*o++ = hex[*c >> 4];
+			*o++ = hex[*c & 15];
+		} else {
+			*o++ = (char)*c;
+		}
+	}
+	strcpy(o, "?immutable=1");
+	return u;
 }
 
 int
@@ -726,9 +846,20 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 	oflags = flags & H4H_DB_READONLY ? SQLITE_OPEN_READONLY :
 	    exists ? SQLITE_OPEN_READWRITE :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &db->s, oflags, NULL) != SQLITE_OK) {
+	if (exists && frozen_place(path)) {
+		/* Nobody can write here without the directory (WAL needs its
+		 * -shm file there): read the file as it is. */
+		char *uri = immutable_uri(path);
+
+		rc = sqlite3_open_v2(uri, &db->s, SQLITE_OPEN_READONLY |
+		    SQLITE_OPEN_URI, NULL);
+		free(uri);
+	} else {
+		rc = sqlite3_open_v2(path, &db->s, oflags, NULL);
+	}
+	if (rc != SQLITE_OK) {
 		rc = h4h_errf(err, H4H_EINPUT, "cannot open database '%s': %s",
-		    path, db->s ? sqlite3_errmsg(db->s) : "out of memory");
+		    path, reason(db->s));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db->s, 1);
@@ -741,9 +872,17 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 	rc = sqlite3_exec(db->s, "BEGIN", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = read_header(db->s, &app, &version, &tables);
-	if (rc != SQLITE_OK)
-		rc = h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h database "
-		    "(%s)", path, sqlite3_errmsg(db->s));
+	if (rc != SQLITE_OK) {
+		int prim = sqlite3_extended_errcode(db->s) & 0xff;
+
+		/* Only a file SQLite cannot parse is "not an h4h database": a
+		 * full disk or an unwritable directory is said as such. */
+		rc = prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ?
+		    h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h database "
+		    "(%s)", path, reason(db->s)) :
+		    h4h_errf(err, H4H_EIO, "cannot open database '%s': %s",
+		    path, reason(db->s));
+	}
 	if (!sqlite3_get_autocommit(db->s))
 		sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL);
 	if (rc != 0)
@@ -792,7 +931,7 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL) != SQLITE_OK) {
 			rc = h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h "
 			    "database of schema version %d (%s)", path,
-			    H4H_DB_SCHEMA_VERSION, sqlite3_errmsg(db->s));
+			    H4H_DB_SCHEMA_VERSION, reason(db->s));
 			goto fail;
 		}
 	}
@@ -924,8 +1063,9 @@ identity(h4h_db *db, int find, int insert, const char *canon,
 	if (rc == 1)
 		return 0;
 	if (db->readonly)
-		return h4h_errf(err, H4H_EINPUT, "'%s' does not hold this %s "
-		    "(opened read-only)", db->path,
+		return h4h_errf(err, H4H_EINPUT, "'%s' is read-only and "
+		    "it does not hold this %s (make the file and its "
+		    "directory writable, or use another --db)", db->path,
 		    find == ST_SYS_ID ? "system" : "network");
 	if ((rc = tx_begin(db, err)) != 0)
 		return rc;
@@ -1195,7 +1335,7 @@ layer_known(h4h_db *db, layer_ent *le)
 	rc = id_by_text(db, ST_LAYER_ID, le->key, &le->id);
 	if (rc < 0) {
 		stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
-		    sqlite3_errmsg(db->s));
+		    reason(db->s));
 		return -1;
 	}
 	le->looked = rc == 0;
@@ -1274,6 +1414,15 @@ unpack_cands(const unsigned char *b, int n, sim_cand *c)
 	}
 }
 
+/* A blob of `bytes` can hold n packed candidates: size_t arithmetic, so
+ * that no n wraps around to a matching length. */
+static int
+cands_size_ok(sqlite3_int64 n, int bytes)
+{
+	return n > 0 && n <= INT_MAX / CAND_BYTES && bytes > 0 &&
+	    (size_t)bytes == (size_t)n * CAND_BYTES;
+}
+
 /* A candidate list read from the file (blob of n packed candidates), kept
  * in memory from now on. */
 static cands_ent *
@@ -1304,21 +1453,21 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 	sqlite3_bind_int64(st, 2, le->id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		int n = sqlite3_column_int(st, 0);
+		sqlite3_int64 n = sqlite3_column_int64(st, 0);
 		const void *blob = sqlite3_column_blob(st, 1);
 		int bytes = sqlite3_column_bytes(st, 1);
 
-		if (n <= 0 || bytes != n * CAND_BYTES) {
-			stick(db, H4H_EINPUT, "'%s': layer_candidates of "
-			    "system %lld, layer %lld: %d bytes for %d "
-			    "candidates", db->path, (long long)sys,
-			    (long long)le->id, bytes, n);
+		if (!cands_size_ok(n, bytes)) {
+			bad_row(db, "'%s': layer_candidates of system %lld, "
+			    "layer %lld: %d bytes for %lld candidates",
+			    db->path, (long long)sys, (long long)le->id, bytes,
+			    (long long)n);
 		} else {
 			ce = cands_remember(db, sys, le, n, blob);
 		}
 	} else if (rc != SQLITE_DONE) {
 		stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
-		    sqlite3_errmsg(db->s));
+		    reason(db->s));
 	}
 	done_st(st);
 	return ce;
@@ -1341,6 +1490,17 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 }
 
 static void
+cache_bad_cands(void *ctx, const sim_layer *l, const char *why)
+{
+	cache_ctx *cx = ctx;
+	h4h_db *db = cx->db;
+	layer_ent *le = layer_of(db, l);
+
+	bad_row(db, "'%s': layer_candidates of system %lld, layer %lld: %s",
+	    db->path, (long long)cx->sys, (long long)le->id, why);
+}
+
+static void
 cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 {
 	cache_ctx *cx = ctx;
@@ -1358,8 +1518,7 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 	memcpy(ce->c, c, (size_t)n * sizeof *c);
 	h4h_htab_add(&db->cands, h, ce);
 	if (db->readonly) {
-		stick(db, H4H_EIO, "cannot write '%s': opened read-only",
-		    db->path);
+		stick(db, H4H_EIO, READONLY_MSG, db->path);
 		return;
 	}
 	ce->pending = 1;
@@ -1495,6 +1654,22 @@ cost_remember(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c,
 	ce->cim = ce->r.cim_channels = c->cim_channels;
 	ce->macros = ce->r.macros = c->macros;
 	cost_column(st, col, &ce->r);
+	/* Every stored figure is a finite count, time or energy >= 0. */
+	for (size_t i = 0; i < N_COST_COLS; i++) {
+		const char *f = (const char *)&ce->r + cost_cols[i].off;
+		double v = cost_cols[i].type == F_DOUBLE ? *(const double *)f :
+		    cost_cols[i].type == F_LL ? (double)*(const long long *)f :
+		    0;
+
+		if (!isfinite(v) || v < 0) {
+			bad_row(db, "'%s': layer_costs of system %lld, layer "
+			    "%lld, split %d/%d/%d: column %zu is %g", db->path,
+			    (long long)sys, (long long)le->id, c->npu_channels,
+			    c->cim_channels, c->macros, i, v);
+			free(ce);
+			return NULL;
+		}
+	}
 	h4h_htab_add(&db->costs, cost_hash(sys, le, c), ce);
 	return ce;
 }
@@ -1518,7 +1693,7 @@ cost_load(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c)
 		ce = cost_remember(db, sys, le, c, st, 0);
 	} else if (rc != SQLITE_DONE) {
 		stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
-		    sqlite3_errmsg(db->s));
+		    reason(db->s));
 	}
 	done_st(st);
 	return ce;
@@ -1568,8 +1743,7 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 	}
 	h4h_htab_add(&db->costs, h, ce);
 	if (db->readonly) {
-		stick(db, H4H_EIO, "cannot write '%s': opened read-only",
-		    db->path);
+		stick(db, H4H_EIO, READONLY_MSG, db->path);
 		return;
 	}
 	ce->pending = 1;
@@ -1615,7 +1789,15 @@ h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out, h4h_err *err)
 	out->put_cands = cache_put_cands;
 	out->get_cost = cache_get_cost;
 	out->put_cost = cache_put_cost;
+	out->bad_cands = cache_bad_cands;
 	return 0;
+}
+
+int
+h4h_db_bad_rows(const h4h_db *db, const char **first)
+{
+	*first = db->bad_rows > 0 ? db->bad_err.msg : NULL;
+	return db->bad_rows;
 }
 
 /* ---- preload ------------------------------------------------------------ */
@@ -1685,9 +1867,17 @@ preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	layer_ent *le;
 	cands_ent key;
 
-	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL ||
-	    n <= 0 || sqlite3_column_bytes(st, 2) != n * CAND_BYTES)
+	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL)
 		return;
+	if (!cands_size_ok(sqlite3_column_int64(st, 1),
+	    sqlite3_column_bytes(st, 2))) {
+		bad_row(db, "'%s': layer_candidates of system %lld, layer "
+		    "%lld: %d bytes for %lld candidates", db->path,
+		    (long long)ctx->sys, (long long)id,
+		    sqlite3_column_bytes(st, 2),
+		    (long long)sqlite3_column_int64(st, 1));
+		return;
+	}
 	key.sys = ctx->sys;
 	key.le = le;
 	if (h4h_htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
@@ -1861,14 +2051,23 @@ h4h_db_net_cost_put(h4h_db *db, int64_t system_id, int64_t network_id,
 	uint64_t h = ncost_hash(system_id, network_id, r->objective);
 	int rc;
 
-	if (db->readonly)
-		return readonly_err(db, err);
 	if ((rc = objective_ok(r->objective, err)) != 0 ||
 	    (rc = id_check(db, ID_SYSTEM, system_id, err)) != 0 ||
 	    (rc = id_check(db, ID_NETWORK, network_id, err)) != 0)
 		return rc;
 	if (h4h_htab_find(&db->ncosts, h, ncost_eq, &key) != NULL)
 		return 0;
+	if (db->readonly) {
+		/* Already stored is not a write: a read-only file serves a
+		 * run it holds entirely. */
+		double lat, en;
+		int found;
+
+		if ((rc = h4h_db_net_cost_get(db, system_id, network_id,
+		    r->objective, &lat, &en, &found, err)) != 0)
+			return rc;
+		return found ? 0 : readonly_err(db, err);
+	}
 	ce = h4h_xmalloc(sizeof *ce);
 	*ce = key;
 	for (size_t i = 0; i < N_NCOST; i++) {

@@ -60,6 +60,12 @@ int h4h_db_network(h4h_db *db, const sim_net *net, const char *source,
 int h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out,
     h4h_err *err);
 
+/* How many stored rows this handle found invalid (a candidate list that
+ * cannot be its system's, a blob of the wrong length, a cost that is not
+ * finite and >= 0) and ignored as cache misses; *first is the first one's
+ * message (NULL when none), for the CLI to report once. */
+int h4h_db_bad_rows(const h4h_db *db, const char **first);
+
 /* Read every stored layer, candidate list and layer cost of one system
  * into memory at once (one scan instead of a lookup per layer): for a
  * process about to cost many networks, such as the search. */

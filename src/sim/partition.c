@@ -158,6 +158,61 @@ build_layer(const sim_profile *p, const sim_layer *l, sim_layer_plan *lp,
 	return 0;
 }
 
+/* Whether a candidate list a cache returned can be what build_layer makes
+ * for this system and layer; if not, *why says the first thing wrong.  A
+ * stored list is never trusted: one flipped bit in a database blob must
+ * cost a recomputation, not an index past the macros (doc/reliability.md). */
+static int
+cands_valid(const sim_profile *p, const sim_layer *l, const sim_cand *c,
+    int n, char *why, size_t why_n)
+{
+	int g = p->part.granularity, total = l->out_c, M = p->cim.macros;
+	int cim_ok = M > 0 && sim_layer_cim_capable(l);
+	double cap = p->cim.capacity_mbit * 1e6 / 8;
+	size_t max_n = g > 0 && total > 0 ?
+	    (cim_ok ? (size_t)((total + g - 1) / g) * (size_t)M : 0) + 1 : 0;
+
+	if (n <= 0 || (size_t)n > max_n) {
+		snprintf(why, why_n, "%d candidates, want 1 to %zu", n, max_n);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const sim_cand *k = &c[i];
+		const double v[5] = { k->cim_weight_bytes, k->max_macro_bytes,
+		    k->est_latency_s, k->est_energy_j, k->est_noc_bytes };
+		int granules;
+
+		if (k->npu_channels < 0 || k->npu_channels > total ||
+		    k->cim_channels != total - k->npu_channels) {
+			snprintf(why, why_n, "candidate %d splits %d + %d "
+			    "channels of %d", i, k->npu_channels,
+			    k->cim_channels, total);
+			return 0;
+		}
+		granules = (k->cim_channels + g - 1) / g;
+		if (k->macros < 0 || k->macros > M ||
+		    (k->macros == 0) != (k->cim_channels == 0) ||
+		    (k->macros > 0 && (!cim_ok || k->macros > granules))) {
+			snprintf(why, why_n, "candidate %d uses %d macros (system "
+			    "has %d, %d channels on them)", i, k->macros, M,
+			    k->cim_channels);
+			return 0;
+		}
+		for (int j = 0; j < 5; j++)
+			if (!isfinite(v[j]) || v[j] < 0) {
+				snprintf(why, why_n, "candidate %d has estimate "
+				    "%d = %g", i, j, v[j]);
+				return 0;
+			}
+		if (k->max_macro_bytes > cap * (1 + 1e-9)) {
+			snprintf(why, why_n, "candidate %d puts %g bytes on one "
+			    "macro of %g", i, k->max_macro_bytes, cap);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void
 choose_unconstrained(sim_partition *part, sim_objective obj, double tl,
     double te)
@@ -755,10 +810,20 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
 		}
 		if (cache != NULL && cache->get_cands(cache->ctx,
 		    &net->layers[i], &known, &n_known)) {
-			/* Borrowed: the cache keeps them while it lives. */
-			part->layers[i].n_cands = n_known;
-			part->layers[i].cands = known;
-			continue;
+			char why[160];
+
+			if (cands_valid(p, &net->layers[i], known, n_known, why,
+			    sizeof why)) {
+				/* Borrowed: the cache keeps them while it
+				 * lives. */
+				part->layers[i].n_cands = n_known;
+				part->layers[i].cands = known;
+				continue;
+			}
+			/* A miss: built below, and the cache is told. */
+			if (cache->bad_cands != NULL)
+				cache->bad_cands(cache->ctx, &net->layers[i],
+				    why);
 		}
 		rc = build_layer(p, &net->layers[i], &part->layers[i], err);
 		if (rc != 0) {

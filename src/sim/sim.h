@@ -101,6 +101,9 @@ typedef struct sim_cache {
 	    sim_layer_result *r);
 	void (*put_cost)(void *ctx, const sim_layer *l, const sim_cand *split,
 	    const sim_layer_result *r);
+	/* May be NULL: get_cands returned a list that cannot be this
+	 * system's (why says how); it was ignored as a miss. */
+	void (*bad_cands)(void *ctx, const sim_layer *l, const char *why);
 } sim_cache;
 
 typedef struct sim_engine sim_engine;
