@@ -234,7 +234,9 @@ run(int argc, char **argv)
 	job.budget_opt = lat ? "--latency-max" : "--energy-max";
 	job.formats = formats;
 	job.verbose = 1;
-	return search_job_run(&job, &cfg);
+	o = search_job_run(&job, &cfg);
+	search_job_free(&job);
+	return o;
 }
 
 const h4h_cmd h4h_cmd_search = {
