@@ -691,7 +691,10 @@ nas_search_random(nas_search *S, int metric, double budget, int n_real,
 	nas_entry **list = h4h_xmalloc((size_t)(n_real > 0 ? n_real : 1) *
 	    sizeof *list);
 	nas_entry *best = NULL;
-	long long tries = (long long)n_real * S->cfg.max_tries;
+	/* a baseline that runs out of draws would flatter the search: draw
+	 * at least 200 per subnet wanted */
+	long long tries = (long long)n_real * (S->cfg.max_tries > 200 ?
+	    S->cfg.max_tries : 200);
 	int n = 0, rc, ok;
 	nn_rng r;
 
