@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-
 #include "cli/cli.h"
 #include "cli/plot.h"
 #include "cli/search_out.h"
@@ -39,17 +37,6 @@ static const char *usage =
     "scratch (tpi-unfreeze, 1 epoch per phase; about 7 minutes on 2 cores)\n"
     "into DIR/supernet.ckpt and searches that.  Default DIR: demo.  A rerun\n"
     "reuses DIR/h4h.db and takes seconds.  See doc/search.md.\n";
-
-/* A shipped file: relative to the working directory, else in the source
- * tree configure ran from. */
-static const char *
-shipped(const char *rel, char *buf, size_t n)
-{
-	if (access(rel, R_OK) == 0)
-		return rel;
-	snprintf(buf, n, "%s/%s", H4H_SOURCE_DIR, rel);
-	return access(buf, R_OK) == 0 ? buf : rel;
-}
 
 typedef struct tview {
 	double t0;
@@ -272,16 +259,16 @@ run(int argc, char **argv)
 		    "other");
 	if ((rc = plot_dir_prepare(out, &err)) != 0)
 		return cli_fail(CMD, rc, &err);
-	systems[0] = shipped("hwprofiles/system-npu-only.ini", b1, sizeof b1);
-	systems[1] = shipped("hwprofiles/system-npu-8cim.ini", b2, sizeof b2);
+	systems[0] = cli_shipped("hwprofiles/system-npu-only.ini", b1, sizeof b1);
+	systems[1] = cli_shipped("hwprofiles/system-npu-8cim.ini", b2, sizeof b2);
 	if (do_train) {
 		snprintf(trained, sizeof trained, "%s/supernet.ckpt", out);
-		if ((rc = train(trained, shipped("spaces/h4h-fmnist.json", b4,
+		if ((rc = train(trained, cli_shipped("spaces/h4h-fmnist.json", b4,
 		    sizeof b4), data, (int)jobs)) != 0)
 			return rc;
 		ckpt = trained;
 	} else if (ckpt == NULL) {
-		ckpt = shipped("checkpoints/h4h-fmnist-tpi-unfreeze.ckpt", b3,
+		ckpt = cli_shipped("checkpoints/h4h-fmnist-tpi-unfreeze.ckpt", b3,
 		    sizeof b3);
 	}
 	snprintf(db, sizeof db, "%s/h4h.db", out);

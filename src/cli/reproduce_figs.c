@@ -25,9 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "config.h"
 
 #include "cli/cli.h"
 #include "cli/plot.h"
@@ -112,27 +109,18 @@ add_series(study *st, const char *label, const char *title,
 		s->sets[s->n_sets++] = set;
 }
 
-static const char *
-shipped(const char *rel, char *buf, size_t n)
-{
-	if (access(rel, R_OK) == 0)
-		return rel;
-	snprintf(buf, n, "%s/%s", H4H_SOURCE_DIR, rel);
-	return access(buf, R_OK) == 0 ? buf : rel;
-}
-
 static char p_only[4096], p_1[4096], p_4[4096], p_8[4096];
 
 static int
 define(study *st, const char *name)
 {
-	const char *only = shipped("hwprofiles/system-npu-only.ini", p_only,
+	const char *only = cli_shipped("hwprofiles/system-npu-only.ini", p_only,
 	    sizeof p_only);
-	const char *one = shipped("hwprofiles/system-npu-1cim.ini", p_1,
+	const char *one = cli_shipped("hwprofiles/system-npu-1cim.ini", p_1,
 	    sizeof p_1);
-	const char *four = shipped("hwprofiles/system-npu-4cim.ini", p_4,
+	const char *four = cli_shipped("hwprofiles/system-npu-4cim.ini", p_4,
 	    sizeof p_4);
-	const char *eight = shipped("hwprofiles/system-npu-8cim.ini", p_8,
+	const char *eight = cli_shipped("hwprofiles/system-npu-8cim.ini", p_8,
 	    sizeof p_8);
 
 	memset(st, 0, sizeof *st);
@@ -545,7 +533,7 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 				    "cnn=FILE --ckpt vanilla=FILE --ckpt "
 				    "tpi=FILE");
 	} else {
-		st.ckpts[0] = ckpt ? ckpt : shipped("checkpoints/"
+		st.ckpts[0] = ckpt ? ckpt : cli_shipped("checkpoints/"
 		    "h4h-fmnist-tpi-unfreeze.ckpt", shipped_ck,
 		    sizeof shipped_ck);
 	}

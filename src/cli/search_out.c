@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "config.h"
 
 #include "cli/cli.h"
 #include "cli/plot.h"
@@ -13,6 +16,15 @@
 #include "core/clock.h"
 
 #define MAX_BUDGETS 64
+
+const char *
+cli_shipped(const char *rel, char *buf, size_t n)
+{
+	if (access(rel, R_OK) == 0)
+		return rel;
+	snprintf(buf, n, "%s/%s", H4H_SOURCE_DIR, rel);
+	return access(buf, R_OK) == 0 ? buf : rel;
+}
 
 typedef struct view {
 	const search_job *job;

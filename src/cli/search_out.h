@@ -46,6 +46,11 @@ typedef struct search_job {
 	double seconds;
 } search_job;
 
+/* A file shipped with h4h (checkpoints/, spaces/, hwprofiles/): rel if it
+ * is readable from the working directory, else in the source tree
+ * configure ran from (buf), else rel (so the error names it). */
+const char *cli_shipped(const char *rel, char *buf, size_t n);
+
 /* Returns the exit status; errors are printed as one line. */
 int search_job_run(search_job *job, const nas_study_cfg *cfg);
 void search_job_free(search_job *job);

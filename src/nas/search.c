@@ -334,32 +334,28 @@ typedef struct member {
 	double fit;
 	uint64_t hash;
 	int age;			/* aging: birth order */
+	double cost;			/* the budget metric's, for ties */
 } member;
-
-static int metric_sort;			/* set before qsort; see sort_members */
 
 static int
 cmp_member(const void *a, const void *b)
 {
 	const member *x = a, *y = b;
-	double cx = x->e->cost[metric_sort], cy = y->e->cost[metric_sort];
-
 	if (x->fit != y->fit)
 		return x->fit > y->fit ? -1 : 1;
-	if (cx != cy)
-		return cx < cy ? -1 : 1;
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return 0;
 }
 
-/* Best first.  qsort is not reentrant with a comparator context in C99,
- * and searches run one at a time per process, so a static carries the
- * metric. */
+/* Best first: fitness, then the cheaper, then the smaller gene hash. */
 static void
 sort_members(member *m, int n, int metric)
 {
-	metric_sort = metric;
+	for (int i = 0; i < n; i++)
+		m[i].cost = m[i].e->cost[metric];
 	qsort(m, (size_t)n, sizeof *m, cmp_member);
 }
 
@@ -502,13 +498,14 @@ init_population(nas_search *S, member *pop, int metric, double budget,
 			res->rejected++;
 			continue;
 		}
-		pop[n++] = (member){ e, 0, nas_gene_hash(S->s, &g), n };
+		pop[n] = (member){ e, 0, nas_gene_hash(S->s, &g), n, 0 };
+		n++;
 	}
 	if (n == 0) {
 		nas_gene g;
 
 		nas_gene_min(S->s, 1, &g);
-		pop[n] = (member){ entry_get(S, &g), 0, 0, 0 };
+		pop[n] = (member){ entry_get(S, &g), 0, 0, 0, 0 };
 		pop[n].hash = nas_gene_hash(S->s, &g);
 		n++;
 	}
@@ -518,7 +515,7 @@ init_population(nas_search *S, member *pop, int metric, double budget,
 		if ((rc = make_child(S, pop[nn_rng_below(r, (uint32_t)n)].e,
 		    NULL, metric, budget, r, res, &e, err)) != 0)
 			return rc;
-		pop[n] = (member){ e, 0, nas_gene_hash(S->s, &e->g), n };
+		pop[n] = (member){ e, 0, nas_gene_hash(S->s, &e->g), n, 0 };
 		n++;
 	}
 	return screen(S, pop, P, metric, err);
@@ -557,7 +554,7 @@ run_ofa(nas_search *S, member *pop, int metric, double budget,
 			    &e, err)) != 0)
 				return rc;
 			kids[i] = (member){ e, 0, nas_gene_hash(S->s, &e->g),
-			    0 };
+			    0, 0 };
 		}
 		live = n_par + P;
 		if ((rc = screen(S, kids, P, metric, err)) != 0)
@@ -616,7 +613,7 @@ run_aging(nas_search *S, member *pop, int metric, double budget,
 				if (pop[k].age < pop[oldest].age)
 					oldest = k;
 			pop[oldest] = (member){ e, fitness(S, e),
-			    nas_gene_hash(S->s, &e->g), born++ };
+			    nas_gene_hash(S->s, &e->g), born++, 0 };
 			kids[i] = pop[oldest];
 		}
 		if ((rc = screen(S, kids, n_kids, metric, err)) != 0)
