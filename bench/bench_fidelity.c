@@ -23,10 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/arch.h"
-#include "sim/npu.h"
+#include "sim/front/arch.h"
+#include "sim/hw/npu.h"
 #include "sim/sim.h"
-#include "sim/u55.h"
+#include "sim/hw/u55.h"
+#include "sim/front/net_json.h"
 
 /* executorch PR 9830: FVP NPU PMU count for MobileNetV2 on U55-128 */
 #define FVP_MV2_U55_128_CYCLES 5.5e6

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim/arch.h"
-#include "sim/oracle.h"
+#include "sim/front/arch.h"
+#include "cost/oracle.h"
 
 #define N_SUBNETS 200
 

@@ -30,10 +30,10 @@
 #include "nas/fitness.h"
 #include "nas/search.h"
 #include "nas/sntrain.h"
-#include "sim/arch.h"
-#include "sim/db.h"
-#include "sim/oracle.h"
-#include "sim/profile.h"
+#include "sim/front/arch.h"
+#include "cost/db.h"
+#include "cost/oracle.h"
+#include "sim/spec/profile.h"
 
 typedef struct ctx {
 	const nas_space *sp;

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim/arch.h"
+#include "sim/front/arch.h"
 #include "sim/sim.h"
 
 static double

@@ -14,10 +14,12 @@
 
 #include <jansson.h>
 
-#include "sim/breakdown.h"
-#include "sim/net.h"
-#include "sim/profile.h"
+#include "sim/report/breakdown.h"
+#include "sim/spec/net.h"
+#include "sim/spec/profile.h"
+#include "sim/report/report.h"
 #include "sim/sim.h"
+#include "sim/front/net_json.h"
 
 static void
 src_path(char *buf, size_t n, const char *rel)

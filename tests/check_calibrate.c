@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "core/atomic.h"
-#include "sim/calibrate.h"
+#include "cost/calibrate/calibrate.h"
 #include "sim/sim.h"
 
 static char path_buf[1024];

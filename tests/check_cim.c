@@ -17,10 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim/cim.h"
-#include "sim/kernel.h"
-#include "sim/net.h"
-#include "sim/noc.h"
+#include "sim/hw/cim.h"
+#include "sim/hw/kernel.h"
+#include "sim/spec/net.h"
+#include "sim/hw/noc.h"
+#include "sim/front/net_json.h"
 
 #define CIM_PS 5000ULL		/* ps per macro cycle at 200 MHz */
 

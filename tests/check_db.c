@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim/db.h"
+#include "cost/db.h"
 
 /* ---- fixtures (per test) ------------------------------------------------ */
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "sim/kernel.h"
+#include "sim/hw/kernel.h"
 
 #define MAX_FIRES 16
 

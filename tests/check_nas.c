@@ -23,8 +23,8 @@
 #include "nas/space.h"
 #include "nn/ops.h"
 #include "nn/supernet.h"
-#include "sim/arch.h"
-#include "sim/net.h"
+#include "sim/front/arch.h"
+#include "sim/spec/net.h"
 
 #define OK(call) do { \
 	int rc_ = (call); \

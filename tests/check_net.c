@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/arch.h"
-#include "sim/net.h"
+#include "sim/front/arch.h"
+#include "sim/spec/net.h"
+#include "sim/front/net_json.h"
 
 static void
 src_path(char *buf, size_t n, const char *rel)

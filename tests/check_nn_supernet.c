@@ -26,8 +26,8 @@
 #include "nn/ctx.h"
 #include "nn/ops.h"
 #include "nn/supernet.h"
-#include "sim/arch.h"
-#include "sim/net.h"
+#include "sim/front/arch.h"
+#include "sim/spec/net.h"
 
 #define OK(call) do { \
 	int rc_ = (call); \

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "sim/kernel.h"
-#include "sim/noc.h"
+#include "sim/hw/kernel.h"
+#include "sim/hw/noc.h"
 
 #define CYC 2000ULL		/* ps per NoC cycle at 500 MHz */
 #define LAT (32 * CYC)		/* default warm-up */

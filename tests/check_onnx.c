@@ -20,11 +20,12 @@
 #include <unistd.h>
 
 #include "core/file.h"
-#include "src/sim/gen/onnx.pb-c.h"	/* generated into the build tree */
-#include "sim/onnx.h"
-#include "sim/oracle.h"
-#include "sim/profile.h"
+#include "src/sim/front/onnx/gen/onnx.pb-c.h"	/* generated into the build tree */
+#include "sim/front/onnx.h"
+#include "cost/oracle.h"
+#include "sim/spec/profile.h"
 #include "sim/sim.h"
+#include "sim/front/net_json.h"
 
 static void
 src_path(char *buf, size_t n, const char *rel)

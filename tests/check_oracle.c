@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/arch.h"
-#include "sim/db.h"
-#include "sim/oracle.h"
+#include "sim/front/arch.h"
+#include "cost/db.h"
+#include "cost/oracle.h"
 
 static char dir[64], db_path[128];
 

@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/partition.h"
+#include "sim/engine/partition.h"
+#include "sim/front/net_json.h"
 
 /* Three tiny nets: CIM-capable layers (pw, dw, fc), 32-64 channels. */
 static const char *const tiny_nets[] = {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/profile.h"
+#include "sim/spec/profile.h"
 
 /* ---- helpers ---- */
 

@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/arch.h"
+#include "sim/front/arch.h"
+#include "sim/report/report.h"
 #include "sim/sim.h"
+#include "sim/front/net_json.h"
 
 static char path_buf[1024];
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/u55.h"
+#include "sim/hw/u55.h"
 
 /* Ethos_U55_High_End_Embedded SRAM (vela.ini): 8 B/cycle, 32 B bursts,
  * 32-cycle read and write latency. */

@@ -24,7 +24,7 @@
 #include "cli/cli.h"
 #include "cli/plot.h"
 #include "core/atomic.h"
-#include "sim/calibrate.h"
+#include "cost/calibrate/calibrate.h"
 
 #define CMD "calibrate"
 #define MAX_SETS 64

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "sim/db.h"
+#include "cost/db.h"
 
 static const char *usage_text =
     "usage: h4h db summary --db FILE\n"

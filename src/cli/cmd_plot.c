@@ -25,8 +25,8 @@
 
 #include "cli/cli.h"
 #include "cli/plot.h"
-#include "sim/db.h"
-#include "sim/profile.h"
+#include "cost/db.h"
+#include "sim/spec/profile.h"
 
 #define MAX_KEYS 32
 

@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "sim/arch.h"
-#include "sim/breakdown.h"
+#include "sim/front/arch.h"
+#include "sim/report/breakdown.h"
 #include "core/atomic.h"
-#include "sim/db.h"
+#include "cost/db.h"
+#include "sim/report/report.h"
 #include "sim/sim.h"
 
 #define MAX_SYSTEMS 16

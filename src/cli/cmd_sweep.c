@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "sim/arch.h"
-#include "sim/canon.h"
-#include "sim/db.h"
+#include "sim/front/arch.h"
+#include "sim/spec/canon.h"
+#include "cost/db.h"
 #include "sim/sim.h"
 
 #define MAX_NETS 64

@@ -12,8 +12,8 @@
 
 #include "cli/cli.h"
 #include "core/hash.h"
-#include "sim/canon.h"
-#include "sim/profile.h"
+#include "sim/spec/canon.h"
+#include "sim/spec/profile.h"
 
 #define MAX_SETS 64
 

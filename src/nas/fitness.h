@@ -20,7 +20,7 @@
 #include "nas/gene.h"
 #include "nas/recal.h"
 #include "nas/sntrain.h"
-#include "sim/db.h"
+#include "cost/db.h"
 
 enum { NAS_SPLIT_VAL, NAS_SPLIT_TEST };
 

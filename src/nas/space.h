@@ -21,7 +21,7 @@
 
 #include "core/err.h"
 #include "nn/supernet.h"
-#include "sim/arch.h"
+#include "sim/front/arch.h"
 
 #define NAS_MAX_STAGES NN_SN_MAX_STAGES
 #define NAS_MAX_CHOICES 64

@@ -9,8 +9,8 @@
 
 #include "core/atomic.h"
 #include "nas/study.h"
-#include "sim/arch.h"
-#include "sim/db.h"
+#include "sim/front/arch.h"
+#include "cost/db.h"
 
 #define MAX_SYSTEMS 16
 

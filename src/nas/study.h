@@ -19,8 +19,8 @@
 #include "core/err.h"
 #include "nas/fitness.h"
 #include "nas/search.h"
-#include "sim/oracle.h"
-#include "sim/profile.h"
+#include "cost/oracle.h"
+#include "sim/spec/profile.h"
 
 #define NAS_GENE_TEXT_MAX 1024
 

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "sim/db.h"
+#include "cost/db.h"
 
 struct nas_trainlog {
 	h4h_db *db;

@@ -11,6 +11,9 @@
  * An engine holds the device models and is reused for any number of
  * networks; the SystemC kernel lives as long as the process.  Results are
  * deterministic: the same profile and net give the same numbers.
+ *
+ * The result types are the simulator's shared vocabulary (spec/result.h);
+ * printing them is the reports' job (report/report.h).
  */
 #ifndef H4H_SIM_SIM_H
 #define H4H_SIM_SIM_H
@@ -19,69 +22,10 @@
 #include <stdio.h>
 
 #include "core/err.h"
-#include "sim/net.h"
-#include "sim/profile.h"
-#include "sim/trace.h"
-
-/*
- * The model revision: bumped whenever any model's arithmetic changes (a new
- * default counts only through the profile, which is part of the system
- * anyway).  It is part of a system's identity in the cost database
- * (canon.h), so a changed model never serves costs of an older one.
- *   1  the simulator of the first release
- *   2  Vela's softmax and layernorm lowering, one run per head, Shared_Sram
- *      weight DMA, LUT loads, NHCWB16 channel rounding, power-gated idle
- *      macros, the IFMP read port and fc across CUs, mlw weight sizes
- */
-#define SIM_MODEL_REVISION 2
-
-/* One way to split a layer: the NPU takes the first npu_channels output
- * channels, m macros share the rest in whole granules (partition.h). */
-typedef struct sim_cand {
-	int npu_channels;
-	int cim_channels;
-	int macros;			/* macros used (0 = NPU only) */
-	double cim_weight_bytes;	/* resident weights, all macros */
-	double max_macro_bytes;		/* largest share of one macro */
-	double est_latency_s;
-	double est_energy_j;
-	double est_noc_bytes;
-} sim_cand;
-
-typedef struct sim_layer_result {
-	const sim_layer *layer;
-	int npu_channels, cim_channels, macros;
-	double npu_fraction;		/* share of the layer's MACs on the NPU */
-	uint64_t start_ps, end_ps;	/* on the network timeline */
-	double latency_s;
-	double cycles;			/* latency in NPU clock cycles */
-	double e_npu_j, e_cim_j, e_noc_j, e_static_j, energy_j;
-	double noc_bytes_npu, noc_bytes_cim;
-	double noc_busy_s, npu_busy_s, cim_busy_s;
-	long long macs;
-	double est_latency_s;		/* the partitioner's estimate */
-	int candidates;			/* splits considered */
-	int simulated;			/* splits simulated */
-} sim_layer_result;
-
-typedef struct sim_result {
-	char net_name[SIM_NAME_MAX];
-	char system_name[64];
-	char system_hash[17];		/* the cost database's systems.hash */
-	sim_objective objective;
-	int n_layers;
-	sim_layer_result *layers;
-	double latency_s, cycles, energy_j;
-	double e_npu_j, e_cim_j, e_noc_j, e_static_j;
-	double noc_bytes_npu, noc_bytes_cim, noc_busy_s;
-	double npu_busy_s, cim_busy_s;	/* cim: summed over macros */
-	long long macs;
-	double cim_weight_bytes, cim_capacity_bytes;
-	int partition_exact;
-	int layer_sims;			/* layer simulations run */
-	int layers_reused;		/* layer costs taken from the cache */
-	uint64_t kernel_activations;	/* SystemC process activations */
-} sim_result;
+#include "sim/spec/net.h"
+#include "sim/spec/profile.h"
+#include "sim/spec/result.h"
+#include "sim/hw/trace.h"
 
 /*
  * A memo of per-layer work for one system, so a layer already seen costs a
@@ -122,13 +66,5 @@ int sim_run(const sim_profile *p, const sim_net *net, sim_trace *trace,
 int sim_run_cached(const sim_profile *p, const sim_net *net,
     const sim_cache *cache, sim_result **out, h4h_err *err);
 void sim_result_destroy(sim_result *r);
-
-/* Reports (report.c). */
-void sim_result_print_table(const sim_result *r, FILE *f);
-void sim_result_print_compare(sim_result *const *rs, int n, FILE *f);
-/* JSON with top-level latency_s, energy_j, layers[] (doc/formats.md). */
-char *sim_result_json(sim_result *const *rs, int n);
-int sim_result_write_csv(sim_result *const *rs, int n, const char *path,
-    h4h_err *err);
 
 #endif

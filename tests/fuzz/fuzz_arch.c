@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/arch.h"
+#include "sim/front/arch.h"
 
 int
 h4h_fuzz_arch(const uint8_t *data, size_t size)

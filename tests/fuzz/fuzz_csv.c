@@ -4,8 +4,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "sim/calibrate.h"
-#include "sim/profile.h"
+#include "cost/calibrate/calibrate.h"
+#include "sim/spec/profile.h"
 
 int
 h4h_fuzz_csv(const uint8_t *data, size_t size)

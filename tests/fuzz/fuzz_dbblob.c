@@ -24,10 +24,11 @@
 #include <sqlite3.h>
 
 #include "core/le.h"
-#include "sim/db.h"
-#include "sim/net.h"
-#include "sim/profile.h"
+#include "cost/db.h"
+#include "sim/spec/net.h"
+#include "sim/spec/profile.h"
 #include "sim/sim.h"
+#include "sim/front/net_json.h"
 
 /* Convolutions, depthwise and fully connected layers the macros can take
  * (candidate lists of many entries), and a softmax they cannot. */

@@ -6,8 +6,9 @@
 
 #include <stdlib.h>
 
-#include "sim/canon.h"
-#include "sim/net.h"
+#include "sim/spec/canon.h"
+#include "sim/spec/net.h"
+#include "sim/front/net_json.h"
 
 int
 h4h_fuzz_net(const uint8_t *data, size_t size)

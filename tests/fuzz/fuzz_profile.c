@@ -4,7 +4,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "sim/profile.h"
+#include "sim/spec/profile.h"
 
 int
 h4h_fuzz_profile(const uint8_t *data, size_t size)
