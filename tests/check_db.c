@@ -35,6 +35,11 @@
 #include <unistd.h>
 
 #include "cost/db.h"
+#include "cost/memo.h"
+#include "cost/nas_tables.h"
+#include "cost/query.h"
+#include "cost/store.h"
+#include "cost/sweep.h"
 
 /* ---- fixtures (per test) ------------------------------------------------ */
 

@@ -10,6 +10,8 @@
 
 #include "cli/cli.h"
 #include "cost/db.h"
+#include "cost/memo.h"
+#include "cost/query.h"
 
 static const char *usage_text =
     "usage: h4h db summary --db FILE\n"

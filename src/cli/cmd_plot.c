@@ -26,6 +26,8 @@
 #include "cli/cli.h"
 #include "cli/plot.h"
 #include "cost/db.h"
+#include "cost/query.h"
+#include "sim/spec/net.h"
 #include "sim/spec/profile.h"
 
 #define MAX_KEYS 32

@@ -17,6 +17,8 @@
 #include "sim/report/breakdown.h"
 #include "core/atomic.h"
 #include "cost/db.h"
+#include "cost/memo.h"
+#include "cost/store.h"
 #include "sim/report/report.h"
 #include "sim/sim.h"
 

@@ -27,6 +27,10 @@
 #include "sim/front/arch.h"
 #include "sim/spec/canon.h"
 #include "cost/db.h"
+#include "cost/memo.h"
+#include "cost/query.h"
+#include "cost/store.h"
+#include "cost/sweep.h"
 #include "sim/sim.h"
 
 #define MAX_NETS 64

@@ -12,6 +12,8 @@
 #include "core/hash.h"
 #include "sim/spec/canon.h"
 #include "cost/db.h"
+#include "cost/memo.h"
+#include "cost/store.h"
 
 typedef struct memo_entry {
 	double latency_s, energy_j;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost/nas_tables.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/hash.h"

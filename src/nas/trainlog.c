@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cost/db.h"
+#include "cost/nas_tables.h"
 
 struct nas_trainlog {
 	h4h_db *db;

@@ -25,6 +25,8 @@
 
 #include "core/le.h"
 #include "cost/db.h"
+#include "cost/memo.h"
+#include "cost/store.h"
 #include "sim/spec/net.h"
 #include "sim/spec/profile.h"
 #include "sim/sim.h"
