@@ -2,7 +2,7 @@
  * profile.c - hardware profiles: the key table, the INI loader (inih), --set
  * overrides, validation and the canonical dump (see profile.h).
  *
- * Every key lives in `keys[]` below, with its type, range, unit, default and
+ * Every key lives in `profile_keys[]` below, with its type, range, unit, default and
  * the source of its default.  Loading, sim_profile_set, validation, the dump
  * and --list-keys all walk that one table, so they cannot disagree.
  *
@@ -34,45 +34,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sim/spec/profileInt.h"
+
 #define MAX_INCLUDE_DEPTH	8	/* nested includes below the top file */
 #define PATH_BUF		4096
-
-typedef enum key_type {
-	KT_INT,
-	KT_DOUBLE,
-	KT_BOOL,
-	KT_ENUM,		/* an int named by key_def.names */
-	KT_STRING,		/* sim_profile.name */
-	KT_LIST,		/* system.include: only in files, not stored */
-} key_type;
-
-enum {
-	R_MIN_EXCL = 1,		/* value must be > min, not >= min */
-	R_NO_MAX = 2,		/* no upper bound */
-};
-
-typedef struct key_def {
-	const char *section;
-	const char *key;
-	key_type type;
-	size_t off;		/* offsetof(sim_profile, ...) */
-	double min, max;	/* KT_INT, KT_DOUBLE; max is inclusive */
-	int flags;
-	const int *set;		/* allowed values, 0-terminated, or NULL */
-	const char *const *names; /* KT_ENUM: value i is names[i], NULL-ended */
-	const char *unit;
-	const char *def;	/* default, as it would be written in a file */
-	const char *desc;
-	const char *source;	/* where the default comes from */
-} key_def;
-
-static const int npu_macs_set[] = { 32, 64, 128, 256, 0 };
-
-static const char *const objective_names[] = { "latency", "energy", "edp",
-    NULL };
-#define N_OBJECTIVES	3
-static const char *const memory_mode_names[] = { "sram_only", "shared_sram",
-    NULL };
 
 _Static_assert(sizeof(sim_objective) == sizeof(int) &&
     sizeof(sim_memory_mode) == sizeof(int),
@@ -102,303 +67,6 @@ enum_list(const key_def *k, const char *sep, const char *last, char *buf,
 		    i == 0 ? "" : i == n - 1 ? last : sep, k->names[i]);
 }
 
-#define OFF(f)	offsetof(sim_profile, f)
-
-static const key_def keys[] = {
-	{ .section = "system", .key = "name", .type = KT_STRING,
-	  .off = OFF(name), .unit = "-", .def = "npu-only",
-	  .desc = "name of the system, for reports",
-	  .source = "-" },
-	{ .section = "system", .key = "include", .type = KT_LIST,
-	  .unit = "-", .def = "",
-	  .desc = "comma-separated INI files loaded first, relative to this file",
-	  .source = "-" },
-
-	{ .section = "npu", .key = "macs", .type = KT_INT,
-	  .off = OFF(npu.macs), .set = npu_macs_set,
-	  .unit = "MAC/cycle", .def = "256",
-	  .desc = "8x8-bit MACs per cycle (Ethos-U55 configuration)",
-	  .source = "Vela accelerator configs ethos-u55-32..256" },
-	{ .section = "npu", .key = "clock_mhz", .type = KT_DOUBLE,
-	  .off = OFF(npu.clock_mhz), .min = 0, .max = 5000,
-	  .flags = R_MIN_EXCL, .unit = "MHz", .def = "500",
-	  .desc = "NPU core clock",
-	  .source = "Vela vela.ini Ethos_U55_High_End_Embedded" },
-	{ .section = "npu", .key = "e_mac_pj", .type = KT_DOUBLE,
-	  .off = OFF(npu.e_mac_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/MAC", .def = "0.08",
-	  .desc = "dynamic energy of one 8x8 MAC",
-	  .source = "assumed: Horowitz ISSCC 2014, 45 nm 8-bit multiply "
-	      "0.2 pJ + add 0.03 pJ, scaled to 7 nm by an assumed 0.35" },
-	{ .section = "npu", .key = "e_shram_byte_pj", .type = KT_DOUBLE,
-	  .off = OFF(npu.e_shram_byte_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/B", .def = "0.4",
-	  .desc = "internal SHRAM access energy per byte",
-	  .source = "assumed: Horowitz ISSCC 2014, 8 KiB SRAM 64-bit read "
-	      "10 pJ = 1.25 pJ/B at 45 nm, x0.35" },
-	{ .section = "npu", .key = "static_mw", .type = KT_DOUBLE,
-	  .off = OFF(npu.static_mw), .flags = R_NO_MAX,
-	  .unit = "mW", .def = "5",
-	  .desc = "static power (leakage + clock tree) while powered",
-	  .source = "assumed: no public U55 power figure exists "
-	      "(u55-facts.md); 5 mW for U55-256, 3/2/1.5 for 128/64/32" },
-	{ .section = "npu", .key = "weight_compression", .type = KT_DOUBLE,
-	  .off = OFF(npu.weight_compression), .min = 0, .max = 4,
-	  .flags = R_MIN_EXCL, .unit = "B/weight", .def = "0.862",
-	  .desc = "mlw-encoded bytes per int8 weight (stream padding and "
-	      "headers are modelled apart)",
-	  .source = "fitted to the 381 encoded sizes Vela 3.10 gives the "
-	      "reference rows' int8 weights (hwprofiles/reference, "
-	      "doc/u55-model.md); trained weights compress differently "
-	      "(assumed)" },
-	{ .section = "npu", .key = "memory_mode", .type = KT_ENUM,
-	  .off = OFF(npu.memory_mode), .names = memory_mode_names,
-	  .unit = "-", .def = "sram_only",
-	  .desc = "where the weights live: sram_only (their own port at SRAM "
-	      "speed) or shared_sram (flash on AXI1, conv weights DMA'd)",
-	  .source = "Vela memory modes Sram_Only and Shared_Sram (Shared_Sram "
-	      "is Vela's U55 default); sram_only keeps the calibrated "
-	      "reference setting" },
-	{ .section = "npu", .key = "weight_bandwidth_gbps", .type = KT_DOUBLE,
-	  .off = OFF(npu.weight_bandwidth_gbps), .min = 0, .max = 1000,
-	  .flags = R_MIN_EXCL, .unit = "GB/s", .def = "4",
-	  .desc = "sram_only: bandwidth of the NPU's weight port (AXI M1)",
-	  .source = "Vela vela.ini: in Sram_Only mode Vela gives the weight "
-	      "area the SRAM's 4 GB/s as a separate budget" },
-	{ .section = "npu", .key = "weight_latency_cycles", .type = KT_INT,
-	  .off = OFF(npu.weight_latency_cycles), .min = 0, .max = 100000,
-	  .unit = "NPU cycles", .def = "32",
-	  .desc = "sram_only: warm-up of one weight-port transfer",
-	  .source = "Vela vela.ini: SRAM read latency 32 cycles" },
-	{ .section = "npu", .key = "flash_bandwidth_gbps", .type = KT_DOUBLE,
-	  .off = OFF(npu.flash_bandwidth_gbps), .min = 0, .max = 1000,
-	  .flags = R_MIN_EXCL, .unit = "GB/s", .def = "0.5",
-	  .desc = "shared_sram: bandwidth of the weight flash on AXI1",
-	  .source = "Vela vela.ini Ethos_U55_High_End_Embedded OffChipFlash: "
-	      "clock scale 0.125 of 4 GB/s" },
-	{ .section = "npu", .key = "flash_latency_cycles", .type = KT_INT,
-	  .off = OFF(npu.flash_latency_cycles), .min = 0, .max = 100000,
-	  .unit = "NPU cycles", .def = "64",
-	  .desc = "shared_sram: read latency of the weight flash",
-	  .source = "Vela vela.ini OffChipFlash read latency 64 cycles (its "
-	      "128 B burst does not enter Vela's weight arithmetic)" },
-	{ .section = "npu", .key = "e_flash_byte_pj", .type = KT_DOUBLE,
-	  .off = OFF(npu.e_flash_byte_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/B", .def = "8",
-	  .desc = "shared_sram: energy per byte read from the weight flash",
-	  .source = "assumed: 20x noc.e_sram_byte_pj, the OffChipFlash:SRAM "
-	      "ratio of Vela's (unused) bandwidth_weights" },
-	{ .section = "npu", .key = "cycle_scale_conv", .type = KT_DOUBLE,
-	  .off = OFF(npu.cycle_scale[SIM_KIND_CONV]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of conv kxk (k > 1)",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "cycle_scale_pwconv", .type = KT_DOUBLE,
-	  .off = OFF(npu.cycle_scale[SIM_KIND_PWCONV]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of pointwise conv 1x1",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "cycle_scale_dwconv", .type = KT_DOUBLE,
-	  .off = OFF(npu.cycle_scale[SIM_KIND_DWCONV]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of depthwise conv",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "cycle_scale_fc", .type = KT_DOUBLE,
-	  .off = OFF(npu.cycle_scale[SIM_KIND_FC]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of fc and matmul",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "cycle_scale_pool", .type = KT_DOUBLE,
-	  .off = OFF(npu.cycle_scale[SIM_KIND_POOL]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of pooling",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "cycle_scale_elementwise", .type = KT_DOUBLE,
-	  .off = OFF(npu.cycle_scale[SIM_KIND_ELEMENTWISE]), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the MAC and output stage cycles of add, activations and the elementwise ops of softmax and layernorm",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "block_overhead_cycles", .type = KT_DOUBLE,
-	  .off = OFF(npu.block_overhead_cycles), .min = 0, .max = 1e6,
-	  .unit = "NPU cycles", .def = "0",
-	  .desc = "added to every block's MAC stage",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "npu", .key = "op_overhead_cycles", .type = KT_DOUBLE,
-	  .off = OFF(npu.op_overhead_cycles), .min = 0, .max = 1e9,
-	  .unit = "NPU cycles", .def = "0",
-	  .desc = "fixed set-up time of every operator on the NPU",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-
-	{ .section = "cim", .key = "macros", .type = KT_INT,
-	  .off = OFF(cim.macros), .min = 0, .max = 64,
-	  .unit = "count", .def = "0",
-	  .desc = "MRAM CIM macros (0 = NPU-only system)",
-	  .source = "design choice: the default system is NPU-only" },
-	{ .section = "cim", .key = "cus_per_macro", .type = KT_INT,
-	  .off = OFF(cim.cus_per_macro), .min = 1, .max = 64,
-	  .unit = "count", .def = "1",
-	  .desc = "compute units per macro",
-	  .source = "assumed: one CU in the base macro (paper §3.2)" },
-	{ .section = "cim", .key = "clock_mhz", .type = KT_DOUBLE,
-	  .off = OFF(cim.clock_mhz), .min = 0, .max = 5000,
-	  .flags = R_MIN_EXCL, .unit = "MHz", .def = "200",
-	  .desc = "CIM macro clock",
-	  .source = "hardware-sources.md §2.4: 200-333 MHz, consistent with "
-	      "the 3.0 ns 1024-bit read of ISSCC 2022 13.4 and the 5.9 ns "
-	      "random read of Renesas VLSI 2022" },
-	{ .section = "cim", .key = "capacity_mbit", .type = KT_DOUBLE,
-	  .off = OFF(cim.capacity_mbit), .min = 0, .max = 1024,
-	  .flags = R_MIN_EXCL, .unit = "Mbit", .def = "10",
-	  .desc = "weight capacity of one macro",
-	  .source = "paper §3.2: 10 Mb per macro" },
-	{ .section = "cim", .key = "cu_accumulations", .type = KT_INT,
-	  .off = OFF(cim.cu_accumulations), .min = 1, .max = 1024,
-	  .unit = "count", .def = "16",
-	  .desc = "parallel accumulations per CU cycle",
-	  .source = "paper §3.2: 16 accumulations of 9 products of 8b x 8b "
-	      "per cycle" },
-	{ .section = "cim", .key = "cu_products", .type = KT_INT,
-	  .off = OFF(cim.cu_products), .min = 1, .max = 1024,
-	  .unit = "count", .def = "9",
-	  .desc = "products per accumulation",
-	  .source = "paper §3.2: 16 accumulations of 9 products of 8b x 8b "
-	      "per cycle" },
-	{ .section = "cim", .key = "ifmp_dedup", .type = KT_BOOL,
-	  .off = OFF(cim.ifmp_dedup), .unit = "bool", .def = "true",
-	  .desc = "reuse overlapping input windows instead of re-reading",
-	  .source = "paper §6.3: IFMP controller" },
-	{ .section = "cim", .key = "ifmp_buffer_bytes", .type = KT_INT,
-	  .off = OFF(cim.ifmp_buffer_bytes), .min = 64, .max = 16777216,
-	  .unit = "B", .def = "4096",
-	  .desc = "IFMP buffer size; bounds one input chunk",
-	  .source = "assumed" },
-	{ .section = "cim", .key = "ifmp_read_bytes_per_cycle",
-	  .type = KT_DOUBLE, .off = OFF(cim.ifmp_read_bytes_per_cycle),
-	  .min = 0, .max = 1e6, .flags = R_MIN_EXCL,
-	  .unit = "B/cycle", .def = "288",
-	  .desc = "read bandwidth of the IFMP buffer to the CUs, per macro "
-	      "cycle",
-	  .source = "assumed: sized for the paper's 4-CU macro (§6.3, Fig. 10) "
-	      "on a 3x3 depthwise with dedup, 16 channels x 3 rows x 6 "
-	      "columns a cycle" },
-	{ .section = "cim", .key = "power_gating", .type = KT_BOOL,
-	  .off = OFF(cim.power_gating), .unit = "bool", .def = "true",
-	  .desc = "macros a layer does not use are gated and draw no static "
-	      "power",
-	  .source = "paper §2.3: MRAM is non-volatile, so an idle macro keeps "
-	      "its weights unpowered" },
-	{ .section = "cim", .key = "wake_energy_nj", .type = KT_DOUBLE,
-	  .off = OFF(cim.wake_energy_nj), .flags = R_NO_MAX,
-	  .unit = "nJ", .def = "0",
-	  .desc = "energy to wake one gated macro, charged per macro a layer "
-	      "uses",
-	  .source = "assumed: no published wake-up figure for this macro" },
-	{ .section = "cim", .key = "wake_latency_cycles", .type = KT_DOUBLE,
-	  .off = OFF(cim.wake_latency_cycles), .min = 0, .max = 1e9,
-	  .unit = "macro cycles", .def = "0",
-	  .desc = "time a gated macro needs before it computes",
-	  .source = "assumed: no published wake-up figure for this macro" },
-	{ .section = "cim", .key = "e_mram_read_pj_per_bit", .type = KT_DOUBLE,
-	  .off = OFF(cim.e_mram_read_pj_per_bit), .flags = R_NO_MAX,
-	  .unit = "pJ/bit", .def = "0.0019",
-	  .desc = "MRAM weight read energy per bit",
-	  .source = "assumed: one CU spends ~15 fJ/MAC on weight reads; with "
-	      "cim.e_mac_pj ~20 fJ per 8b MAC = ~98 TOPS/W, inside the "
-	      "46.4-160.1 TOPS/W of the ISSCC 2023 22 nm 8 Mb STT-MRAM NMC "
-	      "macro; array energy kept at 22 nm (hardware-sources.md §2.3)" },
-	{ .section = "cim", .key = "e_mac_pj", .type = KT_DOUBLE,
-	  .off = OFF(cim.e_mac_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/MAC", .def = "0.0054",
-	  .desc = "dynamic energy of one 8b x 8b MAC in a CU",
-	  .source = "assumed: 10 fJ digital 8b MAC at 22 nm x 0.54 "
-	      "Stillmaker-Baas 16->7 nm energy factor "
-	      "(hardware-sources.md §2.3)" },
-	{ .section = "cim", .key = "e_buffer_byte_pj", .type = KT_DOUBLE,
-	  .off = OFF(cim.e_buffer_byte_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/B", .def = "0.05",
-	  .desc = "IFMP/OFMP buffer access energy per byte",
-	  .source = "assumed: small register-file buffer at 7 nm" },
-	{ .section = "cim", .key = "static_mw", .type = KT_DOUBLE,
-	  .off = OFF(cim.static_mw), .flags = R_NO_MAX,
-	  .unit = "mW/macro", .def = "0.2",
-	  .desc = "static power per macro in use (every macro without "
-	      "cim.power_gating)",
-	  .source = "assumed: non-volatile array, periphery leakage only" },
-	{ .section = "cim", .key = "mac_cycle_scale", .type = KT_DOUBLE,
-	  .off = OFF(cim.mac_cycle_scale), .min = 0, .max = 100, .flags = R_MIN_EXCL,
-	  .unit = "factor", .def = "1",
-	  .desc = "multiplies the compute cycles of a macro",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-	{ .section = "cim", .key = "chunk_overhead_cycles", .type = KT_DOUBLE,
-	  .off = OFF(cim.chunk_overhead_cycles), .min = 0, .max = 1e6,
-	  .unit = "macro cycles", .def = "0",
-	  .desc = "added to every IFMP chunk (access set-up)",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-
-	{ .section = "noc", .key = "bandwidth_gbps", .type = KT_DOUBLE,
-	  .off = OFF(noc.bandwidth_gbps), .min = 0, .max = 1000,
-	  .flags = R_MIN_EXCL, .unit = "GB/s", .def = "4",
-	  .desc = "shared link bandwidth (1 GB/s = 1e9 B/s)",
-	  .source = "paper §3.2: 4-8 GB/s; Vela vela.ini High_End_Embedded "
-	      "SRAM 4 GB/s" },
-	{ .section = "noc", .key = "latency_cycles", .type = KT_INT,
-	  .off = OFF(noc.latency_cycles), .min = 0, .max = 100000,
-	  .unit = "cycles", .def = "32",
-	  .desc = "per-transfer warm-up latency, NoC cycles",
-	  .source = "Vela vela.ini SRAM read latency 32 cycles; paper: "
-	      "\"tens of cycles\"" },
-	{ .section = "noc", .key = "clock_mhz", .type = KT_DOUBLE,
-	  .off = OFF(noc.clock_mhz), .min = 0, .max = 5000,
-	  .flags = R_MIN_EXCL, .unit = "MHz", .def = "500",
-	  .desc = "NoC clock",
-	  .source = "assumed: NoC in the NPU clock domain, as Vela's "
-	      "bytes-per-cycle figures assume" },
-	{ .section = "noc", .key = "burst_bytes", .type = KT_INT,
-	  .off = OFF(noc.burst_bytes), .min = 1, .max = 4096,
-	  .unit = "B", .def = "32",
-	  .desc = "burst length (NPU burst efficiency)",
-	  .source = "Vela vela.ini SRAM burst length" },
-	{ .section = "noc", .key = "e_byte_pj", .type = KT_DOUBLE,
-	  .off = OFF(noc.e_byte_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/B", .def = "0.5",
-	  .desc = "energy per byte moved over the link",
-	  .source = "assumed: ~0.06 pJ/bit over a few mm of 7 nm wire" },
-	{ .section = "noc", .key = "e_sram_byte_pj", .type = KT_DOUBLE,
-	  .off = OFF(noc.e_sram_byte_pj), .flags = R_NO_MAX,
-	  .unit = "pJ/B", .def = "0.4",
-	  .desc = "system SRAM access energy per byte",
-	  .source = "assumed, as npu.e_shram_byte_pj" },
-	{ .section = "noc", .key = "transfer_overhead_cycles", .type = KT_DOUBLE,
-	  .off = OFF(noc.transfer_overhead_cycles), .min = 0, .max = 1e6,
-	  .unit = "NoC cycles", .def = "0",
-	  .desc = "added to the link occupancy of every transfer",
-	  .source = "calibration knob: neutral by default (h4h calibrate fits it)" },
-
-	{ .section = "partition", .key = "granularity", .type = KT_INT,
-	  .off = OFF(part.granularity), .min = 1, .max = 4096,
-	  .unit = "channels", .def = "16",
-	  .desc = "output channels per partition unit",
-	  .source = "issue spec default" },
-	{ .section = "partition", .key = "objective", .type = KT_ENUM,
-	  .off = OFF(part.objective), .names = objective_names,
-	  .unit = "-", .def = "latency",
-	  .desc = "what the partitioner minimises",
-	  .source = "design choice: latency unless a run asks otherwise" },
-	{ .section = "partition", .key = "shortlist", .type = KT_INT,
-	  .off = OFF(part.shortlist), .min = 1, .max = 64,
-	  .unit = "count", .def = "3",
-	  .desc = "candidate splits per layer the event simulation evaluates",
-	  .source = "assumed" },
-};
-
-#define N_KEYS	(sizeof keys / sizeof keys[0])
-
-/* A parsed value, before it is stored into a profile. */
-typedef struct kval {
-	long long i;		/* KT_INT, KT_BOOL, KT_ENUM */
-	double d;		/* KT_DOUBLE */
-	char s[sizeof ((sim_profile *)0)->name];	/* KT_STRING */
-} kval;
 
 /* ---- small string helpers ---- */
 
@@ -495,10 +163,10 @@ key_find(const char *full)
 	size_t i, n;
 
 	for (i = 0; i < N_KEYS; i++) {
-		n = strlen(keys[i].section);
-		if (strncmp(full, keys[i].section, n) == 0 && full[n] == '.' &&
-		    strcmp(full + n + 1, keys[i].key) == 0)
-			return &keys[i];
+		n = strlen(profile_keys[i].section);
+		if (strncmp(full, profile_keys[i].section, n) == 0 && full[n] == '.' &&
+		    strcmp(full + n + 1, profile_keys[i].key) == 0)
+			return &profile_keys[i];
 	}
 	return NULL;
 }
@@ -509,7 +177,7 @@ section_known(const char *s)
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++)
-		if (strcmp(s, keys[i].section) == 0)
+		if (strcmp(s, profile_keys[i].section) == 0)
 			return 1;
 	return 0;
 }
@@ -541,16 +209,16 @@ suggest_key(char *buf, size_t size, const char *full)
 		}
 
 	for (i = 0; i < N_KEYS; i++) {
-		key_name(&keys[i], name, sizeof name);
+		key_name(&profile_keys[i], name, sizeof name);
 		d = edit_distance(full, name);
 		if (d < best_d) {
 			best_d = d;
-			best = &keys[i];
+			best = &profile_keys[i];
 		}
 	}
 	for (i = 0; best == NULL && dot != NULL && i < N_KEYS; i++)
-		if (strcmp(dot + 1, keys[i].key) == 0)
-			best = &keys[i];
+		if (strcmp(dot + 1, profile_keys[i].key) == 0)
+			best = &profile_keys[i];
 	buf[0] = '\0';
 	if (best != NULL) {
 		key_name(best, name, sizeof name);
@@ -573,11 +241,11 @@ suggest_section(char *buf, size_t size, const char *s)
 		for (j = 0; s[j] != '\0' && j + 1 < sizeof low; j++)
 			low[j] = (char)tolower((unsigned char)s[j]);
 		low[j] = '\0';
-		d = strcmp(low, keys[i].section) == 0 ? 0 :
-		    edit_distance(s, keys[i].section);
+		d = strcmp(low, profile_keys[i].section) == 0 ? 0 :
+		    edit_distance(s, profile_keys[i].section);
 		if (d < best_d) {
 			best_d = d;
-			best = keys[i].section;
+			best = profile_keys[i].section;
 		}
 	}
 	buf[0] = '\0';
@@ -890,8 +558,8 @@ sim_profile_defaults(sim_profile *p)
 
 	memset(p, 0, sizeof *p);
 	for (i = 0; i < N_KEYS; i++)
-		if (keys[i].type != KT_LIST)
-			(void)key_assign(&keys[i], keys[i].def, p, why,
+		if (profile_keys[i].type != KT_LIST)
+			(void)key_assign(&profile_keys[i], profile_keys[i].def, p, why,
 			    sizeof why);	/* checked by check_profile */
 }
 
@@ -933,10 +601,10 @@ sim_profile_validate(const sim_profile *p, h4h_err *err)
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++) {
-		if (keys[i].type == KT_LIST)
+		if (profile_keys[i].type == KT_LIST)
 			continue;
-		val_fetch(&keys[i], p, &v);
-		if (val_check(&keys[i], &v, why, sizeof why) != 0)
+		val_fetch(&profile_keys[i], p, &v);
+		if (val_check(&profile_keys[i], &v, why, sizeof why) != 0)
 			return h4h_errf(err, H4H_EINPUT, "profile: %s", why);
 	}
 	return 0;
@@ -950,11 +618,11 @@ sim_profile_dump(const sim_profile *p, FILE *f)
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++) {
-		if (keys[i].type == KT_LIST)
+		if (profile_keys[i].type == KT_LIST)
 			continue;
-		key_name(&keys[i], name, sizeof name);
-		val_fetch(&keys[i], p, &v);
-		val_format(&keys[i], &v, val, sizeof val);
+		key_name(&profile_keys[i], name, sizeof name);
+		val_fetch(&profile_keys[i], p, &v);
+		val_format(&profile_keys[i], &v, val, sizeof val);
 		fprintf(f, "%s = %s\n", name, val);
 	}
 }
@@ -964,7 +632,7 @@ sim_objective_name(sim_objective o)
 {
 	if ((int)o < 0 || (size_t)o >= N_OBJECTIVES)
 		return "unknown";
-	return objective_names[o];
+	return profile_objective_names[o];
 }
 
 int
@@ -973,7 +641,7 @@ sim_objective_from_name(const char *s)
 	size_t i;
 
 	for (i = 0; i < N_OBJECTIVES; i++)
-		if (strcmp(s, objective_names[i]) == 0)
+		if (strcmp(s, profile_objective_names[i]) == 0)
 			return (int)i;
 	return -1;
 }
@@ -1040,13 +708,13 @@ sim_profile_list_keys(FILE *f)
 	fprintf(f, "%-30s %-6s %-18s %-9s %-9s %s\n", "key", "type", "range",
 	    "unit", "default", "description");
 	for (i = 0; i < N_KEYS; i++) {
-		key_name(&keys[i], name, sizeof name);
-		key_range(&keys[i], range, sizeof range);
+		key_name(&profile_keys[i], name, sizeof name);
+		key_range(&profile_keys[i], range, sizeof range);
 		fprintf(f, "%-30s %-6s %-18s %-9s %-9s %s\n", name,
-		    type_names[keys[i].type], range, keys[i].unit,
-		    keys[i].def[0] ? keys[i].def : "-", keys[i].desc);
-		if (strcmp(keys[i].source, "-") != 0)
-			fprintf(f, "%-30s source: %s\n", "", keys[i].source);
+		    type_names[profile_keys[i].type], range, profile_keys[i].unit,
+		    profile_keys[i].def[0] ? profile_keys[i].def : "-", profile_keys[i].desc);
+		if (strcmp(profile_keys[i].source, "-") != 0)
+			fprintf(f, "%-30s source: %s\n", "", profile_keys[i].source);
 	}
 }
 
@@ -1239,7 +907,7 @@ note_include(load_chain *ch, const char *from, int line, const char *sub)
 	size_t n;
 
 	for (size_t i = 0; i < N_KEYS; i++)
-		if (keys[i].type == KT_LIST)
+		if (profile_keys[i].type == KT_LIST)
 			e = &ch->origin[i];
 	if (e == NULL)
 		return;
@@ -1350,7 +1018,7 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 			goto out;
 		}
 		if (ch->origin != NULL)
-			snprintf(ch->origin[c.as[i].k - keys].origin,
+			snprintf(ch->origin[c.as[i].k - profile_keys].origin,
 			    sizeof ch->origin[0].origin, "%s line %d", path,
 			    c.as[i].line);
 	}
@@ -1429,8 +1097,8 @@ sim_profile_resolve(const char *path, const char *const *sets, int n_sets,
 	*entries = NULL;
 	*n = 0;
 	for (size_t i = 0; i < N_KEYS; i++) {
-		key_name(&keys[i], e[i].key, sizeof e[i].key);
-		e[i].unit = keys[i].unit;
+		key_name(&profile_keys[i], e[i].key, sizeof e[i].key);
+		e[i].unit = profile_keys[i].unit;
 		snprintf(e[i].origin, sizeof e[i].origin, "default");
 		snprintf(e[i].value, sizeof e[i].value, "-");
 	}
@@ -1454,16 +1122,16 @@ sim_profile_resolve(const char *path, const char *const *sets, int n_sets,
 			goto out;
 		copy_trimmed(name, sizeof name, sets[k], (size_t)(eq - sets[k]));
 		if ((kd = key_find(name)) != NULL)
-			snprintf(e[kd - keys].origin, sizeof e[0].origin,
+			snprintf(e[kd - profile_keys].origin, sizeof e[0].origin,
 			    "--set %s", sets[k]);
 	}
 	if ((rc = sim_profile_validate(&tmp, err)) != 0)
 		goto out;
 	for (size_t i = 0; i < N_KEYS; i++) {
-		if (keys[i].type == KT_LIST)
+		if (profile_keys[i].type == KT_LIST)
 			continue;
-		val_fetch(&keys[i], &tmp, &v);
-		val_format(&keys[i], &v, e[i].value, sizeof e[i].value);
+		val_fetch(&profile_keys[i], &tmp, &v);
+		val_format(&profile_keys[i], &v, e[i].value, sizeof e[i].value);
 	}
 	*p = tmp;
 	*entries = e;
