@@ -143,7 +143,8 @@ layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err)
 static uint64_t
 cands_hash(int64_t sys, const layer_ent *le)
 {
-	return h4h_hash_mix(h4h_hash_mix((uint64_t)sys, (uint64_t)(uintptr_t)le),
+	return h4h_hash_mix(h4h_hash_mix((uint64_t)sys,
+	    (uint64_t)(uintptr_t)le),
 	    1);
 }
 
@@ -433,7 +434,8 @@ cost_remember(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c,
 		    0;
 
 		if (!isfinite(v) || v < 0) {
-			db_bad_row(db, "'%s': layer_costs of system %lld, layer "
+			db_bad_row(db,
+			    "'%s': layer_costs of system %lld, layer "
 			    "%lld, split %d/%d/%d: column %zu is %g", db->path,
 			    (long long)sys, (long long)le->id, c->npu_channels,
 			    c->cim_channels, c->macros, i, v);
@@ -506,7 +508,8 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 	ce = h4h_xmalloc(sizeof *ce);
 	*ce = key;
 	if (!cost_stored(r, split, &ce->r)) {
-		db_stick(db, H4H_ESIM, "layer '%s' (%s), split %d/%d/%d: a cost "
+		db_stick(db, H4H_ESIM,
+		    "layer '%s' (%s), split %d/%d/%d: a cost "
 		    "is not a number, not stored", l->name, le->key,
 		    split->npu_channels, split->cim_channels, split->macros);
 		free(ce);
@@ -535,7 +538,8 @@ db_cost_write(h4h_db *db, cost_ent *ce, h4h_err *err)
 	sqlite3_bind_int(st, 4, ce->cim);
 	sqlite3_bind_int(st, 5, ce->macros);
 	cost_bind(st, 6, &ce->r);
-	return db_run_st(db, ST_COST_PUT) == SQLITE_OK ? 0 : db_write_err(db, err);
+	return db_run_st(db, ST_COST_PUT) == SQLITE_OK ? 0 : db_write_err(db,
+	    err);
 }
 
 int
@@ -721,14 +725,16 @@ h4h_db_preload(h4h_db *db, int64_t system_id, h4h_err *err)
 	rc = sqlite3_exec(db->s, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 :
 	    db_read_err(db, err);
 	if (rc == 0)
-		rc = each_row(db, "SELECT id, key, op, hash, macs, weight_bytes "
+		rc = each_row(db,
+		    "SELECT id, key, op, hash, macs, weight_bytes "
 		    "FROM layers", 0, preload_layer, &ctx, err);
 	if (rc == 0)
 		rc = each_row(db, "SELECT layer_id, n, cands FROM "
 		    "layer_candidates WHERE system_id = ?1", system_id,
 		    preload_cands, &ctx, err);
 	if (rc == 0)
-		rc = each_row(db, "SELECT layer_id, npu_channels, cim_channels, "
+		rc = each_row(db,
+		    "SELECT layer_id, npu_channels, cim_channels, "
 		    "macros, " COST_COLS " FROM layer_costs WHERE system_id = ?1",
 		    system_id, preload_cost, &ctx, err);
 	if (rc == 0 && db->nethash_sys != system_id) {

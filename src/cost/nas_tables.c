@@ -146,7 +146,8 @@ h4h_db_acc_put(h4h_db *db, const char *supernet, const char *split,
 		sqlite3_bind_text(st, 4, settings, -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 5, rows[i].accuracy);
 		sqlite3_bind_double(st, 6, rows[i].seconds);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_write_err(db, err);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_write_err(db,
+		    err);
 	}
 	sqlite3_finalize(st);
 	return db_tx_end(db, rc, err);

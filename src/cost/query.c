@@ -440,7 +440,8 @@ varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
 		if (strncmp(line, "name ", 5) == 0 && nn == 0) {
 			char base[128], *q;
 
-			snprintf(base, sizeof base, "%.*s", (int)(end - line - 5),
+			snprintf(base, sizeof base, "%.*s",
+			    (int)(end - line - 5),
 			    line + 5);
 			q = sqlite3_mprintf("%Q", base);
 			nn = (size_t)snprintf(name, sizeof name, "%s", q);
@@ -452,7 +453,8 @@ varied_columns(h4h_db *db, int64_t sweep_id, char *out, size_t size,
 			memcpy(key, line + 5, k);
 			key[k] = '\0';
 			/* Profile keys only: no quoting needed below. */
-			if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.")
+			if (strspn(key,
+			    "abcdefghijklmnopqrstuvwxyz0123456789_.")
 			    == k) {
 				const char *dot = strchr(key, '.');
 
@@ -513,8 +515,10 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 			char names[400];
 			size_t k = 0;
 
-			for (size_t i = 0; i < db_n_tables && k < sizeof names; i++)
-				k += (size_t)snprintf(names + k, sizeof names - k,
+			for (size_t i = 0; i < db_n_tables &&
+			    k < sizeof names; i++)
+				k += (size_t)snprintf(names + k,
+				    sizeof names - k,
 				    "%s%s", i ? ", " : "", db_table_names[i]);
 			return h4h_errf(err, H4H_EINPUT, "unknown table '%s' "
 			    "in '%s' (one of %s)", arg, what, names);

@@ -424,7 +424,8 @@ ncost_write(h4h_db *db, ncost_ent *ce, h4h_err *err)
 	for (size_t i = 0; i < N_NCOST; i++)
 		sqlite3_bind_double(st, 4 + (int)i, ce->v[i]);
 	sqlite3_bind_int64(st, 4 + (int)N_NCOST, ce->macs);
-	return db_run_st(db, ST_NCOST_PUT) == SQLITE_OK ? 0 : db_write_err(db, err);
+	return db_run_st(db, ST_NCOST_PUT) == SQLITE_OK ? 0 : db_write_err(db,
+	    err);
 }
 
 /* ---- flush -------------------------------------------------------------- */

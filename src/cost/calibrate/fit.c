@@ -346,7 +346,8 @@ lm_iterate(fit_ctx *c, gsl_multifit_nlinear_workspace *w,
 				    "gradient)");
 				return 1;
 			}
-			snprintf(status, n, "no step from the start reduces the "
+			snprintf(status, n,
+			    "no step from the start reduces the "
 			    "error");
 			return 0;
 		}

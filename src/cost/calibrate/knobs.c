@@ -161,7 +161,8 @@ sim_cal_knobs_parse(const char *list, int *ids, int *n, h4h_err *err)
 			if (sim_profile_set(&probe, set, NULL) == 0 ||
 			    (snprintf(set, sizeof set, "%s=1", name),
 			    sim_profile_set(&probe, set, NULL) == 0))
-				return h4h_errf(err, H4H_EINPUT, "--fit: '%s' is "
+				return h4h_errf(err, H4H_EINPUT,
+				    "--fit: '%s' is "
 				    "a profile key but not a calibration knob "
 				    "(see doc/calibration.md)", name);
 			return h4h_errf(err, H4H_EINPUT, "--fit: unknown knob "
@@ -222,9 +223,11 @@ sim_cal_knobs_default(const sim_cal_table *t, const int *rows, int n,
 				if (seen[c] && sim_kind_of_cal(c) ==
 				    cal_knobs[k].kind)
 					take = 1;
-		} else if (strcmp(cal_knobs[k].key, "npu.op_overhead_cycles") == 0) {
+		} else if (strcmp(cal_knobs[k].key,
+		    "npu.op_overhead_cycles") == 0) {
 			take = 1;
-		} else if (strcmp(cal_knobs[k].key, "cim.mac_cycle_scale") == 0) {
+		} else if (strcmp(cal_knobs[k].key,
+		    "cim.mac_cycle_scale") == 0) {
 			take = cim;
 		}
 		if (take)

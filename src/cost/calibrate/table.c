@@ -477,7 +477,8 @@ sim_cal_table_load(const char *path, const sim_profile *base,
 		goto fail;
 	}
 	t->hash = h4h_hash64(buf, len, H4H_HASH_SEED);
-	buf = h4h_xrealloc(buf, len + 1);	/* the read does not terminate */
+	buf = h4h_xrealloc(buf,
+	    len + 1);	/* the read does not terminate */
 	buf[len] = '\0';
 	for (p = buf; p != NULL && *p != '\0'; p = next) {
 		char **f = NULL;
@@ -511,7 +512,8 @@ sim_cal_table_load(const char *path, const sim_profile *base,
 					goto fail;
 				}
 			if ((rep = first_repeat(f, nf)) >= 0) {
-				rc = h4h_errf(err, H4H_EINPUT, "table '%s' line "
+				rc = h4h_errf(err, H4H_EINPUT,
+				    "table '%s' line "
 				    "%d: column '%s' appears twice", path, line,
 				    f[rep]);
 				goto fail;

@@ -66,6 +66,7 @@
 #include "core/file.h"
 #include "sim/spec/canon.h"
 #include "sim/front/net_json.h"
+#include "sim/front/read.h"
 
 #define WIDTH_MAX 65536
 #define DEPTH_MAX 64
@@ -450,9 +451,10 @@ lower_mbpool(lower *lw, const stage *st, int classes)
 }
 
 static int
-read_buf(const char *buf, size_t len, const char *label, sim_arch *a,
+read_buf(const char *buf, size_t len, const char *label, void *va,
     h4h_err *err)
 {
+	sim_arch *a = va;
 	static const char *const top_keys[] = {
 		"name", "resolution", "in_channels", "classes", "stages",
 	};
@@ -621,22 +623,14 @@ sim_arch_read(const char *json, const char *label, sim_arch *out,
 int
 sim_arch_read_file(const char *path, sim_arch *out, h4h_err *err)
 {
-	char *buf;
-	size_t len;
-	int rc;
-
-	if ((rc = h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
-	    err)) != 0)
-		return rc;
-	rc = read_buf(buf, len, path, out, err);
-	free(buf);
-	return rc;
+	return sim_front_load(path, read_buf, out, err);
 }
 
 static int
-parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
+parse_buf(const char *buf, size_t len, const char *label, void *vout,
     h4h_err *err)
 {
+	sim_net **out = vout;
 	sim_arch a;
 	int rc;
 
@@ -715,17 +709,8 @@ sim_arch_parse(const char *json, const char *label, sim_net **out,
 int
 sim_arch_load(const char *path, sim_net **out, h4h_err *err)
 {
-	char *buf;
-	size_t len;
-	int rc;
-
 	*out = NULL;
-	if ((rc = h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
-	    err)) != 0)
-		return rc;
-	rc = parse_buf(buf, len, path, out, err);
-	free(buf);
-	return rc;
+	return sim_front_load(path, parse_buf, out, err);
 }
 
 int

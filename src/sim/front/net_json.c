@@ -32,6 +32,7 @@
  * layer at most 2^62 MACs, so the long long counts below cannot overflow.
  */
 #include "sim/front/net_json.h"
+#include "sim/front/read.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -331,9 +332,10 @@ parse_layer(sim_net *net, const json_t *layers, int idx, const char *label,
 }
 
 static int
-parse_buf(const char *buf, size_t len, const char *label, sim_net **out,
+parse_buf(const char *buf, size_t len, const char *label, void *vout,
     h4h_err *err)
 {
+	sim_net **out = vout;
 	json_error_t je;
 	json_t *root, *v, *layers;
 	const char *key;
@@ -447,15 +449,6 @@ sim_net_parse(const char *json, const char *label, sim_net **out,
 int
 sim_net_load(const char *path, sim_net **out, h4h_err *err)
 {
-	char *buf;
-	size_t len;
-	int rc;
-
 	*out = NULL;
-	if ((rc = h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
-	    err)) != 0)
-		return rc;
-	rc = parse_buf(buf, len, path, out, err);
-	free(buf);
-	return rc;
+	return sim_front_load(path, parse_buf, out, err);
 }
