@@ -58,6 +58,12 @@ void cli_db_bad_rows(const char *cmd, const struct h4h_db *db);
  * with one line saying so (progress.c). */
 void cli_sweep_stale(const char *cmd, const char *out);
 
+/* Ctrl-C and SIGTERM set a flag instead of killing the process
+ * (interrupt.c): catch installs the handler; cli_should_stop is the
+ * should-stop hook of the training and reproduce loops (ctx unused). */
+void cli_interrupt_catch(void);
+int cli_should_stop(void *ctx);
+
 /* Progress bar with ETA on stderr (progress.c). */
 void cli_progress(const char *cmd, int done, int total, double elapsed_s);
 void cli_progress_end(void);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/text.h"
 #include "cost/db.h"
 #include "cost/memo.h"
 #include "cost/query.h"
@@ -28,24 +29,6 @@ typedef struct query_ctx {
 	int rows;
 } query_ctx;
 
-static void
-put_csv_field(const char *v)
-{
-	if (v == NULL)
-		return;
-	if (strpbrk(v, ",\"\n\r") == NULL) {
-		fputs(v, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *v != '\0'; v++) {
-		if (*v == '"')
-			putchar('"');
-		putchar(*v);
-	}
-	putchar('"');
-}
-
 static int
 query_row(void *vctx, int ncol, const char *const *names,
     const char *const *values)
@@ -56,14 +39,14 @@ query_row(void *vctx, int ncol, const char *const *names,
 		for (int i = 0; i < ncol; i++) {
 			if (i > 0)
 				putchar(',');
-			put_csv_field(names[i]);
+			h4h_csv_field(stdout, names[i]);
 		}
 		putchar('\n');
 	}
 	for (int i = 0; i < ncol; i++) {
 		if (i > 0)
 			putchar(',');
-		put_csv_field(values[i]);
+		h4h_csv_field(stdout, values[i]);
 	}
 	putchar('\n');
 	return 0;

@@ -9,7 +9,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +17,6 @@
 #include "cli/cli.h"
 #include "cli/reproduce_figs.h"
 #include "nas/table2.h"
-
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 static const char *usage =
     "usage: h4h reproduce fig7|energy|fig8|fig9|fig11 --out DIR ... (see\n"
@@ -46,13 +36,6 @@ static const char *usage =
     "vanilla, then the two TPI runs, as two processes of --threads each.\n"
     "A rerun of the same command reuses finished runs and resumes an\n"
     "interrupted one.\n";
-
-static int
-should_stop(void *ctx)
-{
-	(void)ctx;
-	return interrupted;
-}
 
 static void
 on_run(void *ctx, const char *recipe, uint64_t seed)
@@ -107,9 +90,8 @@ exec_reproduce(int argc, char **argv)
 	};
 	const char *cmd = "reproduce";
 	nas_table2_cfg c;
-	nas_train_hooks th = { NULL, NULL, on_epoch, should_stop };
-	nas_table2_hooks h = { NULL, on_run, &th, should_stop };
-	struct sigaction sa;
+	nas_train_hooks th = { NULL, NULL, on_epoch, cli_should_stop };
+	nas_table2_hooks h = { NULL, on_run, &th, cli_should_stop };
 	char line[2048];
 	size_t k = 0;
 	h4h_err err;
@@ -180,10 +162,7 @@ exec_reproduce(int argc, char **argv)
 	for (int i = 1; i < argc && k < sizeof line; i++)
 		k += (size_t)snprintf(line + k, sizeof line - k, " %s", argv[i]);
 	c.command = line;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_interrupt_catch();
 	if ((rc = nas_table2_run(&c, &h, &stopped, &err)) != 0)
 		return cli_fail(cmd, rc, &err);
 	if (stopped) {

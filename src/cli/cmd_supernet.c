@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +23,6 @@
 #include "nas/recal.h"
 #include "nas/sntrain.h"
 #include "nas/subnet.h"
-
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 static const char *usage =
     "usage: h4h supernet train --space FILE --recipe cnn|vanilla|tpi-freeze|"
@@ -102,13 +92,6 @@ show_epoch(void *ctx, const nas_epoch_report *r)
 	    r->train_loss, r->kd_loss, r->max_val_acc, r->min_val_acc,
 	    r->seconds, r->img_per_s);
 	fflush(stdout);
-}
-
-static int
-should_stop(void *ctx)
-{
-	(void)ctx;
-	return interrupted;
 }
 
 enum { O_SPACE = 256, O_RECIPE, O_INIT, O_EPOCHS, O_STEPS, O_OUT, O_SEED,
@@ -257,8 +240,7 @@ train(int argc, char **argv)
 	const char *cmd = "supernet train";
 	args a;
 	view v = { isatty(2), 0 };
-	nas_train_hooks h = { &v, show_progress, show_epoch, should_stop };
-	struct sigaction sa;
+	nas_train_hooks h = { &v, show_progress, show_epoch, cli_should_stop };
 	h4h_err err;
 	int rc, stopped;
 
@@ -278,10 +260,7 @@ train(int argc, char **argv)
 		return cli_usage_error(cmd, "cannot write '%s': no such "
 		    "directory or not writable", a.tc.csv);
 	cli_sweep_stale(cmd, a.tc.out);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_interrupt_catch();
 	rc = nas_train_run(&a.tc, &h, &stopped, NULL, &err);
 	if (v.tty)
 		fputc('\n', stderr);

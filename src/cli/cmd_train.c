@@ -9,7 +9,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +18,6 @@
 #include "nas/subnet.h"
 #include "nn/ckpt.h"
 #include "nn/train.h"
-
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 static const char *train_usage =
     "usage: h4h train [--model ref-hybrid|ref-cnn] (--epochs N | --steps N)\n"
@@ -147,13 +137,6 @@ show_epoch(void *ctx, const nn_epoch_report *r)
 	    "%.1f img/s %.0f\n", r->epoch, r->train_loss, r->train_acc, val,
 	    r->seconds, r->img_per_s);
 	fflush(stdout);
-}
-
-static int
-should_stop(void *ctx)
-{
-	(void)ctx;
-	return interrupted;
 }
 
 static int
@@ -316,9 +299,9 @@ train_exec(int argc, char **argv)
 	snprintf(fallback, sizeof fallback, "%s-interrupted.ckpt", cfg.model);
 	cfg.stop_out = fallback;
 	cli_sweep_stale("train", cfg.out ? cfg.out : fallback);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	hooks = (nn_train_hooks){ &v, show_progress, show_epoch, should_stop };
+	cli_interrupt_catch();
+	hooks = (nn_train_hooks){ &v, show_progress, show_epoch,
+	    cli_should_stop };
 	rc = nn_train_run(&cfg, &hooks, &stopped, &err);
 	if (rc != 0)
 		return cli_fail("train", rc, &err);

@@ -9,6 +9,8 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
+
+#include "core/text.h"
 /* ---- queries ------------------------------------------------------------ */
 
 /* Pragmas that only read; the others may write or change the connection. */
@@ -66,21 +68,6 @@ read_only_auth(void *ctx, int action, const char *a, const char *b,
 	}
 }
 
-/* The fewest digits that read back to the same double, marked as a real
- * (".0") when they look like an integer, as SQLite prints them. */
-static void
-fmt_double(double v, char *buf, size_t n)
-{
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, n, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	if (isfinite(v) && strpbrk(buf, ".e") == NULL &&
-	    strlen(buf) + 3 <= n)
-		strcat(buf, ".0");
-}
-
 /* A column as text: doubles exactly, blobs in hex.  buf holds 32 bytes or
  * more; a blob's hex goes to *heap (the caller frees it). */
 static const char *
@@ -90,7 +77,7 @@ column_text(sqlite3_stmt *st, int i, char *buf, size_t n, char **heap)
 	case SQLITE_NULL:
 		return NULL;
 	case SQLITE_FLOAT:
-		fmt_double(sqlite3_column_double(st, i), buf, n);
+		h4h_fmt_double_real(buf, n, sqlite3_column_double(st, i));
 		return buf;
 	case SQLITE_BLOB: {
 		const unsigned char *b = sqlite3_column_blob(st, i);
@@ -290,24 +277,6 @@ h4h_db_summary(h4h_db *db, FILE *f, h4h_err *err)
 }
 
 static void
-csv_field(FILE *f, const char *s)
-{
-	if (s == NULL)
-		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void
 json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -344,7 +313,7 @@ export_rows(h4h_db *db, sqlite3_stmt *st, int json, FILE *f, h4h_err *err)
 		for (int i = 0; i < ncol; i++) {
 			if (i > 0)
 				fputc(',', f);
-			csv_field(f, sqlite3_column_name(st, i));
+			h4h_csv_field(f, sqlite3_column_name(st, i));
 		}
 		fputs("\n", f);
 	}
@@ -360,7 +329,7 @@ export_rows(h4h_db *db, sqlite3_stmt *st, int json, FILE *f, h4h_err *err)
 			if (!json) {
 				if (i > 0)
 					fputc(',', f);
-				csv_field(f, t);
+				h4h_csv_field(f, t);
 				free(heap);
 				continue;
 			}

@@ -12,10 +12,11 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/splitmix.h"
 #include "nn/ops.h"
 #include "nn/ops_impl.h"
 
-#define GOLDEN 0x9E3779B97F4A7C15ULL
+#define GOLDEN H4H_SPLITMIX64_GAMMA
 
 /* Without this GCC will not if-convert a float select such as hswish's
  * derivative (0 / 1 / (2x+3)/6), so those loops stay scalar.  No code
@@ -267,19 +268,10 @@ nn_avgpool_backward(float *dinp, const float *dout, int B, int HW, int C)
 
 /* ---- random numbers, dropout, drop-connect -------------------------------- */
 
-static inline uint64_t
-mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
 uint64_t
 nn_sm64_next(uint64_t *state)
 {
-	*state += GOLDEN;
-	return mix64(*state);
+	return h4h_splitmix64(state);
 }
 
 float
@@ -292,7 +284,7 @@ nn_sm64_uniform(uint64_t *state)
 static inline float
 uniform_at(uint64_t base, size_t i)
 {
-	return (float)(mix64(base + (i + 1) * GOLDEN) >> 40) *
+	return (float)(h4h_splitmix64_mix(base + (i + 1) * GOLDEN) >> 40) *
 	    (1.0f / 16777216.0f);
 }
 

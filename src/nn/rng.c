@@ -11,21 +11,12 @@
 #include <string.h>
 
 #include "core/le.h"
-
-static uint64_t
-splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#include "core/splitmix.h"
 
 static uint64_t
 mix64(uint64_t v)
 {
-	return splitmix64(&v);
+	return h4h_splitmix64(&v);
 }
 
 static inline uint64_t
@@ -41,7 +32,7 @@ nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream)
 	int i;
 
 	for (i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
+		r->s[i] = h4h_splitmix64(&x);
 	/* All-zero is the one state xoshiro cannot leave. */
 	if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
 		r->s[0] = 1;

@@ -6,17 +6,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cost/calibrate/calibrateInt.h"
 
+#include "core/splitmix.h"
+
 /* ---- cross-validation --------------------------------------------------- */
-
-static uint64_t
-splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 int
 sim_cal_cv(const sim_cal_table *t, const int *rows, int n,
@@ -42,7 +34,7 @@ sim_cal_cv(const sim_cal_table *t, const int *rows, int n,
 	for (int i = 0; i < n; i++)
 		perm[i] = rows[i];
 	for (int i = n - 1; i > 0; i--) {
-		int j = (int)(splitmix64(&s) % (uint64_t)(i + 1)), x = perm[i];
+		int j = (int)(h4h_splitmix64(&s) % (uint64_t)(i + 1)), x = perm[i];
 
 		perm[i] = perm[j];
 		perm[j] = x;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/hw/device.h"
 #include "sim/hw/kernel.h"
 #include "sim/hw/trace.h"
 
@@ -178,7 +179,7 @@ static void try_advance(sim_cim *m);
 static uint64_t
 cycles_ps(const sim_cim_cfg *cfg, double cycles)
 {
-	return (uint64_t)llround(ceil(cycles - 1e-9) * 1e6 / cfg->clock_mhz);
+	return sim_device_cycles_ps(cfg->clock_mhz, cycles);
 }
 
 static void
@@ -276,13 +277,13 @@ try_advance(sim_cim *m)
 sim_cim *
 sim_cim_create(const sim_cim_cfg *cfg, int index, sim_noc *noc)
 {
+	static const h4h_kernel_fn fns[1] = { on_compute_end };
 	sim_cim *m = h4h_xcalloc(1, sizeof *m);
 
 	m->cfg = *cfg;
 	m->index = index;
 	m->noc = noc;
-	m->timer = h4h_timer_acquire(on_compute_end, m);
-	if (m->timer == NULL) {
+	if (sim_device_timers(&m->timer, fns, 1, m) != 0) {
 		free(m);
 		return NULL;
 	}

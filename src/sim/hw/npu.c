@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/hw/device.h"
 #include "sim/hw/kernel.h"
 #include "sim/hw/trace.h"
 
@@ -578,7 +579,7 @@ static void begin_run(sim_npu *npu);
 static uint64_t
 cycles_ps(const sim_npu_cfg *cfg, double cycles)
 {
-	return (uint64_t)llround(ceil(cycles - 1e-9) * 1e6 / cfg->clock_mhz);
+	return sim_device_cycles_ps(cfg->clock_mhz, cycles);
 }
 
 static uint64_t
@@ -852,7 +853,9 @@ begin_run(sim_npu *npu)
 sim_npu *
 sim_npu_create(const sim_profile *p, sim_noc *noc)
 {
+	static const h4h_kernel_fn fns[2] = { on_mac_timer, on_out_timer };
 	sim_npu *npu = h4h_xcalloc(1, sizeof *npu);
+	h4h_timer *t[2];
 
 	npu->wport.cfg = p->noc;
 	npu->wport.cfg.bandwidth_gbps = p->npu.weight_bandwidth_gbps;
@@ -864,12 +867,12 @@ sim_npu_create(const sim_profile *p, sim_noc *noc)
 	npu->flash.cfg.clock_mhz = p->npu.clock_mhz;
 	npu->cfg = p->npu;
 	npu->noc = noc;
-	npu->mac_timer = h4h_timer_acquire(on_mac_timer, npu);
-	npu->out_timer = h4h_timer_acquire(on_out_timer, npu);
-	if (npu->mac_timer == NULL || npu->out_timer == NULL) {
-		sim_npu_destroy(npu);
+	if (sim_device_timers(t, fns, 2, npu) != 0) {
+		free(npu);
 		return NULL;
 	}
+	npu->mac_timer = t[0];
+	npu->out_timer = t[1];
 	return npu;
 }
 

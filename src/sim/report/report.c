@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "core/atomic.h"
+#include "core/text.h"
 
 static void
 shape_str(const sim_layer *l, char *buf, size_t n)
@@ -203,23 +204,6 @@ sim_result_json(sim_result *const *rs, int n)
 	return s;
 }
 
-/* RFC 4180: quote a field holding a comma, quote or line break. */
-static void
-put_csv(FILE *f, const char *v)
-{
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		fputs(v, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *v != '\0'; v++) {
-		if (*v == '"')
-			fputc('"', f);
-		fputc(*v, f);
-	}
-	fputc('"', f);
-}
-
 typedef struct csv_ctx {
 	sim_result *const *rs;
 	int n;
@@ -241,11 +225,11 @@ write_csv(FILE *f, const void *vctx)
 			const sim_layer_result *lr = &r->layers[i];
 			const sim_layer *l = lr->layer;
 
-			put_csv(f, r->system_name);
+			h4h_csv_field(f, r->system_name);
 			fputc(',', f);
-			put_csv(f, r->net_name);
+			h4h_csv_field(f, r->net_name);
 			fputc(',', f);
-			put_csv(f, l->name);
+			h4h_csv_field(f, l->name);
 			fprintf(f, ",%s,%d,%d,%d,%d,%d,%d,%lld,%d,%d,%d,"
 			    "%.6g,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,"
 			    "%.0f,%s,%d,%s\n", sim_op_name(l->op), l->in_h, l->in_w,

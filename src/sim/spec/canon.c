@@ -91,14 +91,6 @@ sim_layer_key(const sim_layer *l, char *buf, size_t n)
 	*b.p = '\0';
 }
 
-/* Word-wise: a multiply-xorshift step per field. */
-static uint64_t
-mix_word(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	h *= 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 33);
-}
 
 int
 sim_layer_same_key(const sim_layer *a, const sim_layer *b)
@@ -122,7 +114,7 @@ sim_layer_hash(const sim_layer *l)
 	uint64_t h = H4H_HASH_SEED;
 
 	for (int i = 0; i < 18; i++)
-		h = mix_word(h, (uint64_t)(uint32_t)v[i]);
+		h = h4h_hash_mix(h, (uint64_t)(uint32_t)v[i]);
 	return h;
 }
 
@@ -164,10 +156,10 @@ sim_net_hash(const sim_net *net)
 
 	for (int i = 0; i < net->n_layers; i++) {
 		const sim_layer *l = &net->layers[i];
-		h = mix_word(h, sim_layer_hash(l));
-		h = mix_word(h, (uint64_t)(uint32_t)l->n_inputs);
-		h = mix_word(h, (uint64_t)(uint32_t)l->inputs[0]);
-		h = mix_word(h, (uint64_t)(uint32_t)(l->n_inputs > 1 ?
+		h = h4h_hash_mix(h, sim_layer_hash(l));
+		h = h4h_hash_mix(h, (uint64_t)(uint32_t)l->n_inputs);
+		h = h4h_hash_mix(h, (uint64_t)(uint32_t)l->inputs[0]);
+		h = h4h_hash_mix(h, (uint64_t)(uint32_t)(l->n_inputs > 1 ?
 		    l->inputs[1] : 0));
 	}
 	return h;

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/text.h"
 #include "sim/spec/profileInt.h"
 
 #define MAX_INCLUDE_DEPTH	8	/* nested includes below the top file */
@@ -127,26 +128,6 @@ edit_distance(const char *a, const char *b)
 		}
 	}
 	return d[la][lb];
-}
-
-/* Prints the fewest significant digits that read back as the same double
- * (%.17g always would; 0.08 reads better than 0.080000000000000002), and
- * whole numbers without an exponent (500, not 5e+02). */
-static void
-fmt_double(char *buf, size_t size, double v)
-{
-	int prec;
-
-	if (v == floor(v) && fabs(v) < 1e15) {
-		snprintf(buf, size, "%.0f", v);
-		return;
-	}
-	for (prec = 1; prec < 17; prec++) {
-		snprintf(buf, size, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-	snprintf(buf, size, "%.17g", v);
 }
 
 /* ---- the key table ---- */
@@ -365,7 +346,7 @@ val_format(const key_def *k, const kval *v, char *buf, size_t size)
 {
 	switch (k->type) {
 	case KT_DOUBLE:
-		fmt_double(buf, size, v->d);
+		h4h_fmt_double(buf, size, v->d);
 		return;
 	case KT_BOOL:
 		if (v->i == 0 || v->i == 1) {
@@ -423,7 +404,7 @@ val_check(const key_def *k, const kval *v, char *why, size_t size)
 			    name, got);
 			return -1;
 		}
-		fmt_double(lim, sizeof lim, k->min);
+		h4h_fmt_double(lim, sizeof lim, k->min);
 		if ((k->flags & R_MIN_EXCL) && !(x > k->min)) {
 			snprintf(why, size, "%s must be > %s (got %s)",
 			    name, lim, got);
@@ -434,7 +415,7 @@ val_check(const key_def *k, const kval *v, char *why, size_t size)
 			    name, lim, got);
 			return -1;
 		}
-		fmt_double(lim, sizeof lim, k->max);
+		h4h_fmt_double(lim, sizeof lim, k->max);
 		if (!(k->flags & R_NO_MAX) && x > k->max) {
 			snprintf(why, size, "%s must be <= %s (got %s)",
 			    name, lim, got);
@@ -665,8 +646,8 @@ key_range(const key_def *k, char *buf, size_t size)
 			strncat(buf, "}", size - strlen(buf) - 1);
 			return;
 		}
-		fmt_double(lo, sizeof lo, k->min);
-		fmt_double(hi, sizeof hi, k->max);
+		h4h_fmt_double(lo, sizeof lo, k->min);
+		h4h_fmt_double(hi, sizeof hi, k->max);
 		snprintf(buf, size, "%c%s, %s%c",
 		    (k->flags & R_MIN_EXCL) ? '(' : '[', lo,
 		    (k->flags & R_NO_MAX) ? "inf" : hi,
