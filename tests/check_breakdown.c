@@ -6,6 +6,7 @@
  * on a macro is CIM-bound; a softmax is elementwise, output-stage or
  * link-bound, never MAC-bound).
  */
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,20 +23,12 @@
 #include "sim/front/net_json.h"
 
 static void
-src_path(char *buf, size_t n, const char *rel)
-{
-	const char *d = getenv("H4H_SRCDIR");
-
-	snprintf(buf, n, "%s/%s", d != NULL && *d != '\0' ? d : ".", rel);
-}
-
-static void
 load(const char *ini, const char *const *sets, int n_sets, sim_profile *p)
 {
 	char path[512];
 	h4h_err err = { "" };
 
-	src_path(path, sizeof path, ini);
+	tu_src_path(path, sizeof path, ini);
 	ck_assert_msg(sim_profile_open(path, sets, n_sets, NULL, p, &err) == 0,
 	    "%s", err.msg);
 }
@@ -72,7 +65,7 @@ START_TEST(test_sums_and_top)
 	int layers = 0;
 
 	load("hwprofiles/system-npu-8cim.ini", NULL, 0, &p);
-	src_path(path, sizeof path, "nets/hybrid_example.json");
+	tu_src_path(path, sizeof path, "nets/hybrid_example.json");
 	ck_assert_int_eq(sim_net_load(path, &net, &err), 0);
 	r = run(&p, net);
 	b = breakdown(&p, r);
@@ -194,6 +187,31 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	ck_assert_msg(v != NULL, "no string '%s'", key);
+	return v;
+}
+
+static double
+jnum(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "no number '%s'", key);
+	return json_number_value(v);
+}
+
+static void
+near(double got, double want)
+{
+	ck_assert_msg(fabs(got - want) <= 1e-11 * fabs(want) + 1e-300,
+	    "%.17g != %.17g", got, want);
+}
+
 START_TEST(test_json)
 {
 	sim_net *net = conv_net();
@@ -214,10 +232,60 @@ START_TEST(test_json)
 	ck_assert_ptr_nonnull(bd);
 	ck_assert_int_eq(json_array_size(json_object_get(bd, "layers")), 3);
 	ck_assert_int_eq(json_array_size(json_object_get(bd, "top")), 3);
-	ck_assert_ptr_nonnull(json_object_get(json_object_get(bd,
-	    "by_device"), "noc"));
+	/* Values, not only keys: each layer's bound and busy times are the
+	 * breakdown's, the devices' figures the result's, the top list is
+	 * the layers slowest first, and the per-op rows add up to the
+	 * layers' latencies.  (JSON_REAL_PRECISION(12): 1e-11 relative.) */
+	for (int i = 0; i < 3; i++) {
+		json_t *l = json_array_get(json_object_get(bd, "layers"),
+		    (size_t)i), *busy = json_object_get(l, "busy_s");
+
+		ck_assert_str_eq(jstr(l, "name"), r->layers[i].layer->name);
+		ck_assert_str_eq(jstr(l, "bound"), sim_bound_name(b->bound[i]));
+		near(jnum(busy, "npu_mac"), b->busy_s[i][SIM_BOUND_NPU_MAC]);
+		near(jnum(busy, "npu_out"), b->busy_s[i][SIM_BOUND_NPU_OUT]);
+		near(jnum(busy, "weight_port"), b->busy_s[i][SIM_BOUND_WEIGHT]);
+		near(jnum(busy, "noc"), b->busy_s[i][SIM_BOUND_NOC]);
+		near(jnum(busy, "cim"), b->busy_s[i][SIM_BOUND_CIM]);
+		near(jnum(busy, "ifmp"), b->busy_s[i][SIM_BOUND_IFMP]);
+	}
+	{
+		json_t *dev = json_object_get(bd, "by_device");
+		json_t *top = json_object_get(bd, "top");
+		json_t *ops = json_object_get(bd, "by_op");
+		double prev = INFINITY, sum = 0, want = 0, slowest = 0;
+		int layers = 0;
+
+		near(jnum(json_object_get(dev, "npu"), "busy_s"), r->npu_busy_s);
+		near(jnum(json_object_get(dev, "npu"), "energy_j"), r->e_npu_j);
+		near(jnum(json_object_get(dev, "cim"), "busy_s"), r->cim_busy_s);
+		near(jnum(json_object_get(dev, "noc"), "busy_s"), r->noc_busy_s);
+		near(jnum(json_object_get(dev, "noc"), "energy_j"), r->e_noc_j);
+		near(jnum(json_object_get(dev, "static"), "energy_j"),
+		    r->e_static_j);
+		for (int i = 0; i < r->n_layers; i++) {
+			want += r->layers[i].latency_s;
+			if (r->layers[i].latency_s > slowest)
+				slowest = r->layers[i].latency_s;
+		}
+		for (size_t t = 0; t < json_array_size(top); t++) {
+			double lat = jnum(json_array_get(top, t), "latency_s");
+
+			ck_assert(lat <= prev);
+			prev = lat;
+		}
+		near(jnum(json_array_get(top, 0), "latency_s"), slowest);
+		for (size_t k = 0; k < json_array_size(ops); k++) {
+			sum += jnum(json_array_get(ops, k), "latency_s");
+			layers += (int)json_integer_value(json_object_get(
+			    json_array_get(ops, k), "layers"));
+		}
+		ck_assert_int_eq(layers, r->n_layers);
+		near(sum, want);
+	}
 	/* The rest of the object is sim_result_json's, key for key. */
-	ck_assert_ptr_nonnull(json_object_get(root, "latency_s"));
+	near(jnum(root, "latency_s"), r->latency_s);
+	near(jnum(root, "energy_j"), r->energy_j);
 	json_decref(root);
 	free(s);
 	sim_breakdown_destroy(b);

@@ -16,6 +16,7 @@
  * a fit that cannot converge.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,10 +33,7 @@ static char path_buf[1024];
 static const char *
 src_path(const char *rel)
 {
-	const char *dir = getenv("H4H_SRCDIR");
-
-	snprintf(path_buf, sizeof path_buf, "%s/%s", dir ? dir : ".", rel);
-	return path_buf;
+	return tu_src_path(path_buf, sizeof path_buf, rel);
 }
 
 static void

@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
+#include "check_util.h"
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
@@ -43,36 +44,13 @@
 
 /* ---- fixtures (per test) ------------------------------------------------ */
 
-typedef struct tmpdir {
-	char dir[64];
-	char path[128];
-} tmpdir;
-
+/* The test's directory, made at the first path asked for. */
 static const char *
-tmp_make(tmpdir *t, const char *name)
+tmp_make(tu_tmpdir *t, const char *name)
 {
-	if (t->dir[0] == '\0') {
-		snprintf(t->dir, sizeof t->dir, "/tmp/check_db.XXXXXX");
-		ck_assert_ptr_nonnull(mkdtemp(t->dir));
-	}
-	snprintf(t->path, sizeof t->path, "%s/%s", t->dir, name);
-	return t->path;
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-tmp_done(tmpdir *t)
-{
-	if (t->dir[0] != '\0')
-		nftw(t->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (t->dir[0] == '\0')
+		tu_tmpdir_make(t, "check_db");
+	return tu_tmpdir_path(t, 0, name);
 }
 
 static h4h_db *
@@ -357,7 +335,7 @@ sqlite_make(const char *path, const char *sql)
  * logs; an epoch logged twice replaces its row. */
 START_TEST(test_migrate_v1_train_logs)
 {
-	tmpdir t = { "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "v1.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	h4h_db_train_row row = { .phase = 1, .epoch = 1, .step = 10,
@@ -391,13 +369,13 @@ START_TEST(test_migrate_v1_train_logs)
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM train_epochs "
 	    "WHERE train_loss = 1.5 AND min_val_acc IS NULL"), 1);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_open_create)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "new.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	FILE *f;
@@ -428,13 +406,13 @@ START_TEST(test_open_create)
 	    H4H_DB_APPLICATION_ID);
 	h4h_db_close(db);
 	h4h_db_close(NULL);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_system_identity)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "sys.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	sim_profile p, q;
@@ -463,13 +441,13 @@ START_TEST(test_system_identity)
 	ck_assert_int_eq(strlen(query_text(db, "SELECT hash FROM systems "
 	    "LIMIT 1", &ctx)), 16);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_layer_cost_roundtrip)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "cost.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	sim_profile p;
@@ -552,7 +530,7 @@ START_TEST(test_layer_cost_roundtrip)
 		}
 	}
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -560,7 +538,7 @@ END_TEST
  * +0.0; a NaN is refused (the flush reports it). */
 START_TEST(test_layer_cost_zero_and_nan)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "zero.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	sim_profile p;
@@ -592,13 +570,13 @@ START_TEST(test_layer_cost_zero_and_nan)
 	ck_assert_int_eq(get_cost(&c, &l, &split, &got), 1);
 	ck_assert(!signbit(got.e_cim_j) && got.e_cim_j == 0);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_cands_roundtrip)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "cands.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	sim_profile p;
@@ -648,13 +626,13 @@ START_TEST(test_cands_roundtrip)
 		SAME(&got[i], &put[i], est_noc_bytes);
 	}
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_net_cost_roundtrip)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "net.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	sim_net *net = mk_net("tiny", 0), *same = mk_net("other name", 0),
@@ -729,13 +707,13 @@ START_TEST(test_net_cost_roundtrip)
 	sim_net_destroy(net);
 	sim_net_destroy(same);
 	sim_net_destroy(diff);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_sweep_resume)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "sweep.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	const char *params[3] = { "a=1", "a=2", "a=3" };
@@ -804,7 +782,7 @@ START_TEST(test_sweep_resume)
 	ck_assert_msg(strstr(err.msg, "no point 7") != NULL, "%s", err.msg);
 	h4h_db_close(db);
 	sim_net_destroy(net);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -820,7 +798,7 @@ count_lines(const char *s)
 
 START_TEST(test_export)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "export.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	const char *params[2] = { "x=1", "x=\"2\", y" };
@@ -952,7 +930,7 @@ START_TEST(test_export)
 	free(buf);
 	h4h_db_close(db);
 	sim_net_destroy(net);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -976,7 +954,7 @@ rows_row(void *vctx, int ncol, const char *const *names,
 
 START_TEST(test_select)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "select.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	static const char *const writes[] = { "DELETE FROM layers",
@@ -1041,7 +1019,7 @@ START_TEST(test_select)
 	flush_ok(db);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_costs"), 6);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1049,7 +1027,7 @@ END_TEST
  * trusted afterwards. */
 START_TEST(test_failed_batch_kept)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "retry.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	const char *params[1] = { "p" };
@@ -1108,7 +1086,7 @@ START_TEST(test_failed_batch_kept)
 	}
 	h4h_db_close(db);
 	sim_net_destroy(net);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1175,7 +1153,7 @@ writer(const char *path, int first)
 
 START_TEST(test_concurrent_writers)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "two.db");
 	int firsts[2] = { 0, WRITER_KEYS / 2 }, status, total;
 	pid_t pids[2];
@@ -1220,7 +1198,7 @@ START_TEST(test_concurrent_writers)
 		assert_same_result(&got, &want);
 	}
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1262,7 +1240,7 @@ crash_worker(const char *path, int64_t sweep, int64_t sys, int64_t nid)
 
 START_TEST(test_sigkill_while_writing)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "crash.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	char **params = calloc(CRASH_POINTS, sizeof *params);
@@ -1334,13 +1312,13 @@ START_TEST(test_sigkill_while_writing)
 		free(params[i]);
 	free(params);
 	sim_net_destroy(net);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_claim_dead_pid)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "claim.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	const char *params[3] = { "a", "b", "c" };
@@ -1377,7 +1355,7 @@ START_TEST(test_claim_dead_pid)
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM runs WHERE "
 	    "status = 'running'"), 2);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1389,7 +1367,7 @@ END_TEST
  */
 START_TEST(test_migrate_keeps_old_costs_unused)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "old.db");
 	sim_profile p;
 	sim_layer l = mk_layer(1);
@@ -1442,7 +1420,7 @@ START_TEST(test_migrate_keeps_old_costs_unused)
 	    NULL, "%s", buf);
 	free(buf);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1499,7 +1477,7 @@ assert_refused_untouched(const char *path, int flags, const char *needle)
 
 START_TEST(test_refuse_text_file)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "notes.txt");
 	FILE *f = fopen(path, "w");
 
@@ -1520,13 +1498,13 @@ START_TEST(test_refuse_text_file)
 		fputc(i * 7 & 0xff, f);
 	fclose(f);
 	assert_refused_untouched(path, 0, "is not an h4h database");
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_refuse_newer_schema)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "future.db");
 	char sql[128];
 
@@ -1541,13 +1519,13 @@ START_TEST(test_refuse_newer_schema)
 		    "this h4h supports (%d); upgrade h4h", H4H_DB_SCHEMA_VERSION);
 		assert_refused_untouched(path, 0, want);
 	}
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_refuse_other_program)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "other.db");
 
 	sqlite_make(path, "CREATE TABLE contacts(name TEXT, phone TEXT); "
@@ -1557,13 +1535,13 @@ START_TEST(test_refuse_other_program)
 	path = tmp_make(&t, "other-id.db");
 	sqlite_make(path, "PRAGMA application_id = 1234;");
 	assert_refused_untouched(path, 0, "another program");
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_refuse_missing)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "missing.db");
 
 	assert_refused(path, 0, "cannot open database");
@@ -1572,13 +1550,13 @@ START_TEST(test_refuse_missing)
 	ck_assert(!exists(path));
 	path = tmp_make(&t, "no/such/dir.db");
 	assert_refused(path, H4H_DB_CREATE, "cannot open database");
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_readonly_writes_fail)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "ro.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	const char *params[1] = { "p" };
@@ -1638,13 +1616,13 @@ START_TEST(test_readonly_writes_fail)
 	free(c1);
 	sim_net_destroy(net);
 	sim_net_destroy(net2);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_cache_unknown_system)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "nosys.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	h4h_err err = { "" };
@@ -1654,7 +1632,7 @@ START_TEST(test_cache_unknown_system)
 	ck_assert_msg(strstr(err.msg, "no system with id 42") != NULL, "%s",
 	    err.msg);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1679,7 +1657,7 @@ acc_row(void *vctx, const char *gene, double acc)
 
 START_TEST(test_accuracy_cache)
 {
-	tmpdir t = { "", "" };
+	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "acc.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	h4h_err err = { "" };
@@ -1706,7 +1684,7 @@ START_TEST(test_accuracy_cache)
 	ck_assert_int_eq(h4h_db_acc_put(db, "ck", "val", "s", 1, rows, &err),
 	    H4H_EIO);
 	h4h_db_close(db);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
  * message.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,21 +32,16 @@
 	ck_assert_msg(rc_ == 0, "%s: %d: %s", #call, rc_, err.msg); \
 } while (0)
 
-static char proxy_path[1024], full_path[1024], tmpdir[256];
+static char proxy_path[1024], full_path[1024];
+static tu_tmpdir tmp = TU_TMPDIR_INIT;
 
 static void
 paths(void)
 {
-	const char *src = getenv("H4H_SRCDIR");
-
-	if (src == NULL)
-		src = ".";
-	snprintf(proxy_path, sizeof proxy_path, "%s/spaces/h4h-fmnist.json",
-	    src);
-	snprintf(full_path, sizeof full_path, "%s/spaces/h4h-imagenet.json",
-	    src);
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_nas.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_src_path(proxy_path, sizeof proxy_path, "spaces/h4h-fmnist.json");
+	tu_src_path(full_path, sizeof full_path, "spaces/h4h-imagenet.json");
+	if (tmp.dir[0] == '\0')
+		tu_tmpdir_make(&tmp, "check_nas");
 }
 
 static nas_space *
@@ -350,7 +346,7 @@ load_text(const char *name, const char *text, nas_space **s, h4h_err *err)
 	char p[512];
 	FILE *f;
 
-	snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+	snprintf(p, sizeof p, "%s/%s", tmp.dir, name);
 	f = fopen(p, "w");
 	fputs(text, f);
 	fclose(f);

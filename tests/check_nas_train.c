@@ -12,6 +12,7 @@
  * Skips (77) when Debian's dataset-fashion-mnist is not installed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check_util.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,17 +28,15 @@
 	ck_assert_msg(rc_ == 0, "%s: %d: %s", #call, rc_, err.msg); \
 } while (0)
 
-static char space_path[1024], dir[256];
+static char space_path[1024];
+static tu_tmpdir tmp = TU_TMPDIR_INIT;
+static const char *dir = tmp.dir;
 
 static void
 setup(void)
 {
-	const char *src = getenv("H4H_SRCDIR");
-
-	snprintf(space_path, sizeof space_path, "%s/spaces/h4h-fmnist.json",
-	    src != NULL ? src : ".");
-	snprintf(dir, sizeof dir, "/tmp/check_nas_train.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_src_path(space_path, sizeof space_path, "spaces/h4h-fmnist.json");
+	tu_tmpdir_make(&tmp, "check_nas_train");
 }
 
 static void
@@ -263,13 +262,11 @@ START_TEST(test_errors)
 	/* resume under another space (a copy with another name) */
 	{
 		char cmd[2048], other[600];
-		const char *src = getenv("H4H_SRCDIR");
-
 		snprintf(other, sizeof other, "%s/other.json", dir);
 		snprintf(cmd, sizeof cmd, "sed 's/\"name\": \"h4h-fmnist\"/"
 		    "\"name\": \"other\"/' '%s' > '%s' && cp '%s/spaces/"
 		    "h4h-imagenet.json' '%s/'", space_path, other,
-		    src != NULL ? src : ".", dir);
+		    tu_src_dir(), dir);
 		ck_assert_int_eq(system(cmd), 0);
 		small(&c, NAS_RECIPE_VANILLA, path("x.ckpt"));
 		c.space = other;

@@ -4,6 +4,7 @@
  * nets under nets/ (found through $H4H_SRCDIR, default "."), and one case per
  * documented error, each checking the code and the words of the message.
  */
+#include "check_util.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +13,6 @@
 #include "sim/front/arch.h"
 #include "sim/spec/net.h"
 #include "sim/front/net_json.h"
-
-static void
-src_path(char *buf, size_t n, const char *rel)
-{
-	const char *d = getenv("H4H_SRCDIR");
-
-	snprintf(buf, n, "%s/%s", d != NULL && *d != '\0' ? d : ".", rel);
-}
 
 static long long
 net_macs(const sim_net *net)
@@ -257,7 +250,7 @@ START_TEST(test_mobilenet_v2)
 	long long macs, wb;
 	const sim_layer *last;
 
-	src_path(path, sizeof path, "nets/mobilenet_v2.json");
+	tu_src_path(path, sizeof path, "nets/mobilenet_v2.json");
 	ck_assert_msg(sim_net_load(path, &net, &err) == 0, "%s", err.msg);
 	macs = net_macs(net);
 	wb = net_weight_bytes(net);
@@ -285,7 +278,7 @@ START_TEST(test_hybrid_example)
 	h4h_err err = { "" };
 	int mm = 0;
 
-	src_path(path, sizeof path, "nets/hybrid_example.json");
+	tu_src_path(path, sizeof path, "nets/hybrid_example.json");
 	ck_assert_msg(sim_net_load(path, &net, &err) == 0, "%s", err.msg);
 	printf("hybrid_example: %d layers, %.2fM MACs, %.3fM weight bytes\n",
 	    net->n_layers, net_macs(net) / 1e6, net_weight_bytes(net) / 1e6);
@@ -307,9 +300,9 @@ START_TEST(test_h4h_max_min)
 	int mm = 0;
 	const sim_layer *l;
 
-	src_path(path, sizeof path, "nets/h4h-max.json");
+	tu_src_path(path, sizeof path, "nets/h4h-max.json");
 	ck_assert_msg(sim_arch_load(path, &max, &err) == 0, "%s", err.msg);
-	src_path(path, sizeof path, "nets/h4h-min.json");
+	tu_src_path(path, sizeof path, "nets/h4h-min.json");
 	ck_assert_msg(sim_arch_load(path, &min, &err) == 0, "%s", err.msg);
 	printf("h4h-max: %d layers, %.2fM MACs, %.3fM weight bytes\n",
 	    max->n_layers, net_macs(max) / 1e6, net_weight_bytes(max) / 1e6);

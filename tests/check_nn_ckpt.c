@@ -10,6 +10,7 @@
  * for bit.
  */
 #define _GNU_SOURCE
+#include "check_util.h"
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -27,40 +28,6 @@
 #include "nn/data.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
-
-typedef struct tmpdir {
-	char dir[64];
-	char path[4][160];
-} tmpdir;
-
-static void
-tmp_make(tmpdir *t)
-{
-	snprintf(t->dir, sizeof t->dir, "/tmp/check_nn_ckpt.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
-}
-
-static const char *
-tmp_path(tmpdir *t, int slot, const char *name)
-{
-	char buf[sizeof t->path[0]];
-
-	/* Through a local buffer: gcc -Wrestrict cannot tell dir and path
-	 * apart inside one struct. */
-	snprintf(buf, sizeof buf, "%s/%s", t->dir, name);
-	memcpy(t->path[slot], buf, sizeof buf);
-	return t->path[slot];
-}
-
-static void
-tmp_done(tmpdir *t)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", t->dir,
-	    t->dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 static int
 dir_entries(const char *dir)
@@ -155,7 +122,7 @@ make_ckpt(float *w, float *m, float *v, nn_rng *r)
 
 START_TEST(test_roundtrip)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	float w[SLAB], m[SLAB], v[SLAB], w2[SLAB], m2[SLAB], v2[SLAB];
 	nn_rng r, r2;
 	nn_ckpt *c, *d;
@@ -165,14 +132,14 @@ START_TEST(test_roundtrip)
 	h4h_err e;
 	int i;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	nn_rng_seed(&r, 77, 0);
 	fill_bits(w, SLAB, &r);
 	fill_bits(m, SLAB, &r);
 	fill_bits(v, SLAB, &r);
 	(void)nn_rng_normal(&r);	/* leave a spare in the state */
 	c = make_ckpt(w, m, v, &r);
-	ck_assert_msg(nn_ckpt_write(c, tmp_path(&t, 0, "a.ckpt"), &e) == 0,
+	ck_assert_msg(nn_ckpt_write(c, tu_tmpdir_path(&t, 0, "a.ckpt"), &e) == 0,
 	    "%s", e.msg);
 	ck_assert_int_eq(dir_entries(t.dir), 1);	/* no temporary left */
 	ck_assert_msg(nn_ckpt_read(t.path[0], &d, &e) == 0, "%s", e.msg);
@@ -197,7 +164,7 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(nn_ckpt_get_i64(d, "data.pos", &x, &e), 0);
 	ck_assert_int_eq(x, -1234567890123LL);
 	/* Writing what was read gives the same bytes. */
-	ck_assert_int_eq(nn_ckpt_write(d, tmp_path(&t, 1, "b.ckpt"), &e), 0);
+	ck_assert_int_eq(nn_ckpt_write(d, tu_tmpdir_path(&t, 1, "b.ckpt"), &e), 0);
 	b1 = read_all(t.path[0], &l1);
 	b2 = read_all(t.path[1], &l2);
 	ck_assert_uint_eq(l1, l2);
@@ -218,13 +185,13 @@ START_TEST(test_roundtrip)
 	free(b2);
 	nn_ckpt_destroy(c);
 	nn_ckpt_destroy(d);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 /* A checkpoint written to slot 0, its bytes returned. */
 static unsigned char *
-good_file(tmpdir *t, size_t *len)
+good_file(tu_tmpdir *t, size_t *len)
 {
 	float w[SLAB], m[SLAB], v[SLAB];
 	nn_rng r;
@@ -236,14 +203,14 @@ good_file(tmpdir *t, size_t *len)
 	fill_bits(m, SLAB, &r);
 	fill_bits(v, SLAB, &r);
 	c = make_ckpt(w, m, v, &r);
-	ck_assert_int_eq(nn_ckpt_write(c, tmp_path(t, 0, "good.ckpt"), &e), 0);
+	ck_assert_int_eq(nn_ckpt_write(c, tu_tmpdir_path(t, 0, "good.ckpt"), &e), 0);
 	nn_ckpt_destroy(c);
 	return read_all(t->path[0], len);
 }
 
 START_TEST(test_crc_every_byte)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t len, i;
 	unsigned char *b;
 	nn_ckpt *d;
@@ -251,9 +218,9 @@ START_TEST(test_crc_every_byte)
 	h4h_err e;
 	int rc;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	b = good_file(&t, &len);
-	tmp_path(&t, 1, "bad.ckpt");
+	tu_tmpdir_path(&t, 1, "bad.ckpt");
 	snprintf(crcmsg, sizeof crcmsg,
 	    "'%s': corrupt checkpoint (CRC mismatch)", t.path[1]);
 	/* Past magic and version, a flipped bit anywhere is refused; outside
@@ -270,22 +237,22 @@ START_TEST(test_crc_every_byte)
 		b[i] ^= 0x10;
 	}
 	free(b);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_truncated)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t len, cut;
 	unsigned char *b;
 	nn_ckpt *d;
 	char want[300];
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	b = good_file(&t, &len);
-	tmp_path(&t, 1, "cut.ckpt");
+	tu_tmpdir_path(&t, 1, "cut.ckpt");
 	for (cut = 0; cut < len; cut += (cut < 64 ? 1 : 97)) {
 		write_all(t.path[1], b, cut);
 		ck_assert_int_eq(nn_ckpt_read(t.path[1], &d, &e), H4H_EINPUT);
@@ -300,22 +267,22 @@ START_TEST(test_truncated)
 		ck_assert_str_eq(e.msg, want);
 	}
 	free(b);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_magic_version_missing)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t len;
 	unsigned char *b;
 	nn_ckpt *d;
 	char want[300];
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	b = good_file(&t, &len);
-	tmp_path(&t, 1, "x.ckpt");
+	tu_tmpdir_path(&t, 1, "x.ckpt");
 	b[4] = 2;
 	write_all(t.path[1], b, len);
 	ck_assert_int_eq(nn_ckpt_read(t.path[1], &d, &e), H4H_EINPUT);
@@ -337,13 +304,13 @@ START_TEST(test_magic_version_missing)
 	ck_assert_str_eq(e.msg, "'/nonexistent/a.ckpt': cannot open: No such "
 	    "file or directory");
 	free(b);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_shape_mismatch)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t len;
 	unsigned char *b;
 	nn_ckpt *d;
@@ -353,7 +320,7 @@ START_TEST(test_shape_mismatch)
 	int64_t dims[2] = { 10, 16 };
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	b = good_file(&t, &len);
 	ck_assert_int_eq(nn_ckpt_read(t.path[0], &d, &e), 0);
 	/* The model now expects a wider stem: refused, model untouched. */
@@ -402,7 +369,7 @@ START_TEST(test_shape_mismatch)
 	ck_assert_ptr_null(nn_ckpt_find(d, "nope"));
 	nn_ckpt_destroy(d);
 	free(b);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -431,14 +398,14 @@ END_TEST
 
 START_TEST(test_atomic_unwritable)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	nn_ckpt *c = nn_ckpt_create();
 	char want[300], sub[200];
 	h4h_err e;
 	int64_t dims[1] = { 4 };
 	float x[4] = { 1, 2, 3, 4 };
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	ck_assert_int_eq(nn_ckpt_add(c, "x", NN_DTYPE_F32, 1, dims, x, &e), 0);
 	/* A directory that does not exist. */
 	snprintf(sub, sizeof sub, "%s/none/a.ckpt", t.dir);
@@ -446,12 +413,22 @@ START_TEST(test_atomic_unwritable)
 	snprintf(want, sizeof want, "cannot write checkpoint '%s': No such "
 	    "file or directory", sub);
 	ck_assert_str_eq(e.msg, want);
-	/* A read-only directory (root ignores the mode bits). */
+	/* A parent that is a regular file: no permission lets anyone, root
+	 * included, write below it, so this case runs for every user. */
+	snprintf(sub, sizeof sub, "%s/plain", t.dir);
+	write_all(sub, (const unsigned char *)"x", 1);
+	snprintf(sub, sizeof sub, "%s/plain/a.ckpt", t.dir);
+	ck_assert_int_eq(nn_ckpt_write(c, sub, &e), H4H_EIO);
+	snprintf(want, sizeof want, "cannot write checkpoint '%s': Not a "
+	    "directory", sub);
+	ck_assert_str_eq(e.msg, want);
+	/* A read-only directory: root ignores the mode bits, so only another
+	 * user can see it refused. */
 	snprintf(sub, sizeof sub, "%s/ro", t.dir);
 	ck_assert_int_eq(mkdir(sub, 0555), 0);
 	if (geteuid() == 0) {
 		printf("check_nn_ckpt: running as root, read-only directory "
-		    "case skipped\n");
+		    "case not checked (the regular-file parent is)\n");
 	} else {
 		snprintf(sub, sizeof sub, "%s/ro/a.ckpt", t.dir);
 		ck_assert_int_eq(nn_ckpt_write(c, sub, &e), H4H_EIO);
@@ -462,7 +439,7 @@ START_TEST(test_atomic_unwritable)
 		ck_assert_int_eq(dir_entries(sub), 0);
 	}
 	nn_ckpt_destroy(c);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -470,7 +447,7 @@ END_TEST
  * checkpoint as it was and no temporary file. */
 START_TEST(test_atomic_midway_failure)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t len, len2;
 	unsigned char *b, *b2;
 	nn_ckpt *c = nn_ckpt_create();
@@ -480,7 +457,7 @@ START_TEST(test_atomic_midway_failure)
 	h4h_err e;
 	int rc;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	b = good_file(&t, &len);
 	ck_assert_int_eq(nn_ckpt_add(c, "big", NN_DTYPE_F32, 1, dims, big, &e),
 	    0);
@@ -503,7 +480,7 @@ START_TEST(test_atomic_midway_failure)
 	free(b2);
 	free(big);
 	nn_ckpt_destroy(c);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -636,7 +613,7 @@ toy_load(toyrun *r, const char *path)
 START_TEST(test_resume_bit_exact)
 {
 	enum { STEPS = 60, STOP = 23 };	/* 13 batches an epoch: mid-epoch */
-	tmpdir t;
+	tu_tmpdir t;
 	unsigned char *im = malloc(16 + RN * RD), lb[8 + RN];
 	nn_dataset *ds;
 	nn_sched s = { 0.01f, 0.0f, 5, STEPS };
@@ -646,7 +623,7 @@ START_TEST(test_resume_bit_exact)
 	h4h_err e;
 	int i;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	/* Class c: row c bright, the rest dark, both noisy. */
 	nn_rng_seed(&r, 1, 1);
 	memcpy(im, "\0\0\x08\x03\0\0\0\xc8\0\0\0\x08\0\0\0\x08", 16);
@@ -659,8 +636,8 @@ START_TEST(test_resume_bit_exact)
 			im[16 + i * RD + j] = (unsigned char)((j / RW == i % RC ?
 			    180 : 30) + nn_rng_below(&r, 60));
 	}
-	write_all(tmp_path(&t, 0, "img"), im, 16 + RN * RD);
-	write_all(tmp_path(&t, 1, "lbl"), lb, 8 + RN);
+	write_all(tu_tmpdir_path(&t, 0, "img"), im, 16 + RN * RD);
+	write_all(tu_tmpdir_path(&t, 1, "lbl"), lb, 8 + RN);
 	ck_assert_msg(nn_dataset_load(t.path[0], t.path[1], RC, &ds, &e) == 0,
 	    "%s", e.msg);
 	toy_start(a, ds);
@@ -680,7 +657,7 @@ START_TEST(test_resume_bit_exact)
 	toy_start(a, ds);
 	for (i = 0; i < STOP; i++)
 		ck_assert_float_eq(toy_step(a, &s), ref[i]);
-	toy_save(a, tmp_path(&t, 2, "run.ckpt"));
+	toy_save(a, tu_tmpdir_path(&t, 2, "run.ckpt"));
 	nn_batcher_destroy(a->it);
 	memset(a, 0xff, sizeof *a);
 	toy_start(b, ds);
@@ -697,7 +674,7 @@ START_TEST(test_resume_bit_exact)
 	free(a);
 	free(b);
 	free(im);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -718,17 +695,17 @@ START_TEST(test_header_ranges)
 		{ NN_CKPT_EPOCH_MAX, NN_CKPT_STEP_MAX, NULL },
 		{ 0, 0, NULL },
 	};
-	tmpdir t;
+	tu_tmpdir t;
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_ckpt");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		nn_ckpt *c = nn_ckpt_create(), *d = NULL;
 		int rc;
 
 		nn_ckpt_set_progress(c, cases[i].epoch, cases[i].step);
 		ck_assert_int_eq(nn_ckpt_add_i64(c, "step", 1, &e), 0);
-		ck_assert_int_eq(nn_ckpt_write(c, tmp_path(&t, 0, "h.ckpt"),
+		ck_assert_int_eq(nn_ckpt_write(c, tu_tmpdir_path(&t, 0, "h.ckpt"),
 		    &e), 0);
 		nn_ckpt_destroy(c);
 		rc = nn_ckpt_read(t.path[0], &d, &e);
@@ -742,7 +719,7 @@ START_TEST(test_header_ranges)
 		}
 		nn_ckpt_destroy(d);
 	}
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
  * and says it skipped otherwise.
  */
 #define _GNU_SOURCE
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -24,39 +25,6 @@
 #include "nn/augment.h"
 #include "nn/data.h"
 #include "nn/rng.h"
-
-typedef struct tmpdir {
-	char dir[64];
-	char path[8][160];
-} tmpdir;
-
-static void
-tmp_make(tmpdir *t)
-{
-	snprintf(t->dir, sizeof t->dir, "/tmp/check_nn_data.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
-}
-
-static const char *
-tmp_path(tmpdir *t, int slot, const char *name)
-{
-	char buf[sizeof t->path[0]];
-
-	/* Through a local buffer: gcc -Wrestrict cannot tell dir and path
-	 * apart inside one struct. */
-	snprintf(buf, sizeof buf, "%s/%s", t->dir, name);
-	memcpy(t->path[slot], buf, sizeof buf);
-	return t->path[slot];
-}
-
-static void
-tmp_done(tmpdir *t)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 static void
 be32(unsigned char *p, uint32_t v)
@@ -124,7 +92,7 @@ make_labels(int n, size_t *len)
 
 /* Writes an image/label pair into slots 0 and 1 and returns the dataset. */
 static nn_dataset *
-make_dataset(tmpdir *t, int n, int H, int W, int gz)
+make_dataset(tu_tmpdir *t, int n, int H, int W, int gz)
 {
 	size_t li, ll;
 	unsigned char *im = make_images(n, H, W, &li);
@@ -132,8 +100,8 @@ make_dataset(tmpdir *t, int n, int H, int W, int gz)
 	nn_dataset *ds = NULL;
 	h4h_err e;
 
-	write_file(tmp_path(t, 0, "img"), im, li, gz);
-	write_file(tmp_path(t, 1, "lbl"), lb, ll, gz);
+	write_file(tu_tmpdir_path(t, 0, "img"), im, li, gz);
+	write_file(tu_tmpdir_path(t, 1, "lbl"), lb, ll, gz);
 	free(im);
 	free(lb);
 	ck_assert_msg(nn_dataset_load(t->path[0], t->path[1], 10, &ds, &e) ==
@@ -153,12 +121,12 @@ START_TEST(test_idx_gzip_and_plain)
 	int gz;
 
 	for (gz = 0; gz < 2; gz++) {
-		tmpdir t;
+		tu_tmpdir t;
 		size_t len, i;
 		unsigned char *ref = make_images(37, 5, 3, &len);
 		nn_dataset *ds;
 
-		tmp_make(&t);
+		tu_tmpdir_make(&t, "check_nn_data");
 		ds = make_dataset(&t, 37, 5, 3, gz);
 		ck_assert_int_eq(ds->n, 37);
 		ck_assert_int_eq(ds->H, 5);
@@ -170,28 +138,28 @@ START_TEST(test_idx_gzip_and_plain)
 			ck_assert_uint_eq(ds->labels[i], i % 10);
 		nn_dataset_destroy(ds);
 		free(ref);
-		tmp_done(&t);
+		tu_tmpdir_remove(&t);
 	}
 }
 END_TEST
 
 START_TEST(test_fmnist_dir)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t li, ll;
 	unsigned char *im = make_images(20, 28, 28, &li);
 	unsigned char *lb = make_labels(20, &ll);
 	nn_dataset *ds = NULL;
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_data");
 	/* train as .gz, t10k plain: both names are accepted. */
-	write_file(tmp_path(&t, 0, "train-images-idx3-ubyte.gz"), im, li, 1);
-	write_file(tmp_path(&t, 1, "train-labels-idx1-ubyte.gz"), lb, ll, 1);
+	write_file(tu_tmpdir_path(&t, 0, "train-images-idx3-ubyte.gz"), im, li, 1);
+	write_file(tu_tmpdir_path(&t, 1, "train-labels-idx1-ubyte.gz"), lb, ll, 1);
 	be32(im + 4, 19);
-	write_file(tmp_path(&t, 2, "t10k-images-idx3-ubyte"), im, li - 784, 0);
+	write_file(tu_tmpdir_path(&t, 2, "t10k-images-idx3-ubyte"), im, li - 784, 0);
 	be32(lb + 4, 19);
-	write_file(tmp_path(&t, 3, "t10k-labels-idx1-ubyte"), lb, ll - 1, 0);
+	write_file(tu_tmpdir_path(&t, 3, "t10k-labels-idx1-ubyte"), lb, ll - 1, 0);
 	ck_assert_msg(nn_fmnist_load(t.dir, "train", &ds, &e) == 0, "%s",
 	    e.msg);
 	ck_assert_int_eq(ds->n, 20);
@@ -206,7 +174,7 @@ START_TEST(test_fmnist_dir)
 	    "fashion-mnist: unknown part 'valid' (expected train or t10k)");
 	free(im);
 	free(lb);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -288,7 +256,7 @@ epoch_ids(nn_batcher *b, int *ids, int *labels, float *x, int *y, int B,
 
 START_TEST(test_batcher_shuffle)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	nn_dataset *ds;
 	nn_batcher *b1, *b2, *b3;
 	nn_batcher_cfg c = plain_cfg(16, 6, 6, 7);
@@ -297,7 +265,7 @@ START_TEST(test_batcher_shuffle)
 	int y[16];
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_data");
 	ds = make_dataset(&t, 300, 6, 6, 1);
 	ck_assert_int_eq(nn_batcher_create(ds, NULL, 0, &c, &b1, &e), 0);
 	ck_assert_int_eq(nn_batcher_create(ds, NULL, 0, &c, &b2, &e), 0);
@@ -331,13 +299,13 @@ START_TEST(test_batcher_shuffle)
 	nn_batcher_destroy(b3);
 	nn_dataset_destroy(ds);
 	free(x);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_batcher_subset_order)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	nn_dataset *ds;
 	nn_batcher *b;
 	nn_batcher_cfg c = plain_cfg(4, 3, 3, 1);
@@ -346,7 +314,7 @@ START_TEST(test_batcher_subset_order)
 	float x[4 * 9];
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_data");
 	ds = make_dataset(&t, 10, 3, 3, 0);
 	c.shuffle = 0;
 	ck_assert_int_eq(nn_batcher_create(ds, idx, 10, &c, &b, &e), 0);
@@ -368,13 +336,13 @@ START_TEST(test_batcher_subset_order)
 	ck_assert_int_eq(nn_batcher_next(b, x, y), 4);	/* next epoch */
 	nn_batcher_destroy(b);
 	nn_dataset_destroy(ds);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_batcher_pad_and_normalise)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	nn_dataset *ds;
 	nn_batcher *b;
 	nn_batcher_cfg c = plain_cfg(2, 32, 32, 3);
@@ -382,7 +350,7 @@ START_TEST(test_batcher_pad_and_normalise)
 	int y[2], i, yy, xx, id;
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_data");
 	ds = make_dataset(&t, 5, 28, 28, 1);
 	c.mean = NN_FMNIST_MEAN;
 	c.std = NN_FMNIST_STD;
@@ -416,7 +384,7 @@ START_TEST(test_batcher_pad_and_normalise)
 	nn_batcher_destroy(b);
 	nn_dataset_destroy(ds);
 	free(x);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -424,7 +392,7 @@ END_TEST
  * same batches, augmentation included, as one that never stopped. */
 START_TEST(test_batcher_resume)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	nn_dataset *ds;
 	nn_batcher *b, *r;
 	nn_batcher_cfg c = plain_cfg(8, 12, 12, 99);
@@ -434,7 +402,7 @@ START_TEST(test_batcher_resume)
 	int64_t ep = 0, pos = 0;
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_data");
 	ds = make_dataset(&t, 50, 10, 10, 1);
 	c.aug.crop_pad = 2;
 	c.aug.hflip = 1;
@@ -464,7 +432,7 @@ START_TEST(test_batcher_resume)
 	nn_batcher_destroy(r);
 	nn_dataset_destroy(ds);
 	free(ref);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -656,7 +624,7 @@ END_TEST
 
 START_TEST(test_err_truncated)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t len, cut;
 	unsigned char *im = make_images(10, 28, 28, &len);
 	uint8_t *out;
@@ -665,8 +633,8 @@ START_TEST(test_err_truncated)
 	h4h_err e;
 	FILE *f;
 
-	tmp_make(&t);
-	tmp_path(&t, 0, "img");
+	tu_tmpdir_make(&t, "check_nn_data");
+	tu_tmpdir_path(&t, 0, "img");
 	/* Plain file, cut inside the pixels. */
 	write_file(t.path[0], im, len - 100, 0);
 	rc = nn_idx_read_images(t.path[0], &out, &n, &H, &W, &e);
@@ -710,13 +678,13 @@ START_TEST(test_err_truncated)
 		free(lb);
 	}
 	free(im);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_err_magic_and_counts)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	size_t li, ll;
 	unsigned char *im = make_images(10, 4, 4, &li);
 	unsigned char *lb = make_labels(10, &ll);
@@ -726,9 +694,9 @@ START_TEST(test_err_magic_and_counts)
 	int n, H, W, rc;
 	h4h_err e;
 
-	tmp_make(&t);
-	write_file(tmp_path(&t, 0, "img.gz"), im, li, 1);
-	write_file(tmp_path(&t, 1, "lbl.gz"), lb, ll, 1);
+	tu_tmpdir_make(&t, "check_nn_data");
+	write_file(tu_tmpdir_path(&t, 0, "img.gz"), im, li, 1);
+	write_file(tu_tmpdir_path(&t, 1, "lbl.gz"), lb, ll, 1);
 	/* Labels given as images, and images as labels. */
 	rc = nn_idx_read_images(t.path[1], &out, &n, &H, &W, &e);
 	snprintf(want, sizeof want, "'%s': not an IDX image file (magic "
@@ -741,7 +709,7 @@ START_TEST(test_err_magic_and_counts)
 	    "0x00000803, expected 0x00000801)", t.path[0]);
 	expect_err(rc, &e, want);
 	/* A text file. */
-	write_file(tmp_path(&t, 2, "notes.txt"), "hello world, not idx\n", 21,
+	write_file(tu_tmpdir_path(&t, 2, "notes.txt"), "hello world, not idx\n", 21,
 	    0);
 	rc = nn_idx_read_images(t.path[2], &out, &n, &H, &W, &e);
 	snprintf(want, sizeof want, "'%s': not an IDX image file (magic "
@@ -749,7 +717,7 @@ START_TEST(test_err_magic_and_counts)
 	expect_err(rc, &e, want);
 	/* Count mismatch. */
 	be32(lb + 4, 9);
-	write_file(tmp_path(&t, 3, "lbl9"), lb, ll - 1, 0);
+	write_file(tu_tmpdir_path(&t, 3, "lbl9"), lb, ll - 1, 0);
 	rc = nn_dataset_load(t.path[0], t.path[3], 10, &ds, &e);
 	snprintf(want, sizeof want, "'%s' has 10 images but '%s' has 9 labels",
 	    t.path[0], t.path[3]);
@@ -757,14 +725,14 @@ START_TEST(test_err_magic_and_counts)
 	/* A label outside the classes. */
 	be32(lb + 4, 10);
 	lb[8 + 5] = 12;
-	write_file(tmp_path(&t, 3, "lbl12"), lb, ll, 0);
+	write_file(tu_tmpdir_path(&t, 3, "lbl12"), lb, ll, 0);
 	rc = nn_dataset_load(t.path[0], t.path[3], 10, &ds, &e);
 	snprintf(want, sizeof want, "'%s': label 12 at index 5 is out of "
 	    "range 0..9", t.path[3]);
 	expect_err(rc, &e, want);
 	/* A zero dimension. */
 	be32(im + 8, 0);
-	write_file(tmp_path(&t, 4, "img0"), im, li, 0);
+	write_file(tu_tmpdir_path(&t, 4, "img0"), im, li, 0);
 	rc = nn_idx_read_images(t.path[4], &out, &n, &H, &W, &e);
 	snprintf(want, sizeof want, "'%s': bad dimension 1: 0", t.path[4]);
 	expect_err(rc, &e, want);
@@ -783,7 +751,7 @@ START_TEST(test_err_magic_and_counts)
 		fclose(f);
 		for (n = 20; n < sz - 12; n++)
 			gzb[n] ^= 0x5a;
-		write_file(tmp_path(&t, 5, "bad.gz"), gzb, (size_t)sz, 0);
+		write_file(tu_tmpdir_path(&t, 5, "bad.gz"), gzb, (size_t)sz, 0);
 		free(gzb);
 		rc = nn_idx_read_images(t.path[5], &out, &n, &H, &W, &e);
 		ck_assert_int_eq(rc, H4H_EINPUT);
@@ -793,20 +761,20 @@ START_TEST(test_err_magic_and_counts)
 	}
 	free(im);
 	free(lb);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
 START_TEST(test_err_batcher_cfg)
 {
-	tmpdir t;
+	tu_tmpdir t;
 	nn_dataset *ds;
 	nn_batcher *b = NULL;
 	nn_batcher_cfg c;
 	int idx[2] = { 0, 12 };
 	h4h_err e;
 
-	tmp_make(&t);
+	tu_tmpdir_make(&t, "check_nn_data");
 	ds = make_dataset(&t, 10, 28, 28, 0);
 	c = plain_cfg(0, 28, 28, 1);
 	expect_err(nn_batcher_create(ds, NULL, 0, &c, &b, &e), &e,
@@ -834,11 +802,18 @@ START_TEST(test_err_batcher_cfg)
 	    "normalisation std must be > 0 (got 0)");
 	ck_assert_ptr_null(b);
 	nn_dataset_destroy(ds);
-	tmp_done(&t);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
-/* The real Fashion-MNIST, when installed. */
+static int
+have_fmnist(void)
+{
+	return access(NN_FMNIST_DIR, F_OK) == 0;
+}
+
+/* The real Fashion-MNIST, when installed (main leaves this case out and
+ * exits 77, automake's SKIP, when it is not). */
 START_TEST(test_real_fmnist)
 {
 	static const int first_train[10] = { 9, 0, 0, 3, 0, 2, 7, 2, 5, 5 };
@@ -848,11 +823,6 @@ START_TEST(test_real_fmnist)
 	size_t i, n;
 	h4h_err e;
 
-	if (access(NN_FMNIST_DIR, F_OK) != 0) {
-		printf("check_nn_data: %s absent, real-dataset test skipped\n",
-		    NN_FMNIST_DIR);
-		return;
-	}
 	ck_assert_msg(nn_fmnist_load(NULL, "train", &tr, &e) == 0, "%s",
 	    e.msg);
 	ck_assert_msg(nn_fmnist_load(NN_FMNIST_DIR, "t10k", &te, &e) == 0,
@@ -905,10 +875,12 @@ nn_data_suite(void)
 	tcase_add_test(tc, test_err_magic_and_counts);
 	tcase_add_test(tc, test_err_batcher_cfg);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("Real");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_real_fmnist);
-	suite_add_tcase(s, tc);
+	if (have_fmnist()) {
+		tc = tcase_create("Real");
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, test_real_fmnist);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 
@@ -921,5 +893,15 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? 1 : 0;
+	if (failed)
+		return 1;
+	if (!have_fmnist()) {
+		/* The synthetic cases passed; the real-dataset one could not
+		 * run, so the program reports SKIP rather than a full PASS. */
+		printf("check_nn_data: %s absent (Debian's "
+		    "dataset-fashion-mnist): real-dataset case skipped\n",
+		    NN_FMNIST_DIR);
+		return 77;
+	}
+	return 0;
 }

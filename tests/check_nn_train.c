@@ -9,6 +9,7 @@
  * run.  Errors: a checkpoint of another recipe is refused by name.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +23,8 @@
 #include "nn/model.h"
 #include "nn/train.h"
 
-static char dir[64];
+static tu_tmpdir tmp = TU_TMPDIR_INIT;
+static const char *dir = tmp.dir;
 
 /* n images of 28x28 whose class is visible (a bright bar at a row set by
  * the label, plus noise), gzip-compressed IDX as Debian ships them. */
@@ -73,8 +75,7 @@ write_set(const char *which, int n, unsigned seed)
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/h4h-train-XXXXXX");
-	ck_assert(mkdtemp(dir) != NULL);
+	tu_tmpdir_make(&tmp, "check_nn_train");
 	write_set("train", 640, 1);
 	write_set("t10k", 200, 2);
 }
@@ -82,10 +83,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert(system(cmd) == 0);
+	tu_tmpdir_remove(&tmp);
 }
 
 START_TEST(test_param_count)

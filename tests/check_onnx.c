@@ -11,6 +11,7 @@
  * broadcast, layout ops).  Errors: truncated, empty and non-ONNX files, an
  * unsupported op named with its node, a symbolic input.
  */
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,14 +28,6 @@
 #include "sim/sim.h"
 #include "sim/front/net_json.h"
 
-static void
-src_path(char *buf, size_t n, const char *rel)
-{
-	const char *d = getenv("H4H_SRCDIR");
-
-	snprintf(buf, n, "%s/%s", d != NULL && *d != '\0' ? d : ".", rel);
-}
-
 static sim_net *
 load_fixture(const char *name)
 {
@@ -44,7 +37,7 @@ load_fixture(const char *name)
 	int rc;
 
 	snprintf(rel, sizeof rel, "nets/onnx/%s.onnx", name);
-	src_path(path, sizeof path, rel);
+	tu_src_path(path, sizeof path, rel);
 	rc = sim_onnx_load(path, &net, &err);
 	ck_assert_msg(rc == 0, "%s: %s", name, err.msg);
 	return net;
@@ -84,7 +77,7 @@ pytorch_macs(const char *model)
 	long long total = -1;
 	FILE *f;
 
-	src_path(path, sizeof path, "nets/onnx/pytorch_macs.tsv");
+	tu_src_path(path, sizeof path, "nets/onnx/pytorch_macs.tsv");
 	f = fopen(path, "r");
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	while (fgets(line, sizeof line, f) != NULL) {
@@ -173,7 +166,7 @@ run_net(const char *system, const sim_net *net)
 	h4h_err err = { "" };
 	int rc;
 
-	src_path(path, sizeof path, system);
+	tu_src_path(path, sizeof path, system);
 	rc = sim_profile_load(path, &p, &err);
 	ck_assert_msg(rc == 0, "%s", err.msg);
 	rc = sim_run(&p, net, NULL, &r, &err);
@@ -192,7 +185,7 @@ START_TEST(test_mobilenet_v2_cost)
 	h4h_err err = { "" };
 	int rc;
 
-	src_path(path, sizeof path, "nets/mobilenet_v2.json");
+	tu_src_path(path, sizeof path, "nets/mobilenet_v2.json");
 	rc = sim_net_load(path, &json, &err);
 	ck_assert_msg(rc == 0, "%s", err.msg);
 	ck_assert_int_eq(onnx->n_layers, json->n_layers);
@@ -275,7 +268,7 @@ START_TEST(test_oracle)
 	h4h_err err = { "" };
 	int rc;
 
-	src_path(path, sizeof path, "hwprofiles/system-npu-8cim.ini");
+	tu_src_path(path, sizeof path, "hwprofiles/system-npu-8cim.ini");
 	ck_assert_int_eq(sim_profile_load(path, &p, &err), 0);
 	snprintf(db, sizeof db, "/tmp/check_onnx_%d.db", (int)getpid());
 	remove(db);
@@ -690,7 +683,7 @@ START_TEST(test_errors_files)
 	h4h_err err = { "" };
 	int rc;
 
-	src_path(path, sizeof path, "nets/onnx/resnet18.onnx");
+	tu_src_path(path, sizeof path, "nets/onnx/resnet18.onnx");
 	ck_assert_int_eq(h4h_file_read(path, H4H_FILE_PATH_LAST, &buf, &len,
 	    &err), 0);
 	rc = sim_onnx_parse(buf, len / 2, "half.onnx", &net, &err);

@@ -10,6 +10,7 @@
  * its own network costs.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check_util.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,44 +21,40 @@
 #include "cost/db.h"
 #include "cost/oracle.h"
 
-static char dir[64], db_path[128];
+static tu_tmpdir tmp = TU_TMPDIR_INIT;
+static char db_path[sizeof tmp.path[0]];
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/h4h-oracle-XXXXXX");
-	ck_assert(mkdtemp(dir) != NULL);
-	snprintf(db_path, sizeof db_path, "%s/costs.db", dir);
+	tu_tmpdir_make(&tmp, "check_oracle");
+	snprintf(db_path, sizeof db_path, "%s", tu_tmpdir_path(&tmp, 0,
+	    "costs.db"));
 }
 
 static void
 teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert(system(cmd) == 0);
+	tu_tmpdir_remove(&tmp);
 }
 
 static void
 profile(const char *rel, sim_profile *p)
 {
-	const char *src = getenv("H4H_SRCDIR");
 	char path[1024];
 	h4h_err err = { "" };
 
-	snprintf(path, sizeof path, "%s/%s", src ? src : ".", rel);
+	tu_src_path(path, sizeof path, rel);
 	ck_assert_msg(sim_profile_load(path, p, &err) == 0, "%s", err.msg);
 }
 
 static void
 arch(const char *rel, sim_arch *a)
 {
-	const char *src = getenv("H4H_SRCDIR");
 	char path[1024];
 	h4h_err err = { "" };
 
-	snprintf(path, sizeof path, "%s/%s", src ? src : ".", rel);
+	tu_src_path(path, sizeof path, rel);
 	ck_assert_msg(sim_arch_read_file(path, a, &err) == 0, "%s", err.msg);
 }
 

@@ -9,6 +9,7 @@
  */
 #define _XOPEN_SOURCE 700
 
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,9 +24,10 @@
 static void
 shipped(char *buf, size_t size, const char *name)
 {
-	const char *dir = getenv("H4H_SRCDIR");
+	char rel[256];
 
-	snprintf(buf, size, "%s/hwprofiles/%s", dir ? dir : ".", name);
+	snprintf(rel, sizeof rel, "hwprofiles/%s", name);
+	tu_src_path(buf, size, rel);
 }
 
 static void

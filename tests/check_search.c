@@ -13,6 +13,7 @@
  * Errors: a budget below the smallest subnet's cost names that cost.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,13 +33,11 @@
 static nas_space *
 load_proxy(void)
 {
-	const char *src = getenv("H4H_SRCDIR");
 	char path[1024];
 	nas_space *s;
 	h4h_err err;
 
-	snprintf(path, sizeof path, "%s/spaces/h4h-fmnist.json",
-	    src ? src : ".");
+	tu_src_path(path, sizeof path, "spaces/h4h-fmnist.json");
 	OK(nas_space_load(path, &s, &err));
 	return s;
 }

@@ -12,6 +12,7 @@
  * bandwidth; heads run one by one; dedup and fc-across-CUs save time;
  * equal input gives byte-identical JSON; one engine runs many networks.
  */
+#include "check_util.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,10 +29,7 @@ static char path_buf[1024];
 static const char *
 src_path(const char *rel)
 {
-	const char *dir = getenv("H4H_SRCDIR");
-
-	snprintf(path_buf, sizeof path_buf, "%s/%s", dir ? dir : ".", rel);
-	return path_buf;
+	return tu_src_path(path_buf, sizeof path_buf, rel);
 }
 
 static void

@@ -9,22 +9,13 @@
 #
 # Needs H4H_BIN (the built h4h) and H4H_SRCDIR (the source root), as
 # `make check` provides.  Prints "N passed, M failed"; exits 1 on failure.
-set -u
+CLI_NAME=cli_calibrate
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-: "${H4H_SRCDIR:=.}"
-: "${H4H_BIN:=./h4h}"
 SYS="$H4H_SRCDIR/hwprofiles/system-npu-only.ini"
 VELA="$H4H_SRCDIR/hwprofiles/reference/u55-vela-sram-only.csv"
 SYN="$H4H_SRCDIR/hwprofiles/tables/synthetic-u55.csv"
 
-if [ ! -x "$H4H_BIN" ]; then
-	echo "cli_calibrate.sh: H4H_BIN '$H4H_BIN' is not an executable" >&2
-	exit 99
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/h4h-cli-cal.XXXXXX") || exit 99
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
 # The profile's comment block carries a date: pin it.
 SOURCE_DATE_EPOCH=1700000000
 export SOURCE_DATE_EPOCH

@@ -7,16 +7,8 @@
 # for `h4h supernet train`, on its tensors (its timings differ by nature),
 # with fewer kills.  Also: the temporary file of a killed write is removed
 # by the next run, with one line saying so.  Needs $H4H_BIN, python3.
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:-.}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
+CLI_NAME=cli_crash
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "cli_crash: python3 missing, skipped"
@@ -120,5 +112,4 @@ python3 "$SRC/tests/ckpt_tensors.py" "$TMP/sk.ckpt" times_ms log \
 check "after SIGKILLs the supernet's tensors equal the uninterrupted run's" \
     '[ -s "$TMP/sref.t" ] && cmp -s "$TMP/sref.t" "$TMP/sk.t"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

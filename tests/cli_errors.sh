@@ -8,21 +8,11 @@
 #
 # Needs H4H_BIN (the built h4h) and H4H_SRCDIR (the source root), as
 # `make check` provides.  Prints "N passed, M failed"; exits 1 on failure.
-set -u
+CLI_NAME=cli_errors
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-: "${H4H_SRCDIR:=.}"
-: "${H4H_BIN:=./h4h}"
 SYS="$H4H_SRCDIR/hwprofiles/system-npu-8cim.ini"
 NET="$H4H_SRCDIR/nets/hybrid_example.json"
-
-if [ ! -x "$H4H_BIN" ]; then
-	echo "cli_errors.sh: H4H_BIN '$H4H_BIN' is not an executable" >&2
-	exit 99
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/h4h-cli-errors.XXXXXX") || exit 99
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
 
 passed=0
 failed=0

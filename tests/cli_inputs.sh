@@ -5,19 +5,8 @@
 # the parser takes, and a sweep plot's title names the base system and the
 # fixed settings, its x label carries the unit and its ticks are the swept
 # values.  Needs $H4H_BIN and $H4H_SRCDIR.
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:?H4H_SRCDIR must name the source tree}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+CLI_NAME=cli_inputs
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 SYS=$SRC/hwprofiles/system-npu-only.ini
 NET=$SRC/nets/hybrid_example.json
@@ -63,5 +52,4 @@ check "the x label carries the unit" \
 check "integer keys get integer ticks at the swept values" \
     'grep -qF "set xtics (1, 2, 4)" "$TMP/fig/sweep1.gp"'
 
-echo "cli_inputs: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

@@ -2,19 +2,8 @@
 # cli_onnx.sh - `h4h sim --onnx` and `h4h sweep --onnx` on the torchvision
 # fixtures of nets/onnx/, and the one-line errors for a truncated file, a
 # non-ONNX file and a model given twice.  Needs $H4H_BIN and $H4H_SRCDIR.
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:?H4H_SRCDIR must name the source tree}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+CLI_NAME=cli_onnx
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 SYS8=$SRC/hwprofiles/system-npu-8cim.ini
 R18=$SRC/nets/onnx/resnet18.onnx
@@ -58,5 +47,4 @@ check "... and says so" 'grep -q "exactly one of --net, --arch and --onnx" "$TMP
 "$H4H" sim --system "$SYS8" --onnx "$TMP/missing.onnx" >/dev/null 2>"$TMP/e4"
 check "a missing file exits 2" '[ $? -eq 2 ]'
 
-echo "cli_onnx: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

@@ -13,28 +13,13 @@
 # exits 1 on failure.
 # awk programs and sh -c scripts are single-quoted on purpose:
 # shellcheck disable=SC2016
-set -u
+CLI_NAME=cli_profile
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-: "${H4H_SRCDIR:=.}"
-: "${H4H_BIN:=./h4h}"
-
-# The no-gnuplot runs empty PATH, so the binary needs an absolute path.
-case $H4H_BIN in
-/*) ;;
-*) H4H_BIN=$(pwd)/$H4H_BIN ;;
-esac
+# (The no-gnuplot runs empty PATH: the preamble made H4H_BIN absolute.)
 SYS="$H4H_SRCDIR/hwprofiles/system-npu-8cim.ini"
 SYS0="$H4H_SRCDIR/hwprofiles/system-npu-only.ini"
 NET="$H4H_SRCDIR/nets/hybrid_example.json"
-
-if [ ! -x "$H4H_BIN" ]; then
-	echo "cli_profile.sh: H4H_BIN '$H4H_BIN' is not an executable" >&2
-	exit 99
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/h4h-cli-profile.XXXXXX") || exit 99
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
 
 passed=0
 failed=0

@@ -11,24 +11,17 @@
 # drop to user nobody (setpriv), the full-disk case mounts a small tmpfs,
 # and each is skipped (with a line) where that is not possible.
 # Needs $H4H_BIN, $H4H_SRCDIR, python3 and sqlite3's Python module.
-set -u
+CLI_NAME=cli_reliability
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:-.}
 SYS="$SRC/hwprofiles/system-npu-8cim.ini"
 NET="$SRC/nets/hybrid_example.json"
 NET2="$SRC/nets/mobilenet_v2.json"
-TMP=$(mktemp -d)
 MNT=
-cleanup() {
+cli_atexit() {
 	[ -n "$MNT" ] && umount "$MNT" 2>/dev/null
-	rm -rf "$TMP"
+	return 0
 }
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -235,5 +228,4 @@ took=$(($(date +%s) - start))
 check "100,000-field CSV: exit 2, one line, under 5 s (took ${took}s)" \
     '[ "$rc" -eq 2 ] && one_line "$TMP/e" && [ "$took" -lt 5 ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

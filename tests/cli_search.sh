@@ -8,18 +8,11 @@
 # another space, a database of a newer schema) gets one line and exit 2;
 # `h4h demo` writes its table, traces and database, and reruns from them.
 # Needs $H4H_BIN, $H4H_SRCDIR, python3.
-set -u
+CLI_NAME=cli_search
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:-.}
 SPACE="$SRC/spaces/h4h-fmnist.json"
 SYS="$SRC/hwprofiles/system-npu-8cim.ini"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "cli_search: python3 missing, skipped"
@@ -176,5 +169,4 @@ check "  summary.md and the database" '[ -s "$TMP/demo/summary.md" ] && [ -s "$T
 check "demo rerun: no new evaluations, the same table" \
     'grep -q "^real evaluations 0 (cached" "$TMP/demo2.out" && [ "$(grep " ms  *npu-" "$TMP/demo.out")" = "$(grep " ms  *npu-" "$TMP/demo2.out")" ]'
 
-echo "cli_search: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

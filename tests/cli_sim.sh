@@ -10,23 +10,13 @@
 # `make check` provides.  JSON checks need python3 and are skipped (counted
 # neither passed nor failed) without it.  Prints "N passed, M failed";
 # exits 1 on failure.
-set -u
+CLI_NAME=cli_sim
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-: "${H4H_SRCDIR:=.}"
-: "${H4H_BIN:=./h4h}"
 SYS="$H4H_SRCDIR/hwprofiles/system-npu-8cim.ini"
 SYS0="$H4H_SRCDIR/hwprofiles/system-npu-only.ini"
 NET="$H4H_SRCDIR/nets/hybrid_example.json"
 ARCH="$H4H_SRCDIR/nets/h4h-min.json"
-
-if [ ! -x "$H4H_BIN" ]; then
-	echo "cli_sim.sh: H4H_BIN '$H4H_BIN' is not an executable" >&2
-	exit 99
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/h4h-cli-sim.XXXXXX") || exit 99
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
 
 passed=0
 failed=0

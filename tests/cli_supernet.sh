@@ -6,17 +6,10 @@
 # costs and a checkpoint `h4h eval` scores to the accuracy `supernet eval`
 # reports; SIGINT writes the checkpoint and exits 130, --resume continues;
 # bad input gets one line and exit 2.  Needs $H4H_BIN, $H4H_SRCDIR, python3.
-set -u
+CLI_NAME=cli_supernet
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:-.}
 SPACE="$SRC/spaces/h4h-fmnist.json"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "cli_supernet: python3 missing, skipped"
@@ -122,5 +115,4 @@ check "missing dataset: exit 2, one line naming it" \
     >/dev/null 2>"$TMP/z.err"
 check "unknown recipe: exit 2" '[ $? -eq 2 ] && grep -q "bogus" "$TMP/z.err"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

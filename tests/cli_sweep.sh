@@ -3,19 +3,8 @@
 # memoization, `h4h sweep` (resume, kill -9, concurrent writers, --jobs)
 # and `h4h db`.  Needs $H4H_BIN and $H4H_SRCDIR; python3 (for integrity
 # checks through its sqlite3 module) is optional.
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:?H4H_SRCDIR must name the source tree}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+CLI_NAME=cli_sweep
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 SYS8=$SRC/hwprofiles/system-npu-8cim.ini
 SYS0=$SRC/hwprofiles/system-npu-only.ini
@@ -172,5 +161,4 @@ check "bad --vary key: no database created" '[ ! -e "$TMP/new.db" ]'
     --db "$TMP/new.db" >/dev/null 2>"$TMP/v2.err"
 check "out-of-range --vary value: exit 2" '[ $? -eq 2 ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

@@ -4,19 +4,8 @@
 # export sweep:ID` gives one row per point when other objectives' costs of
 # the same systems are stored; an empty profile and a network given twice
 # are errors.  Needs $H4H_BIN and $H4H_SRCDIR.
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:?H4H_SRCDIR must name the source tree}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+CLI_NAME=cli_sweep_labels
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 SYS=$SRC/hwprofiles/system-npu-8cim.ini
 NET=$SRC/nets/hybrid_example.json
@@ -109,5 +98,4 @@ refuse "comment-only profile" "is empty" -- \
 refuse "--net twice" "give exactly one of --net, --arch and --onnx (got 2)" -- \
     sim --system "$SYS" --net "$NET" --net "$NET"
 
-echo "cli_sweep_labels: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

@@ -4,19 +4,8 @@
 # the provenance every output carries: h4h's version, the model revision
 # and this system hash, in sim's JSON, CSV and trace and in sweep exports.
 # Needs $H4H_BIN and $H4H_SRCDIR.
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-SRC=${H4H_SRCDIR:?H4H_SRCDIR must name the source tree}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+CLI_NAME=cli_system
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 cat >"$TMP/my.ini" <<EOI
 ; a design point
@@ -84,5 +73,4 @@ check "a bad --set exits 2" '[ $? -eq 2 ] && grep -q "cim.macros" "$TMP/e3"'
 "$H4H" system --help >"$TMP/h" 2>&1
 check "--help exits 0" '[ $? -eq 0 ] && grep -q "^usage: h4h system" "$TMP/h"'
 
-echo "cli_system: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done

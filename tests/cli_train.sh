@@ -4,15 +4,8 @@
 # eval reads; SIGINT writes the checkpoint and exits 130, and --resume
 # continues it; corrupt or missing checkpoints and bad options get one line
 # and exit 2.  Needs $H4H_BIN; python3 (to write the gzip IDX files).
-set -u
-
-H4H=${H4H_BIN:?H4H_BIN must name the h4h binary}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-pass=0
-fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
+CLI_NAME=cli_train
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "cli_train: python3 missing, skipped"
@@ -65,5 +58,4 @@ check "missing data: exit 2, one line naming the file" \
 "$H4H" train --model ref-cnn --batch 0 --steps 1 >/dev/null 2>"$TMP/o.err"
 check "bad option value: exit 2" '[ $? -eq 2 ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done
