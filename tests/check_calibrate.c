@@ -1,5 +1,5 @@
 /*
- * check_calibrate.c - calibration against measured tables (calibrate.c).
+ * check_calibrate.c - calibration against measured tables (src/cost/calibrate/).
  *
  * Core: the fit recovers the known knob values of the synthetic table
  * (hwprofiles/tables/synthetic-u55.csv, made by gen_synthetic.sh with +-1 %
@@ -296,7 +296,7 @@ START_TEST(test_written_profile_reproduces)
 }
 END_TEST
 
-/* calibrate.c re-simulates only a scale's own kind in the Jacobian. */
+/* fit.c re-simulates only a scale's own kind in the Jacobian. */
 START_TEST(test_scale_moves_only_its_kind)
 {
 	sim_cal_table *t = load_table("hwprofiles/tables/synthetic-u55.csv");

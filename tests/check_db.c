@@ -1,5 +1,5 @@
 /*
- * check_db.c - the cost database (db.c).
+ * check_db.c - the cost database (src/cost/).
  *
  * Core: a new file gets the schema, application_id and user_version; a
  * system's identity is its values (a new name is the same system, a new

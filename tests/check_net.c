@@ -1,8 +1,9 @@
 /*
- * check_net.c - the JSON layer list (net.c) and the H4H architecture
- * lowering (arch.c): hand-computed shapes, MACs and weight bytes, the shipped
- * nets under nets/ (found through $H4H_SRCDIR, default "."), and one case per
- * documented error, each checking the code and the words of the message.
+ * check_net.c - the JSON layer list (front/net_json.c over spec/net.c) and
+ * the H4H architecture lowering (front/arch.c): hand-computed shapes, MACs
+ * and weight bytes, the shipped nets under nets/ (found through
+ * $H4H_SRCDIR, default "."), and one case per documented error, each
+ * checking the code and the words of the message.
  */
 #include "check_util.h"
 #include <check.h>

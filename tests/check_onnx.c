@@ -1,5 +1,5 @@
 /*
- * check_onnx.c - the ONNX front end (onnx.c).
+ * check_onnx.c - the ONNX front end (src/sim/front/onnx/).
  *
  * Core: the torchvision fixtures under nets/onnx/ (found through
  * $H4H_SRCDIR) give PyTorch's MAC counts, recorded by nets/onnx/export.py

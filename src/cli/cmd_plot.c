@@ -192,7 +192,7 @@ get(const row *r, const char *key)
 }
 
 /* A stored objective matches the wanted one by name or by its enum value
- * (whichever way db.c stores it). */
+ * (whichever way the database stores it). */
 static int
 objective_matches(const char *stored, const char *want)
 {

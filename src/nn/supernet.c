@@ -11,8 +11,8 @@
  * blocks, three scratch inside one), each as large as the largest
  * activation.
  *
- * The layers and their order mirror src/sim/arch.c's lowering (that file's
- * header lists them), with the batch norms it folds away:
+ * The layers and their order mirror src/sim/front/arch.c's lowering (that
+ * file's header lists them), with the batch norms it folds away:
  *   conv     conv 3x3 /s, BN + hswish
  *   mbconv   per block j < depth: [expand 1x1 C -> C*e, BN + hswish]
  *            (when the stage max e > 1), dw 3x3 /s (j == 0 only), BN +
@@ -24,7 +24,8 @@
  *            -> C, + input
  *   mbpool   expand 1x1 C -> C*e, BN + hswish, global average pool, mix
  *            linear -> width, hswish, dropout, classifier
- * so the MACs counted by nn_sn_macs are exactly net.c's for that lowering.
+ * so the MACs counted by nn_sn_macs are exactly spec/net.c's for that
+ * lowering.
  *
  * Convolutions run the hand paths (cv.impl = NN_IMPL_HAND): oneDNN needs a
  * primitive per (batch, resolution, active widths), thousands of them over

@@ -4,8 +4,8 @@
  * ratio, MLP ratio and input resolution are chosen per forward, every
  * subnet a first-k slice of one set of weights (OFA / AttentiveNAS).
  *
- * The layers of a subnet are exactly those src/sim/arch.c lowers the same
- * architecture into (doc/nn.md, "Elastic supernet"), plus the batch norms
+ * The layers of a subnet are exactly those src/sim/front/arch.c lowers
+ * the same architecture into (doc/nn.md, "Elastic supernet"), plus the batch norms
  * the simulator folds away: nn_sn_macs equals the simulator's MAC count.
  *
  * Invariants:
@@ -98,7 +98,7 @@ int nn_sn_set_active(nn_sn *s, const nn_sn_active *a, h4h_err *err);
 void nn_sn_get_active(const nn_sn *s, nn_sn_active *a);
 
 /* Multiply-accumulates per image of the active subnet, counted as
- * src/sim/net.c counts the lowering of the same architecture. */
+ * src/sim/spec/net.c counts the lowering of the same architecture. */
 long long nn_sn_macs(const nn_sn *s);
 
 /* Regularisation for the next forwards: dropout p before the classifier,

@@ -1,5 +1,5 @@
 /*
- * fuzz_dbblob.c - what the cost database reads back (db.c's blob and row
+ * fuzz_dbblob.c - what the cost database reads back (memo.c's blob and row
  * decoders, partition.c's check of a stored candidate list): a database
  * made once by simulating a small network, then per input one stored row
  * overwritten with the input, as a flipped bit or a buggy tool would leave

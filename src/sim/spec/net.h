@@ -2,9 +2,9 @@
  * net.h - a network as the simulator sees it: an ordered list of layers with
  * resolved shapes.
  *
- * Two front ends build a sim_net: net.c parses the JSON layer list
- * (doc/formats.md), arch.c lowers an H4H architecture (a subnet of the
- * paper's Table 1) into the same list.  Invariants after a successful load:
+ * The front ends build a sim_net (src/sim/front): net_json.c parses the
+ * JSON layer list (doc/formats.md), arch.c lowers an H4H architecture (a
+ * subnet of the paper's Table 1) into the same list, onnx/ an ONNX graph.  Invariants after a successful load:
  * every layer's input shape equals the output shape of the layer(s) it reads,
  * all dimensions are >= 1, and inputs[] only name earlier layers (-1 is the
  * network input).  Shapes are H x W x C (rows x 1 x C for token tensors).
