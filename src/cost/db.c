@@ -19,6 +19,10 @@
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
 
+/* ---- statements --------------------------------------------------------- */
+
+/* Every statement the store uses, prepared once at open (dbInt.h names
+ * them). */
 static const char *const st_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",

@@ -1,8 +1,7 @@
 /*
  * onnxInt.h - the ONNX reader's private header: the tensor table, the
  * lowering state, and the helpers its files share.  Nothing outside
- * src/sim/front/onnx includes it.
- *
+ * src/sim/front/onnx includes it.  The lowering's rules, for all its files:
  *
  * The graph is read with protobuf-c, from C code generated at build time
  * from the onnx.proto Debian ships (Makefile.am).  Nodes are visited once,

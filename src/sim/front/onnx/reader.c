@@ -1,8 +1,8 @@
 /*
  * reader.c - lowers an ONNX graph into the simulator's layer list (the
- * rest of this comment, the lowering's rules, is in onnxInt.h): the
- * model's graph inputs, the count of each tensor's readers, the walk over
- * the nodes in file order, and the public entry points (onnx.h).
+ * lowering's rules are in onnxInt.h's comment): the model's graph
+ * inputs, the count of each tensor's readers, the walk over the nodes in
+ * file order, and the public entry points (onnx.h).
  */
 #include "sim/front/onnx/onnxInt.h"
 
