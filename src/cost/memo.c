@@ -63,8 +63,8 @@ layer_eq(const void *item, const void *key)
 /* The entry of l's key, created on first sight (in memory only).  Equal
  * fields (name aside) give equal keys, so a shape hit needs no key text;
  * a miss formats the key and compares it in full. */
-static layer_ent *
-layer_of(h4h_db *db, const sim_layer *l)
+layer_ent *
+db_layer_of(h4h_db *db, const sim_layer *l)
 {
 	uint64_t h = sim_layer_hash(l);
 	shape_ent *s = h4h_htab_find(&db->shapes, h, shape_eq, l);
@@ -94,8 +94,8 @@ layer_of(h4h_db *db, const sim_layer *l)
 
 /* Whether the file knows the layer (its id then set); -1 on a read error
  * (stuck on the handle). */
-static int
-layer_known(h4h_db *db, layer_ent *le)
+int
+db_layer_known(h4h_db *db, layer_ent *le)
 {
 	int rc;
 
@@ -114,8 +114,8 @@ layer_known(h4h_db *db, layer_ent *le)
 }
 
 /* Inside the open batch: the layer's id, inserted if new. */
-static int
-layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err)
+int
+db_layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err)
 {
 	sqlite3_stmt *st = db->st[ST_LAYER_INSERT];
 	char hash[17];
@@ -219,7 +219,7 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 	cands_ent *ce = NULL;
 	int rc;
 
-	if (layer_known(db, le) != 1)
+	if (db_layer_known(db, le) != 1)
 		return NULL;
 	sqlite3_bind_int64(st, 1, sys);
 	sqlite3_bind_int64(st, 2, le->id);
@@ -250,7 +250,7 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
 
 	ce = h4h_htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
@@ -266,7 +266,7 @@ cache_bad_cands(void *ctx, const sim_layer *l, const char *why)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 
 	db_bad_row(db, "'%s': layer_candidates of system %lld, layer %lld: %s",
 	    db->path, (long long)cx->sys, (long long)le->id, why);
@@ -277,7 +277,7 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	uint64_t h = cands_hash(cx->sys, le);
 	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
 
@@ -305,7 +305,7 @@ db_cands_write(h4h_db *db, cands_ent *ce, h4h_err *err)
 	unsigned char *blob;
 	int rc;
 
-	if ((rc = layer_id_tx(db, ce->le, err)) != 0)
+	if ((rc = db_layer_id_tx(db, ce->le, err)) != 0)
 		return rc;
 	blob = h4h_xmalloc(bytes);
 	pack_cands(ce->c, ce->n, blob);
@@ -454,7 +454,7 @@ cost_load(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c)
 	cost_ent *ce = NULL;
 	int rc;
 
-	if (layer_known(db, le) != 1)
+	if (db_layer_known(db, le) != 1)
 		return NULL;
 	sqlite3_bind_int64(st, 1, sys);
 	sqlite3_bind_int64(st, 2, le->id);
@@ -478,7 +478,7 @@ cache_get_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	cost_ent key = { .sys = cx->sys, .le = le, .npu = split->npu_channels,
 	    .cim = split->cim_channels, .macros = split->macros }, *ce;
 	const sim_layer *keep = r->layer;
@@ -498,7 +498,7 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	uint64_t h = cost_hash(cx->sys, le, split);
 	cost_ent key = { .sys = cx->sys, .le = le, .npu = split->npu_channels,
 	    .cim = split->cim_channels, .macros = split->macros }, *ce;
@@ -530,7 +530,7 @@ db_cost_write(h4h_db *db, cost_ent *ce, h4h_err *err)
 	sqlite3_stmt *st = db->st[ST_COST_PUT];
 	int rc;
 
-	if ((rc = layer_id_tx(db, ce->le, err)) != 0)
+	if ((rc = db_layer_id_tx(db, ce->le, err)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, ce->sys);
 	sqlite3_bind_int64(st, 2, ce->le->id);
