@@ -22,6 +22,7 @@
 #include "check_util.h"
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <math.h>
@@ -34,6 +35,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cost/db.h"
 #include "cost/memo.h"
@@ -41,6 +43,8 @@
 #include "cost/query.h"
 #include "cost/store.h"
 #include "cost/sweep.h"
+#include "sim/front/arch.h"
+#include "sim/front/net_json.h"
 
 /* ---- fixtures (per test) ------------------------------------------------ */
 
@@ -348,7 +352,8 @@ START_TEST(test_migrate_v1_train_logs)
 	    "DROP TABLE train_epochs; DROP TABLE train_runs; "
 	    "ALTER TABLE systems DROP COLUMN model_revision; "
 	    "INSERT INTO sweeps (args, n_points, status) VALUES ('old', 0, "
-	    "'done'); "
+	    "'done'); DROP INDEX networks_hash; ALTER TABLE networks RENAME "
+	    "COLUMN body TO canon; "
 	    "PRAGMA user_version = 1;");
 	db = db_open_ok(path, 0);
 	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
@@ -369,6 +374,106 @@ START_TEST(test_migrate_v1_train_logs)
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM train_epochs "
 	    "WHERE train_loss = 1.5 AND min_val_acc IS NULL"), 1);
 	h4h_db_close(db);
+	tu_tmpdir_remove(&t);
+}
+END_TEST
+
+/* A version-4 file made by the h4h of commit 23008c0 (tests/fixtures/
+ * README.md): the upgrade keeps every network's id and every stored cost,
+ * layer result and accuracy, each network is found again from its
+ * architecture or layer list, and the file shrinks. */
+typedef struct v4_net {
+	int64_t id, sys;
+	char source[8], obj[8];
+	char *arch;
+	double lat, energy;
+} v4_net;
+
+START_TEST(test_migrate_v4_fixture)
+{
+	tu_tmpdir t = TU_TMPDIR_INIT;
+	const char *path = tmp_make(&t, "v4.db");
+	char src[PATH_MAX], cmd[2 * PATH_MAX + 16];
+	v4_net nets[16];
+	int n = 0, costs, accs;
+	struct stat before, after;
+	sqlite3 *s;
+	sqlite3_stmt *st;
+	h4h_db *db;
+	h4h_err err = { "" };
+	int_ctx ctx;
+
+	tu_src_path(src, sizeof src, "tests/fixtures/cost-v4.db");
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(stat(path, &before), 0);
+	ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(s, "SELECT n.id, n.source, n.arch, "
+	    "c.system_id, c.objective, c.latency_s, c.energy_j FROM networks n "
+	    "JOIN network_costs c ON c.network_id = n.id ORDER BY 1, 4", -1,
+	    &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
+		v4_net *v = &nets[n++];
+		const char *a = (const char *)sqlite3_column_text(st, 2);
+
+		v->id = sqlite3_column_int64(st, 0);
+		snprintf(v->source, sizeof v->source, "%s",
+		    sqlite3_column_text(st, 1));
+		v->arch = a ? strdup(a) : NULL;
+		v->sys = sqlite3_column_int64(st, 3);
+		snprintf(v->obj, sizeof v->obj, "%s",
+		    sqlite3_column_text(st, 4));
+		v->lat = sqlite3_column_double(st, 5);
+		v->energy = sqlite3_column_double(st, 6);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	ck_assert_int_eq(n, 10);
+
+	db = db_open_ok(path, 0);
+	ck_assert_int_eq(query_int(db, "PRAGMA user_version"), 5);
+	ck_assert_str_eq(query_text(db, "PRAGMA integrity_check", &ctx), "ok");
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM "
+	    "pragma_foreign_key_check"), 0);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM networks"), 9);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM "
+	    "pragma_table_info('networks') WHERE name = 'canon'"), 0);
+	costs = (int)query_int(db, "SELECT count(*) FROM layer_costs");
+	accs = (int)query_int(db, "SELECT count(*) FROM subnet_accuracy");
+	ck_assert_int_eq(costs, 1252);
+	ck_assert_int_eq(accs, 7);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM runs WHERE "
+	    "status = 'done' AND network_id = 9"), 2);
+	for (int i = 0; i < n; i++) {
+		v4_net *v = &nets[i];
+		sim_objective obj = strcmp(v->obj, "energy") == 0 ?
+		    SIM_OBJ_ENERGY : strcmp(v->obj, "edp") == 0 ? SIM_OBJ_EDP :
+		    SIM_OBJ_LATENCY;
+		sim_net *net = NULL;
+		double lat, energy;
+		int found;
+
+		if (strcmp(v->source, "arch") == 0) {
+			ck_assert_ptr_nonnull(v->arch);
+			ck_assert_msg(sim_arch_parse(v->arch, "fixture", &net,
+			    &err) == 0, "%s", err.msg);
+		} else {
+			tu_src_path(src, sizeof src, "nets/hybrid_example.json");
+			ck_assert_msg(sim_net_load(src, &net, &err) == 0, "%s",
+			    err.msg);
+		}
+		ck_assert_int_eq(h4h_db_net_cost_find(db, v->sys, net, obj,
+		    &lat, &energy, &found, &err), 0);
+		ck_assert_msg(found, "network %lld on system %lld not found "
+		    "after the upgrade", (long long)v->id, (long long)v->sys);
+		ck_assert_double_eq(lat, v->lat);
+		ck_assert_double_eq(energy, v->energy);
+		sim_net_destroy(net);
+		free(v->arch);
+	}
+	h4h_db_close(db);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_int_lt(after.st_size, before.st_size);
 	tu_tmpdir_remove(&t);
 }
 END_TEST
@@ -586,7 +691,6 @@ START_TEST(test_cands_roundtrip)
 	sim_cache c;
 	int64_t sys;
 	int n = 0;
-	int_ctx ctx;
 
 	for (int i = 0; i < 3; i++) {
 		put[i] = mk_split(0x01020304 + i, 16 * i, i);
@@ -605,11 +709,28 @@ START_TEST(test_cands_roundtrip)
 	ck_assert_int_eq(n, 3);
 	ck_assert(memcmp(got, put, sizeof put) == 0);
 	flush_ok(db);
-	/* 52 bytes per candidate, npu_channels little-endian first. */
-	ck_assert_int_eq(query_int(db, "SELECT length(cands) FROM "
-	    "layer_candidates"), 3 * 52);
-	ck_assert_str_eq(query_text(db, "SELECT hex(substr(cands, 1, 4)) "
-	    "FROM layer_candidates", &ctx), "04030201");
+	/* 52 bytes per candidate, npu_channels little-endian first, the
+	 * whole deflated (zlib). */
+	{
+		unsigned char raw[3 * 52 + 1];
+		uLongf n_raw = sizeof raw;
+		sqlite3 *s;
+		sqlite3_stmt *st;
+
+		ck_assert_int_eq(sqlite3_open(h4h_db_path(db), &s), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(s, "SELECT cands FROM "
+		    "layer_candidates", -1, &st, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		ck_assert_int_lt(sqlite3_column_bytes(st, 0), 3 * 52);
+		ck_assert_int_eq(uncompress(raw, &n_raw,
+		    sqlite3_column_blob(st, 0),
+		    (uLong)sqlite3_column_bytes(st, 0)), Z_OK);
+		ck_assert_uint_eq(n_raw, 3 * 52);
+		ck_assert(raw[0] == 4 && raw[1] == 3 && raw[2] == 2 &&
+		    raw[3] == 1);
+		sqlite3_finalize(st);
+		sqlite3_close(s);
+	}
 	h4h_db_close(db);
 	db = db_open_ok(path, 0);
 	c = cache_ok(db, sys);
@@ -843,7 +964,14 @@ START_TEST(test_export)
 	fclose(f);
 	ck_assert_int_eq(count_lines(buf), 4);
 	ck_assert(strncmp(buf, "system_id,layer_id,npu_channels,", 32) == 0);
-	ck_assert_ptr_nonnull(strstr(buf, "\n1,1,62,0,0,"));
+	{
+		/* The layer's id follows the network's two layers. */
+		char want[32];
+
+		snprintf(want, sizeof want, "\n1,%lld,62,0,0,", query_int(db,
+		    "SELECT DISTINCT layer_id FROM layer_costs"));
+		ck_assert_ptr_nonnull(strstr(buf, want));
+	}
 	free(buf);
 	f = open_memstream(&buf, &len);
 	ck_assert_int_eq(h4h_db_export(db, "table:systems", "csv", f, &err), 0);
@@ -1055,7 +1183,9 @@ START_TEST(test_failed_batch_kept)
 	/* Point 5 does not exist: the batch rolls back. */
 	ck_assert_int_eq(h4h_db_run_finish(db, sweep, 5, sys, nid, &err),
 	    H4H_EINPUT);
-	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"), 0);
+	/* Only the network's two layers (schema v5 keeps a network as its
+	 * layers' ids). */
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"), 2);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_costs"), 0);
 	/* Another process takes the first ids meanwhile. */
 	{
@@ -1069,7 +1199,7 @@ START_TEST(test_failed_batch_kept)
 		sqlite3_close(s);
 	}
 	flush_ok(db);
-	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"), 12);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"), 14);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_costs c "
 	    "JOIN layers l ON l.id = c.layer_id WHERE l.key LIKE 'conv%'"), 10);
 	h4h_db_close(db);
@@ -1293,7 +1423,9 @@ START_TEST(test_sigkill_while_writing)
 	    "ended_at IS NULL OR started_at IS NULL OR pid IS NULL)"), 0);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_costs"),
 	    n_done * CRASH_BATCH);
-	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"), n_done);
+	/* Each done point's layer, and the two of the sweep's network. */
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layers"),
+	    n_done + 2);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_costs WHERE "
 	    "latency_s IS NULL OR energy_j IS NULL OR end_ps IS NULL OR "
 	    "est_latency_s IS NULL OR typeof(latency_s) != 'real'"), 0);
@@ -1394,7 +1526,8 @@ START_TEST(test_migrate_keeps_old_costs_unused)
 	sqlite_make(path, "UPDATE systems SET canon = substr(canon, "
 	    "instr(canon, char(10)) + 1); ALTER TABLE systems DROP COLUMN "
 	    "model_revision; DROP TABLE subnet_accuracy; "
-	    "PRAGMA user_version = 2;");
+	    "DROP INDEX networks_hash; ALTER TABLE networks RENAME COLUMN "
+	    "body TO canon; PRAGMA user_version = 2;");
 
 	db = db_open_ok(path, 0);
 	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
@@ -1706,6 +1839,7 @@ db_suite(void)
 	tcase_add_test(tc, test_export);
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_migrate_keeps_old_costs_unused);
+	tcase_add_test(tc, test_migrate_v4_fixture);
 	tcase_add_test(tc, test_failed_batch_kept);
 	tcase_add_test(tc, test_accuracy_cache);
 	suite_add_tcase(s, tc);

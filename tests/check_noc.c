@@ -111,7 +111,7 @@ issue_later(void *ctx)
 {
 	later *l = ctx;
 
-	sim_noc_transfer(l->noc, l->master, l->bytes, l->posted, on_done,
+	sim_noc_transfer(l->noc, l->master, l->bytes, l->posted, 1, on_done,
 	    l->dc);
 }
 
@@ -145,7 +145,7 @@ START_TEST(test_one_read)
 	dlog lg = { 0 };
 	done_ctx d = { &lg, 1 };
 
-	sim_noc_transfer(noc, 0, 800, 0, on_done, &d);
+	sim_noc_transfer(noc, 0, 800, 0, 1, on_done, &d);
 	run_ok();
 	ck_assert_int_eq(lg.n, 1);
 	ck_assert_uint_eq(lg.at[0], t0 + (100 + 32) * CYC);
@@ -162,8 +162,8 @@ START_TEST(test_two_reads_serialize)
 	done_ctx a = { &lg, 0 }, b = { &lg, 1 };
 
 	/* Same instant, different masters: 800 B then 400 B. */
-	sim_noc_transfer(noc, 2, 800, 0, on_done, &a);
-	sim_noc_transfer(noc, 0, 400, 0, on_done, &b);
+	sim_noc_transfer(noc, 2, 800, 0, 1, on_done, &a);
+	sim_noc_transfer(noc, 0, 400, 0, 1, on_done, &b);
 	run_ok();
 	ck_assert_int_eq(lg.n, 2);
 	ck_assert_int_eq(lg.tag[0], 0);
@@ -186,8 +186,8 @@ START_TEST(test_write_done_when_off_link)
 	done_ctx w = { &lg, 0 }, r = { &lg, 1 };
 
 	/* A write, then a read queued behind it. */
-	sim_noc_transfer(noc, 1, 800, 1, on_write_done, &w);
-	sim_noc_transfer(noc, 0, 80, 0, on_done, &r);
+	sim_noc_transfer(noc, 1, 800, 1, 1, on_write_done, &w);
+	sim_noc_transfer(noc, 0, 80, 0, 1, on_done, &r);
 	run_ok();
 	ck_assert_int_eq(lg.n, 2);
 	ck_assert_uint_eq(at_of(&lg, 0), t0 + 100 * CYC);
@@ -212,7 +212,7 @@ START_TEST(test_fifo_across_masters)
 
 	for (int i = 0; i < N; i++) {
 		d[i] = (done_ctx){ &lg, i };
-		sim_noc_transfer(noc, master[i], bytes[i], posted[i],
+		sim_noc_transfer(noc, master[i], bytes[i], posted[i], 1,
 		    posted[i] ? on_write_done : on_done, &d[i]);
 		/* Reference: in issue order, back to back on the link. */
 		free_at += (uint64_t)((bytes[i] + 7) / 8) * CYC;
@@ -235,6 +235,41 @@ START_TEST(test_fifo_across_masters)
 }
 END_TEST
 
+/* A master alone on the link (sim_noc_set_solo) hears of each delivery
+ * before the transfer call returns, at the times the link-free events
+ * would have reported, and the horizon is the last of them. */
+START_TEST(test_solo_told_at_once)
+{
+	enum { N = 6 };
+	static const double bytes[N] = { 800, 8, 0, 4096, 17, 333 };
+	static const int posted[N] = { 0, 1, 0, 0, 1, 1 };
+	sim_noc_cfg c = cfg_default();
+	sim_noc *noc = noc_new(&c, 1);
+	uint64_t t0 = h4h_kernel_now_ps(), free_at = t0;
+	dlog lg = { 0 };
+	done_ctx d[N];
+
+	sim_noc_reset(noc, NULL, t0);
+	sim_noc_set_solo(noc, 1);
+	for (int i = 0; i < N; i++) {
+		d[i] = (done_ctx){ &lg, i };
+		sim_noc_transfer(noc, 0, bytes[i], posted[i], 1, on_done,
+		    &d[i]);
+		ck_assert_int_eq(lg.n, i + 1);
+		free_at += (uint64_t)((bytes[i] + 7) / 8) * CYC;
+		ck_assert_uint_eq(lg.at[i], free_at + (posted[i] ? 0 : LAT));
+	}
+	/* The last delivery is a posted write: the horizon is its time. */
+	ck_assert_uint_eq(sim_noc_horizon_ps(noc), t0 + (100 + 1 + 512 + 3 +
+	    42) * CYC);
+	run_ok();
+	ck_assert_int_eq(lg.n, N);
+	ck_assert_uint_eq(sim_noc_busy_ps(noc), free_at - t0);
+	sim_noc_set_solo(noc, 0);
+	sim_noc_destroy(noc);
+}
+END_TEST
+
 START_TEST(test_stats_exact)
 {
 	sim_noc_cfg c = cfg_default();
@@ -247,8 +282,8 @@ START_TEST(test_stats_exact)
 
 	/* t0: master 0 reads 800 B (link busy until +100 cycles) and master 1
 	 * writes 160 B (queued: waits 100 cycles, holds 20). */
-	sim_noc_transfer(noc, 0, 800, 0, on_done, &d[0]);
-	sim_noc_transfer(noc, 1, 160, 1, on_write_done, &d[1]);
+	sim_noc_transfer(noc, 0, 800, 0, 1, on_done, &d[0]);
+	sim_noc_transfer(noc, 1, 160, 1, 1, on_write_done, &d[1]);
 	/* +75 cycles: master 1 reads 80 B: waits until +120, holds 10. */
 	l1 = (later){ noc, 1, 0, 80, &d[2], NULL };
 	schedule(&l1, 75 * CYC);
@@ -301,8 +336,8 @@ START_TEST(test_double_bandwidth_halves_occupancy)
 	ck_assert_uint_eq(sim_noc_latency_ps(&c8), sim_noc_latency_ps(&c4));
 	noc = noc_new(&c8, 2);
 	t0 = h4h_kernel_now_ps();
-	sim_noc_transfer(noc, 0, 800, 0, on_done, &a);
-	sim_noc_transfer(noc, 1, 800, 0, on_done, &b);
+	sim_noc_transfer(noc, 0, 800, 0, 1, on_done, &a);
+	sim_noc_transfer(noc, 1, 800, 0, 1, on_done, &b);
 	run_ok();
 	ck_assert_uint_eq(at_of(&lg, 0), t0 + (50 + 32) * CYC);
 	ck_assert_uint_eq(at_of(&lg, 1), t0 + (100 + 32) * CYC);
@@ -320,8 +355,8 @@ START_TEST(test_reset_clears_stats)
 	const sim_noc_stats *s;
 	uint64_t t1;
 
-	sim_noc_transfer(noc, 0, 800, 0, on_done, &a);
-	sim_noc_transfer(noc, 1, 800, 0, on_done, &a);
+	sim_noc_transfer(noc, 0, 800, 0, 1, on_done, &a);
+	sim_noc_transfer(noc, 1, 800, 0, 1, on_done, &a);
 	run_ok();
 	ck_assert_uint_eq(sim_noc_busy_ps(noc), 200 * CYC);
 	t1 = h4h_kernel_now_ps();
@@ -335,7 +370,7 @@ START_TEST(test_reset_clears_stats)
 		ck_assert_uint_eq(s->wait_ps, 0);
 	}
 	/* The link works after a reset and counts afresh. */
-	sim_noc_transfer(noc, 1, 24, 0, on_done, &b);
+	sim_noc_transfer(noc, 1, 24, 0, 1, on_done, &b);
 	run_ok();
 	ck_assert_int_eq(lg.n, 3);
 	ck_assert_uint_eq(lg.at[2], t1 + (3 + 32) * CYC);
@@ -360,13 +395,13 @@ START_TEST(test_zero_byte_read_is_latency_alone)
 	done_ctx d = { &lg, 0 }, w = { &lg, 1 };
 
 	ck_assert_uint_eq(sim_noc_occupancy_ps(&c, 0), 0);
-	sim_noc_transfer(noc, 0, 0, 0, on_done, &d);
+	sim_noc_transfer(noc, 0, 0, 0, 1, on_done, &d);
 	run_ok();
 	ck_assert_int_eq(lg.n, 1);
 	ck_assert_uint_eq(lg.at[0], t0 + LAT);
 	/* A zero-byte write is done at once. */
 	t1 = h4h_kernel_now_ps();
-	sim_noc_transfer(noc, 0, 0, 1, on_write_done, &w);
+	sim_noc_transfer(noc, 0, 0, 1, 1, on_write_done, &w);
 	run_ok();
 	ck_assert_int_eq(lg.n, 2);
 	ck_assert_uint_eq(lg.at[1], t1);
@@ -405,8 +440,8 @@ START_TEST(test_no_latency)
 	c.latency_cycles = 0;
 	noc = noc_new(&c, 2);
 	t0 = h4h_kernel_now_ps();
-	sim_noc_transfer(noc, 0, 16, 0, on_done, &a);
-	sim_noc_transfer(noc, 1, 16, 1, on_write_done, &b);
+	sim_noc_transfer(noc, 0, 16, 0, 1, on_done, &a);
+	sim_noc_transfer(noc, 1, 16, 1, 1, on_write_done, &b);
 	run_ok();
 	/* A read and a write now complete when they leave the link. */
 	ck_assert_uint_eq(at_of(&lg, 0), t0 + 2 * CYC);
@@ -428,7 +463,7 @@ START_TEST(test_warmups_overlap_occupancy_does_not)
 	 * plus one warm-up, not 20 warm-ups. */
 	for (int i = 0; i < N; i++) {
 		d[i] = (done_ctx){ &lg, i };
-		sim_noc_transfer(noc, 0, 8, 0, on_done, &d[i]);
+		sim_noc_transfer(noc, 0, 8, 0, 1, on_done, &d[i]);
 	}
 	run_ok();
 	ck_assert_int_eq(lg.n, N);
@@ -452,7 +487,7 @@ START_TEST(test_idle_gap_not_busy)
 	uint64_t t0 = h4h_kernel_now_ps();
 
 	/* A read issued long after the link went idle starts at once. */
-	sim_noc_transfer(noc, 0, 80, 0, on_done, &a);
+	sim_noc_transfer(noc, 0, 80, 0, 1, on_done, &a);
 	l = (later){ noc, 0, 0, 80, &b, NULL };
 	schedule(&l, 1000 * CYC);
 	run_ok();
@@ -477,15 +512,15 @@ START_TEST(test_destroy_null_and_pending)
 	sim_noc_destroy(NULL);
 	/* Destroying a NoC with transfers queued and on the link must not
 	 * leave its timers firing into freed memory. */
-	sim_noc_transfer(noc, 0, 800, 0, on_done, &a);
-	sim_noc_transfer(noc, 0, 800, 0, on_done, &a);
+	sim_noc_transfer(noc, 0, 800, 0, 1, on_done, &a);
+	sim_noc_transfer(noc, 0, 800, 0, 1, on_done, &a);
 	sim_noc_destroy(noc);
 	run_ok();
 	ck_assert_int_eq(lg.n, 0);
 	ck_assert_uint_eq(h4h_kernel_now_ps(), t0);
 	/* A fresh NoC reuses the pooled timers cleanly. */
 	other = noc_new(&c, 1);
-	sim_noc_transfer(other, 0, 8, 0, on_done, &a);
+	sim_noc_transfer(other, 0, 8, 0, 1, on_done, &a);
 	run_ok();
 	ck_assert_int_eq(lg.n, 1);
 	ck_assert_uint_eq(lg.at[0], t0 + CYC + LAT);
@@ -507,6 +542,7 @@ noc_suite(void)
 	tcase_add_test(core, test_write_done_when_off_link);
 	tcase_add_test(core, test_fifo_across_masters);
 	tcase_add_test(core, test_stats_exact);
+	tcase_add_test(core, test_solo_told_at_once);
 	tcase_add_test(core, test_double_bandwidth_halves_occupancy);
 	tcase_add_test(core, test_reset_clears_stats);
 	suite_add_tcase(s, core);

@@ -31,9 +31,9 @@ static const char *const st_sql[ST_COUNT] = {
 	    "created_at, model_revision) VALUES (?1, ?2, ?3, " NOW ", ?4)",
 	[ST_SYS_ID] = "SELECT id FROM systems WHERE canon = ?1",
 	[ST_SYS_EXISTS] = "SELECT 1 FROM systems WHERE id = ?1",
-	[ST_NET_INSERT] = "INSERT OR IGNORE INTO networks (hash, canon, name, "
-	    "source, arch, n_layers, macs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_NET_ID] = "SELECT id FROM networks WHERE canon = ?1",
+	[ST_NET_INSERT] = "INSERT INTO networks (hash, body, name, source, "
+	    "arch, n_layers, macs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_NET_ID] = "SELECT id, body FROM networks WHERE hash = ?1",
 	[ST_NET_EXISTS] = "SELECT 1 FROM networks WHERE id = ?1",
 	[ST_LAYER_INSERT] = "INSERT OR IGNORE INTO layers (hash, key, op, "
 	    "macs, weight_bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -371,7 +371,14 @@ migrate(h4h_db *db, h4h_err *err)
 	    "PRAGMA user_version = %d", H4H_DB_APPLICATION_ID,
 	    H4H_DB_SCHEMA_VERSION);
 	if (sqlite3_exec(db->s, sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_write_err(db, err);
+		goto out;
+	}
+	/* Version 5 dropped the networks' canonical texts: give their pages
+	 * back to the file system (the upgrade happens once per file). */
+	if (version >= 1 && version < 5 &&
+	    sqlite3_exec(db->s, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_write_err(db, err);
 out:
 	if (rc != 0 && !sqlite3_get_autocommit(db->s))

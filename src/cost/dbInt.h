@@ -15,6 +15,7 @@
 
 #include "cost/db.h"
 #include "cost/memo.h"
+#include "cost/netbody.h"
 #include "cost/nas_tables.h"
 #include "cost/query.h"
 #include "cost/store.h"
@@ -70,7 +71,8 @@ enum {
 
 /* A candidate in a layer_candidates blob: int32 npu_channels, cim_channels,
  * macros, then float64 cim_weight_bytes, max_macro_bytes, est_latency_s,
- * est_energy_j, est_noc_bytes, all little-endian. */
+ * est_energy_j, est_noc_bytes, all little-endian; since version 5 the
+ * blob is these records deflated (zlib), a quarter of the size. */
 #define CAND_BYTES (3 * 4 + 5 * 8)
 
 /* ---- in-memory tables --------------------------------------------------- */
@@ -137,9 +139,15 @@ typedef struct sys_ent {
 
 /* A network first costed in this process with its cost: the network row
  * and its network_costs row are written together at the next flush. */
+/* A network waiting for the flush: what its body needs (netbody.h), with
+ * each layer's key entry in place of the id it gets then. */
 typedef struct pnet_ent {
 	uint64_t hash;
-	char *canon, *name, *arch;
+	int in[3];
+	struct layer_ent **le;
+	int (*inputs)[2];
+	unsigned char *n_inputs;
+	char *name, *arch;
 	const char *source;		/* "net" or "arch" */
 	int n_layers;
 	ncost_ent cost;			/* .net filled in at the flush */
@@ -225,7 +233,11 @@ typedef int (*tx_extra)(h4h_db *db, const void *arg, h4h_err *err);
 int db_write_batch(h4h_db *db, tx_extra extra, const void *arg,
     h4h_err *err);
 
-/* memo.c */
+/* memo.c: the layer memo (the entry of a layer's key; whether the file
+ * knows it, -1 on a read error; inside a batch, its id, added if new) */
+layer_ent *db_layer_of(h4h_db *db, const sim_layer *l);
+int db_layer_known(h4h_db *db, layer_ent *le);
+int db_layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err);
 int db_cands_write(h4h_db *db, cands_ent *ce, h4h_err *err);
 int db_cost_write(h4h_db *db, cost_ent *ce, h4h_err *err);
 

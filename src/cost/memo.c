@@ -17,6 +17,8 @@
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
 
+#include <zlib.h>
+
 /* The stored fields of a layer result, in COST_COLS order. */
 enum { F_DOUBLE, F_U64, F_LL };
 static const struct {
@@ -63,8 +65,8 @@ layer_eq(const void *item, const void *key)
 /* The entry of l's key, created on first sight (in memory only).  Equal
  * fields (name aside) give equal keys, so a shape hit needs no key text;
  * a miss formats the key and compares it in full. */
-static layer_ent *
-layer_of(h4h_db *db, const sim_layer *l)
+layer_ent *
+db_layer_of(h4h_db *db, const sim_layer *l)
 {
 	uint64_t h = sim_layer_hash(l);
 	shape_ent *s = h4h_htab_find(&db->shapes, h, shape_eq, l);
@@ -94,8 +96,8 @@ layer_of(h4h_db *db, const sim_layer *l)
 
 /* Whether the file knows the layer (its id then set); -1 on a read error
  * (stuck on the handle). */
-static int
-layer_known(h4h_db *db, layer_ent *le)
+int
+db_layer_known(h4h_db *db, layer_ent *le)
 {
 	int rc;
 
@@ -114,8 +116,8 @@ layer_known(h4h_db *db, layer_ent *le)
 }
 
 /* Inside the open batch: the layer's id, inserted if new. */
-static int
-layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err)
+int
+db_layer_id_tx(h4h_db *db, layer_ent *le, h4h_err *err)
 {
 	sqlite3_stmt *st = db->st[ST_LAYER_INSERT];
 	char hash[17];
@@ -186,20 +188,35 @@ unpack_cands(const unsigned char *b, int n, sim_cand *c)
 	}
 }
 
-/* A blob of `bytes` can hold n packed candidates: size_t arithmetic, so
- * that no n wraps around to a matching length. */
+/* The n packed candidates a blob (zlib, version 5) holds: 0, or -1 if it
+ * does not inflate to exactly n of them.  size_t arithmetic, so that no n
+ * wraps around to a matching length. */
 static int
-cands_size_ok(sqlite3_int64 n, int bytes)
+cands_decode(sqlite3_int64 n, const void *blob, int bytes, sim_cand *out)
 {
-	return n > 0 && n <= INT_MAX / CAND_BYTES && bytes > 0 &&
-	    (size_t)bytes == (size_t)n * CAND_BYTES;
+	size_t want = (size_t)n * CAND_BYTES;
+	uLongf got = (uLongf)want;
+	unsigned char *raw;
+	int ok;
+
+	if (n <= 0 || n > INT_MAX / CAND_BYTES || bytes <= 0 || blob == NULL)
+		return -1;
+	raw = h4h_xmalloc(want + 1);
+	/* One byte more than wanted: a longer stream fills it and fails. */
+	got = (uLongf)(want + 1);
+	ok = uncompress(raw, &got, blob, (uLong)bytes) == Z_OK &&
+	    (size_t)got == want;
+	if (ok && out != NULL)
+		unpack_cands(raw, (int)n, out);
+	free(raw);
+	return ok ? 0 : -1;
 }
 
 /* A candidate list read from the file (blob of n packed candidates), kept
  * in memory from now on. */
 static cands_ent *
 cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
-    const void *blob)
+    const sim_cand *c)
 {
 	cands_ent *ce = h4h_xcalloc(1, sizeof *ce);
 
@@ -207,7 +224,7 @@ cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
 	ce->le = le;
 	ce->n = n;
 	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
-	unpack_cands(blob, n, ce->c);
+	memcpy(ce->c, c, (size_t)n * sizeof *c);
 	h4h_htab_add(&db->cands, cands_hash(sys, le), ce);
 	return ce;
 }
@@ -219,7 +236,7 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 	cands_ent *ce = NULL;
 	int rc;
 
-	if (layer_known(db, le) != 1)
+	if (db_layer_known(db, le) != 1)
 		return NULL;
 	sqlite3_bind_int64(st, 1, sys);
 	sqlite3_bind_int64(st, 2, le->id);
@@ -228,15 +245,18 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 		sqlite3_int64 n = sqlite3_column_int64(st, 0);
 		const void *blob = sqlite3_column_blob(st, 1);
 		int bytes = sqlite3_column_bytes(st, 1);
+		sim_cand *c = n > 0 && n <= INT_MAX / CAND_BYTES ?
+		    h4h_xcalloc((size_t)n, sizeof *c) : NULL;
 
-		if (!cands_size_ok(n, bytes)) {
+		if (c == NULL || cands_decode(n, blob, bytes, c) != 0) {
 			db_bad_row(db, "'%s': layer_candidates of system %lld, "
-			    "layer %lld: %d bytes for %lld candidates",
+			    "layer %lld: %d bytes are not %lld candidates",
 			    db->path, (long long)sys, (long long)le->id, bytes,
 			    (long long)n);
 		} else {
-			ce = cands_remember(db, sys, le, n, blob);
+			ce = cands_remember(db, sys, le, (int)n, c);
 		}
+		free(c);
 	} else if (rc != SQLITE_DONE) {
 		db_stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
 		    db_reason(db->s));
@@ -250,7 +270,7 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
 
 	ce = h4h_htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
@@ -266,7 +286,7 @@ cache_bad_cands(void *ctx, const sim_layer *l, const char *why)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 
 	db_bad_row(db, "'%s': layer_candidates of system %lld, layer %lld: %s",
 	    db->path, (long long)cx->sys, (long long)le->id, why);
@@ -277,7 +297,7 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	uint64_t h = cands_hash(cx->sys, le);
 	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
 
@@ -302,18 +322,28 @@ db_cands_write(h4h_db *db, cands_ent *ce, h4h_err *err)
 {
 	sqlite3_stmt *st = db->st[ST_CANDS_PUT];
 	size_t bytes = (size_t)ce->n * CAND_BYTES;
-	unsigned char *blob;
+	unsigned char *raw, *blob;
+	uLongf zn;
 	int rc;
 
-	if ((rc = layer_id_tx(db, ce->le, err)) != 0)
+	if ((rc = db_layer_id_tx(db, ce->le, err)) != 0)
 		return rc;
-	blob = h4h_xmalloc(bytes);
-	pack_cands(ce->c, ce->n, blob);
+	raw = h4h_xmalloc(bytes);
+	pack_cands(ce->c, ce->n, raw);
+	zn = compressBound((uLong)bytes);
+	blob = h4h_xmalloc(zn);
+	if (compress2(blob, &zn, raw, (uLong)bytes, 6) != Z_OK) {
+		free(raw);
+		free(blob);
+		return h4h_errf(err, H4H_EIO, "cannot compress a candidate "
+		    "list for '%s'", db->path);
+	}
 	sqlite3_bind_int64(st, 1, ce->sys);
 	sqlite3_bind_int64(st, 2, ce->le->id);
 	sqlite3_bind_int(st, 3, ce->n);
-	sqlite3_bind_blob(st, 4, blob, (int)bytes, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, blob, (int)zn, SQLITE_STATIC);
 	rc = db_run_st(db, ST_CANDS_PUT);
+	free(raw);
 	free(blob);
 	return rc == SQLITE_OK ? 0 : db_write_err(db, err);
 }
@@ -454,7 +484,7 @@ cost_load(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c)
 	cost_ent *ce = NULL;
 	int rc;
 
-	if (layer_known(db, le) != 1)
+	if (db_layer_known(db, le) != 1)
 		return NULL;
 	sqlite3_bind_int64(st, 1, sys);
 	sqlite3_bind_int64(st, 2, le->id);
@@ -478,7 +508,7 @@ cache_get_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	cost_ent key = { .sys = cx->sys, .le = le, .npu = split->npu_channels,
 	    .cim = split->cim_channels, .macros = split->macros }, *ce;
 	const sim_layer *keep = r->layer;
@@ -498,7 +528,7 @@ cache_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = layer_of(db, l);
+	layer_ent *le = db_layer_of(db, l);
 	uint64_t h = cost_hash(cx->sys, le, split);
 	cost_ent key = { .sys = cx->sys, .le = le, .npu = split->npu_channels,
 	    .cim = split->cim_channels, .macros = split->macros }, *ce;
@@ -530,7 +560,7 @@ db_cost_write(h4h_db *db, cost_ent *ce, h4h_err *err)
 	sqlite3_stmt *st = db->st[ST_COST_PUT];
 	int rc;
 
-	if ((rc = layer_id_tx(db, ce->le, err)) != 0)
+	if ((rc = db_layer_id_tx(db, ce->le, err)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, ce->sys);
 	sqlite3_bind_int64(st, 2, ce->le->id);
@@ -641,24 +671,27 @@ preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	const void *blob = sqlite3_column_blob(st, 2);
 	layer_ent *le;
 	cands_ent key;
+	sim_cand *c;
 
 	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL)
 		return;
-	if (!cands_size_ok(sqlite3_column_int64(st, 1),
-	    sqlite3_column_bytes(st, 2))) {
-		db_bad_row(db, "'%s': layer_candidates of system %lld, layer "
-		    "%lld: %d bytes for %lld candidates", db->path,
-		    (long long)ctx->sys, (long long)id,
-		    sqlite3_column_bytes(st, 2),
-		    (long long)sqlite3_column_int64(st, 1));
-		return;
-	}
 	key.sys = ctx->sys;
 	key.le = le;
 	if (h4h_htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
 	    &key) != NULL)
 		return;
-	cands_remember(db, ctx->sys, le, n, blob);
+	c = n > 0 && n <= INT_MAX / CAND_BYTES ?
+	    h4h_xcalloc((size_t)n, sizeof *c) : NULL;
+	if (c == NULL || cands_decode(sqlite3_column_int64(st, 1), blob,
+	    sqlite3_column_bytes(st, 2), c) != 0)
+		db_bad_row(db, "'%s': layer_candidates of system %lld, layer "
+		    "%lld: %d bytes are not %lld candidates", db->path,
+		    (long long)ctx->sys, (long long)id,
+		    sqlite3_column_bytes(st, 2),
+		    (long long)sqlite3_column_int64(st, 1));
+	else
+		cands_remember(db, ctx->sys, le, n, c);
+	free(c);
 }
 
 static void

@@ -10,6 +10,8 @@
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
 
+#include <zlib.h>
+
 /* Version 1.  Frozen: a change is a new migration, never an edit here. */
 static const char schema_v1[] =
 	"CREATE TABLE systems (\n"
@@ -175,6 +177,174 @@ static const char schema_v4[] =
 	"  PRIMARY KEY (supernet, split, settings, gene)\n"
 	");\n";
 
+/* Version 5: a network is its hash and its body (netbody.h), not its
+ * canonical text: the text, about 8 KB for a full-size subnet, was
+ * stored twice (the column and its unique index) and made the demo's
+ * database 266 MB.  Ids are kept, so network_costs and runs still point
+ * at their networks; a layer key the text names and `layers` lacks is
+ * added.  Candidate lists are deflated (zlib): at 52 bytes a candidate
+ * they were the next largest table.  Rows are matched by (hash, body) in the code, under the write
+ * lock, so the index is on the hash alone.  Frozen. */
+static const char schema_v5_table[] =
+	"CREATE TABLE networks_v5 (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  hash TEXT NOT NULL,\n"
+	"  body BLOB NOT NULL,\n"
+	"  name TEXT,\n"
+	"  source TEXT NOT NULL CHECK (source IN ('net', 'arch')),\n"
+	"  arch TEXT,\n"
+	"  n_layers INTEGER,\n"
+	"  macs INTEGER\n"
+	");\n";
+static const char schema_v5_swap[] =
+	"DROP TABLE networks;\n"
+	"ALTER TABLE networks_v5 RENAME TO networks;\n"
+	"CREATE INDEX networks_hash ON networks (hash);\n";
+
+typedef struct mig5 {
+	sqlite3 *s;
+	sqlite3_stmt *layer_id, *layer_add;
+	db_body body;
+} mig5;
+
+/* The id of a key in `layers`, added (from the key's own fields) if the
+ * file lacks it. */
+static int
+mig5_layer(void *ctx, int i, const char *key, int n_inputs,
+    const int *inputs)
+{
+	mig5 *m = ctx;
+	int64_t id = 0;
+	int rc;
+
+	for (int pass = 0; pass < 2 && id == 0; pass++) {
+		sqlite3_bind_text(m->layer_id, 1, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(m->layer_id);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(m->layer_id, 0);
+		sqlite3_reset(m->layer_id);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return SQLITE_ERROR;
+		if (id == 0 && pass == 0) {
+			sim_layer l;
+			char hash[17];
+
+			if (sim_layer_key_parse(key, &l) != 0)
+				return SQLITE_CORRUPT;
+			db_hex64(sim_layer_hash(&l), hash);
+			sqlite3_bind_text(m->layer_add, 1, hash, -1,
+			    SQLITE_TRANSIENT);
+			sqlite3_bind_text(m->layer_add, 2, key, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(m->layer_add, 3, sim_op_name(l.op), -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(m->layer_add, 4, sim_layer_macs(&l));
+			sqlite3_bind_int64(m->layer_add, 5,
+			    sim_layer_weight_bytes(&l));
+			rc = sqlite3_step(m->layer_add);
+			sqlite3_reset(m->layer_add);
+			if (rc != SQLITE_DONE)
+				return SQLITE_ERROR;
+		}
+	}
+	if (id == 0)
+		return SQLITE_ERROR;
+	db_body_layer(&m->body, i, id, n_inputs, inputs);
+	return 0;
+}
+
+/* SQL function h4h_deflate(BLOB): the blob, zlib-deflated. */
+static void
+sql_deflate(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const void *in = sqlite3_value_blob(argv[0]);
+	uLong n = (uLong)sqlite3_value_bytes(argv[0]);
+	uLongf zn = compressBound(n);
+	unsigned char *out = sqlite3_malloc64(zn);
+
+	(void)argc;
+	if (out == NULL || (in == NULL && n > 0) ||
+	    compress2(out, &zn, in, n, 6) != Z_OK) {
+		sqlite3_free(out);
+		sqlite3_result_error(cx, "cannot deflate a candidate list", -1);
+		return;
+	}
+	sqlite3_result_blob(cx, out, (int)zn, sqlite3_free);
+}
+
+static int
+migrate_4_5(sqlite3 *s)
+{
+	sqlite3_stmt *rows = NULL, *put = NULL;
+	mig5 m = { s, NULL, NULL, { 0 } };
+	int rc;
+
+	rc = sqlite3_exec(s, schema_v5_table, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s, "SELECT id, hash, canon, name, source, "
+		    "arch, n_layers, macs FROM networks ORDER BY id", -1, &rows,
+		    NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s, "INSERT INTO networks_v5 (id, hash, "
+		    "body, name, source, arch, n_layers, macs) VALUES (?1, ?2, "
+		    "?3, ?4, ?5, ?6, ?7, ?8)", -1, &put, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s, "SELECT id FROM layers WHERE key = ?1",
+		    -1, &m.layer_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s, "INSERT INTO layers (hash, key, op, "
+		    "macs, weight_bytes) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+		    &m.layer_add, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(rows)) == SQLITE_ROW) {
+		const char *canon = (const char *)sqlite3_column_text(rows, 2);
+		int h, w, c, n;
+
+		rc = canon == NULL ? SQLITE_CORRUPT : SQLITE_OK;
+		if (rc == SQLITE_OK) {
+			/* The input shape and count lead the body: split
+			 * once for them, once for the layers. */
+			rc = db_canon_split(canon, &h, &w, &c, &n, NULL,
+			    NULL) == -1 ? SQLITE_CORRUPT : SQLITE_OK;
+		}
+		if (rc == SQLITE_OK) {
+			db_body_start(&m.body, h, w, c, n);
+			rc = db_canon_split(canon, &h, &w, &c, &n, mig5_layer,
+			    &m);
+			rc = rc == -1 ? SQLITE_CORRUPT : rc;
+		}
+		if (rc != SQLITE_OK)
+			break;
+		for (int k = 0; k < 8; k++) {
+			if (k == 2)
+				sqlite3_bind_blob(put, 3, m.body.p,
+				    (int)m.body.n, SQLITE_STATIC);
+			else
+				sqlite3_bind_value(put, k + 1,
+				    sqlite3_column_value(rows, k));
+		}
+		rc = sqlite3_step(put) == SQLITE_DONE ? SQLITE_OK :
+		    SQLITE_ERROR;
+		sqlite3_reset(put);
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_finalize(rows);
+	sqlite3_finalize(put);
+	sqlite3_finalize(m.layer_id);
+	sqlite3_finalize(m.layer_add);
+	db_body_free(&m.body);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s, schema_v5_swap, NULL, NULL, NULL);
+	/* Candidate lists are stored deflated from version 5 on. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(s, "h4h_deflate", 1, SQLITE_UTF8,
+		    NULL, sql_deflate, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s, "UPDATE layer_candidates SET cands = "
+		    "h4h_deflate(cands)", NULL, NULL, NULL);
+	return rc;
+}
+
 static int
 migrate_0_1(sqlite3 *s)
 {
@@ -205,5 +375,6 @@ int (*const db_migrations[H4H_DB_SCHEMA_VERSION])(sqlite3 *) = {
 	migrate_1_2,
 	migrate_2_3,
 	migrate_3_4,
+	migrate_4_5,
 };
 

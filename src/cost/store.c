@@ -1,6 +1,7 @@
 /*
- * store.c - what the cost database stores by identity: systems and
- * networks (insert-or-get by canonical text, canon.h), network costs, and
+ * store.c - what the cost database stores by identity: systems (insert-or-get
+ * by canonical text, canon.h) and networks (by hash and body, netbody.h),
+ * network costs, and
  * the flush that writes everything pending in one transaction.
  *
  * Invariant: a network first costed in this process is written with its
@@ -149,51 +150,186 @@ h4h_db_system(h4h_db *db, const sim_profile *p, int64_t *id, h4h_err *err)
 	return 0;
 }
 
-typedef struct net_args {
-	const char *hash, *canon, *name, *source, *arch;
-	int n_layers;
-	long long macs;
-} net_args;
+/* ---- networks (schema v5: hash and body, netbody.h) ---------------------- */
 
+/* What a network's body needs, from the network: the layers' key entries
+ * (their ids come from the file) and their inputs. */
 static void
-bind_net(sqlite3_stmt *st, const void *arg)
+shape_fill(h4h_db *db, const sim_net *net, pnet_ent *e)
 {
-	const net_args *a = arg;
+	int n = net->n_layers;
 
-	sqlite3_bind_text(st, 1, a->hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->canon, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a->source, -1, SQLITE_STATIC);
-	if (a->arch != NULL)
-		sqlite3_bind_text(st, 5, a->arch, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, a->n_layers);
-	sqlite3_bind_int64(st, 7, a->macs);
+	e->in[0] = net->in_h;
+	e->in[1] = net->in_w;
+	e->in[2] = net->in_c;
+	e->n_layers = n;
+	e->le = h4h_xcalloc(n > 0 ? (size_t)n : 1, sizeof *e->le);
+	e->inputs = h4h_xcalloc(n > 0 ? (size_t)n : 1, sizeof *e->inputs);
+	e->n_inputs = h4h_xcalloc(n > 0 ? (size_t)n : 1, 1);
+	for (int i = 0; i < n; i++) {
+		const sim_layer *l = &net->layers[i];
+
+		e->le[i] = db_layer_of(db, l);
+		e->n_inputs[i] = (unsigned char)l->n_inputs;
+		e->inputs[i][0] = l->inputs[0];
+		e->inputs[i][1] = l->n_inputs > 1 ? l->inputs[1] : 0;
+	}
 }
 
-/* No memo: a network's canonical text costs more to keep than to look up
- * in the file's unique index (callers that repeat networks memoize them by
- * sim_net_hash, as the oracle does). */
-int
-h4h_db_network(h4h_db *db, const sim_net *net, const char *source,
-    const char *arch_json, int64_t *id, h4h_err *err)
+static void
+shape_free(pnet_ent *e)
 {
-	char *canon, hash[17];
-	net_args a;
+	free(e->le);
+	free(e->inputs);
+	free(e->n_inputs);
+}
+
+static int
+shape_eq(const pnet_ent *a, const pnet_ent *b)
+{
+	size_t n = (size_t)a->n_layers;
+
+	return a->hash == b->hash && a->n_layers == b->n_layers &&
+	    memcmp(a->in, b->in, sizeof a->in) == 0 &&
+	    memcmp(a->le, b->le, n * sizeof *a->le) == 0 &&
+	    memcmp(a->n_inputs, b->n_inputs, n) == 0 &&
+	    memcmp(a->inputs, b->inputs, n * sizeof *a->inputs) == 0;
+}
+
+/* The body with the layers' ids: inside a batch (add) a key the file lacks
+ * is added; otherwise such a key means the network is not in the file.
+ * 1 built, 0 not in the file, or an error code. */
+static int
+body_build(h4h_db *db, const pnet_ent *e, int add, db_body *b, h4h_err *err)
+{
+	db_body_start(b, e->in[0], e->in[1], e->in[2], e->n_layers);
+	for (int i = 0; i < e->n_layers; i++) {
+		int rc;
+
+		if (add) {
+			if ((rc = db_layer_id_tx(db, e->le[i], err)) != 0)
+				return rc;
+		} else if ((rc = db_layer_known(db, e->le[i])) != 1) {
+			return rc < 0 ? db_read_err(db, err) : 0;
+		}
+		db_body_layer(b, i, e->le[i]->id, e->n_inputs[i],
+		    e->inputs[i]);
+	}
+	return 1;
+}
+
+/* The network with this hash and body: 1 (*id set), 0 none, -1 on a read
+ * error.  Rows of one hash are few (one, short of a collision). */
+static int
+net_find(h4h_db *db, const char *hash, const db_body *b, int64_t *id)
+{
+	sqlite3_stmt *st = db->st[ST_NET_ID];
+	int rc, found = 0;
+
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 1);
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+
+		if (n == b->n && (n == 0 || memcmp(p, b->p, n) == 0)) {
+			*id = sqlite3_column_int64(st, 0);
+			found = 1;
+			break;
+		}
+	}
+	db_done_st(st);
+	return found ? 1 : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Inside a batch: the network's id, inserted (with e's labels) if new. */
+static int
+net_id_tx(h4h_db *db, const pnet_ent *e, const char *source,
+    long long macs, int64_t *id, h4h_err *err)
+{
+	sqlite3_stmt *st = db->st[ST_NET_INSERT];
+	db_body b = { 0 };
+	char hash[17];
 	int rc;
 
+	db_hex64(e->hash, hash);
+	if ((rc = body_build(db, e, 1, &b, err)) != 1)
+		goto out;
+	rc = net_find(db, hash, &b, id);
+	if (rc < 0) {
+		rc = db_read_err(db, err);
+		goto out;
+	}
+	if (rc == 1) {
+		rc = 0;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, b.p, (int)b.n, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+	if (e->arch != NULL)
+		sqlite3_bind_text(st, 5, e->arch, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, e->n_layers);
+	sqlite3_bind_int64(st, 7, macs);
+	if (db_run_st(db, ST_NET_INSERT) != SQLITE_OK) {
+		rc = db_write_err(db, err);
+		goto out;
+	}
+	*id = sqlite3_last_insert_rowid(db->s);
+	rc = 0;
+out:
+	db_body_free(&b);
+	return rc;
+}
+
+static int
+source_ok(const char *source, h4h_err *err)
+{
 	if (source == NULL || (strcmp(source, "net") != 0 &&
 	    strcmp(source, "arch") != 0))
 		return h4h_errf(err, H4H_EINPUT, "network source must be 'net' "
 		    "or 'arch' (got '%s')", source ? source : "(null)");
-	canon = sim_net_canon(net);
-	db_hex64(sim_net_hash(net), hash);
-	a = (net_args){ hash, canon, net->name, source, arch_json,
-	    net->n_layers, 0 };
+	return 0;
+}
+
+/* Looked up by hash and body, inserted in its own transaction if new; the
+ * first writer's labels are kept. */
+int
+h4h_db_network(h4h_db *db, const sim_net *net, const char *source,
+    const char *arch_json, int64_t *id, h4h_err *err)
+{
+	pnet_ent e = { 0 };
+	db_body b = { 0 };
+	long long macs = 0;
+	char hash[17];
+	int rc;
+
+	if ((rc = source_ok(source, err)) != 0)
+		return rc;
+	shape_fill(db, net, &e);
+	e.hash = sim_net_hash(net);
+	e.name = (char *)net->name;
+	e.arch = (char *)arch_json;
+	db_hex64(e.hash, hash);
 	for (int i = 0; i < net->n_layers; i++)
-		a.macs += sim_layer_macs(&net->layers[i]);
-	rc = identity(db, ST_NET_ID, ST_NET_INSERT, canon, bind_net, &a, id,
-	    err);
-	free(canon);
+		macs += sim_layer_macs(&net->layers[i]);
+	rc = body_build(db, &e, 0, &b, err);
+	if (rc == 1) {
+		rc = net_find(db, hash, &b, id);
+		rc = rc < 0 ? db_read_err(db, err) : rc;
+	}
+	if (rc == 1) {
+		rc = 0;
+	} else if (rc == 0 && db->readonly) {
+		rc = h4h_errf(err, H4H_EINPUT, "'%s' is read-only and it does "
+		    "not hold this network (make the file and its directory "
+		    "writable, or use another --db)", db->path);
+	} else if (rc == 0 && (rc = db_tx_begin(db, err)) == 0) {
+		rc = net_id_tx(db, &e, source, macs, id, err);
+		rc = db_tx_end(db, rc, err);
+	}
+	db_body_free(&b);
+	shape_free(&e);
 	if (rc == 0)
 		id_remember(db, ID_NETWORK, *id);
 	return rc;
@@ -211,7 +347,9 @@ h4h_db_net_cost_find(h4h_db *db, int64_t system_id, const sim_net *net,
     h4h_err *err)
 {
 	uint64_t h = sim_net_hash(net);
-	char *canon;
+	pnet_ent e = { 0 };
+	db_body b = { 0 };
+	char hash[17];
 	int64_t id;
 	int rc;
 
@@ -221,25 +359,30 @@ h4h_db_net_cost_find(h4h_db *db, int64_t system_id, const sim_net *net,
 	if (db->nethash_sys == system_id &&
 	    h4h_htab_find(&db->nethashes, h, db_nethash_eq, &h) == NULL)
 		return 0;
-	canon = sim_net_canon(net);
+	shape_fill(db, net, &e);
+	e.hash = h;
 	for (size_t i = 0; i < db->pend_nets.n; i++) {
-		pnet_ent *e = db->pend_nets.p[i];
+		pnet_ent *p = db->pend_nets.p[i];
 
-		if (e->hash == h && e->cost.sys == system_id &&
-		    e->cost.obj == obj && strcmp(e->canon, canon) == 0) {
-			free(canon);
-			*latency_s = e->cost.v[0];
-			*energy_j = e->cost.v[1];
+		if (p->cost.sys == system_id && p->cost.obj == obj &&
+		    shape_eq(p, &e)) {
+			shape_free(&e);
+			*latency_s = p->cost.v[0];
+			*energy_j = p->cost.v[1];
 			*found = 1;
 			return 0;
 		}
 	}
-	rc = db_id_by_text(db, ST_NET_ID, canon, &id);
-	free(canon);
-	if (rc < 0)
-		return db_read_err(db, err);
-	if (rc == 0)
-		return 0;
+	db_hex64(h, hash);
+	rc = body_build(db, &e, 0, &b, err);
+	if (rc == 1) {
+		rc = net_find(db, hash, &b, &id);
+		rc = rc < 0 ? db_read_err(db, err) : rc;
+	}
+	db_body_free(&b);
+	shape_free(&e);
+	if (rc != 1)
+		return rc;
 	id_remember(db, ID_NETWORK, id);
 	return h4h_db_net_cost_get(db, system_id, id, obj, latency_s, energy_j,
 	    found, err);
@@ -256,10 +399,8 @@ h4h_db_net_cost_put_net(h4h_db *db, int64_t system_id, const sim_net *net,
 
 	if (db->readonly)
 		return db_readonly_err(db, err);
-	if (source == NULL || (strcmp(source, "net") != 0 &&
-	    strcmp(source, "arch") != 0))
-		return h4h_errf(err, H4H_EINPUT, "network source must be 'net' "
-		    "or 'arch' (got '%s')", source ? source : "(null)");
+	if ((rc = source_ok(source, err)) != 0)
+		return rc;
 	if ((rc = db_objective_ok(r->objective, err)) != 0 ||
 	    (rc = db_id_check(db, ID_SYSTEM, system_id, err)) != 0)
 		return rc;
@@ -277,11 +418,10 @@ h4h_db_net_cost_put_net(h4h_db *db, int64_t system_id, const sim_net *net,
 	}
 	h = sim_net_hash(net);
 	e->hash = h;
-	e->canon = sim_net_canon(net);
+	shape_fill(db, net, e);
 	e->name = h4h_xstrdup(net->name);
 	e->arch = arch_json ? h4h_xstrdup(arch_json) : NULL;
 	e->source = strcmp(source, "arch") == 0 ? "arch" : "net";
-	e->n_layers = net->n_layers;
 	e->cost.sys = system_id;
 	e->cost.obj = r->objective;
 	e->cost.macs = r->macs;
@@ -445,7 +585,7 @@ db_pnet_free(void *p)
 
 	if (e == NULL)
 		return;
-	free(e->canon);
+	shape_free(e);
 	free(e->name);
 	free(e->arch);
 	free(e);
@@ -455,20 +595,9 @@ db_pnet_free(void *p)
 static int
 pnet_write(h4h_db *db, pnet_ent *e, h4h_err *err)
 {
-	char hash[17];
-	net_args a;
-	int rc;
+	int rc = net_id_tx(db, e, e->source, e->cost.macs, &e->cost.net, err);
 
-	db_hex64(e->hash, hash);
-	a = (net_args){ hash, e->canon, e->name, e->source, e->arch,
-	    e->n_layers, e->cost.macs };
-	bind_net(db->st[ST_NET_INSERT], &a);
-	if (db_run_st(db, ST_NET_INSERT) != SQLITE_OK)
-		return db_write_err(db, err);
-	rc = db_id_by_text(db, ST_NET_ID, e->canon, &e->cost.net);
-	if (rc != 1)
-		return rc < 0 ? db_read_err(db, err) : db_write_err(db, err);
-	return ncost_write(db, &e->cost, err);
+	return rc != 0 ? rc : ncost_write(db, &e->cost, err);
 }
 
 static int

@@ -254,16 +254,107 @@ typedef struct state {
 	int parent, cand;
 } state;
 
+/* The order the next front is built in: bytes, then cost, then the order
+ * the states were generated in (parent state, then candidate), so that of
+ * two states equal in bytes and cost the earlier one is kept. */
 static int
-cmp_state(const void *a, const void *b)
+state_before(const state *x, const state *y)
 {
-	const state *x = a, *y = b;
-
 	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? -1 : 1;
+		return x->bytes < y->bytes;
 	if (x->cost != y->cost)
-		return x->cost < y->cost ? -1 : 1;
-	return 0;
+		return x->cost < y->cost;
+	if (x->parent != y->parent)
+		return x->parent < y->parent;
+	return x->cand < y->cand;
+}
+
+/* A min-heap of the head states of the candidates' shifted fronts. */
+static void
+heap_down(state *h, int n, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		state t;
+
+		if (l < n && state_before(&h[l], &h[m]))
+			m = l;
+		if (r < n && state_before(&h[r], &h[m]))
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* The next Pareto front: the current front (bytes ascending, cost
+ * descending) shifted by each candidate's bytes and cost is a sorted list
+ * per candidate, so a k-way merge of the lists gives the states in order
+ * without sorting them (O(n log k), not O(n log n)); a state is kept when
+ * it costs strictly less than every state before it.  Returns the size. */
+static int
+next_front(const state *front, int size, const sim_layer_plan *lp,
+    sim_objective obj, double tl, double te, double budget, state *heap,
+    state *out)
+{
+	int h = 0, n = 0;
+	double best = DBL_MAX;
+
+	for (int k = 0; k < lp->n_cands; k++) {
+		const sim_cand *c = &lp->cands[k];
+		double b = front[0].bytes + c->cim_weight_bytes;
+
+		if (b <= budget)
+			heap[h++] = (state){ b, front[0].cost +
+			    sim_cand_cost(c, obj, tl, te), 0, k };
+	}
+	for (int i = h / 2 - 1; i >= 0; i--)
+		heap_down(heap, h, i);
+	while (h > 0) {
+		state top = heap[0];
+		const sim_cand *c = &lp->cands[top.cand];
+		int s = top.parent + 1;
+
+		double ck = sim_cand_cost(c, obj, tl, te);
+
+		if (top.cost < best) {
+			best = top.cost;
+			out[n++] = top;
+		}
+		/* Skip the candidate's states that cost no less than the best
+		 * so far: they come later in the order, so they would not be
+		 * kept.  Costs fall along a front, and a rounded sum is
+		 * monotone in its terms, so the first state that is kept lies
+		 * by bisection. */
+		if (s < size && !(front[s].cost + ck < best)) {
+			int lo = s + 1, hi = size;
+
+			while (lo < hi) {
+				int mid = lo + (hi - lo) / 2;
+
+				if (front[mid].cost + ck < best)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			s = lo;
+		}
+		/* The candidate's next state, if it is within the budget
+		 * (bytes only grow along a front). */
+		if (s < size && front[s].bytes + c->cim_weight_bytes <=
+		    budget) {
+			heap[0] = (state){ front[s].bytes +
+			    c->cim_weight_bytes, front[s].cost + ck, s,
+			    top.cand };
+		} else {
+			heap[0] = heap[--h];
+		}
+		heap_down(heap, h, 0);
+	}
+	return n;
 }
 
 /* Exact: Pareto fronts of (bytes, cost) layer by layer.  Returns 0 if the
@@ -275,17 +366,19 @@ choose_dp(sim_partition *part, sim_objective obj, double tl, double te,
 	int L = part->n_layers, ok = 0;
 	state **fronts = h4h_xcalloc((size_t)L + 1, sizeof *fronts);
 	int *sizes = h4h_xcalloc((size_t)L + 1, sizeof *sizes);
-	state *tmp = NULL;
-	size_t tmp_cap = 0, work = 0;
+	state *tmp = NULL, *heap = NULL;
+	size_t tmp_cap = 0, heap_cap = 0, work = 0;
 
 	fronts[0] = h4h_xcalloc(1, sizeof(state));
 	fronts[0][0] = (state){ 0, 0, -1, -1 };
 	sizes[0] = 1;
 	for (int i = 0; i < L; i++) {
 		sim_layer_plan *lp = &part->layers[i];
-		size_t n = 0, need = (size_t)sizes[i] * lp->n_cands;
-		double best;
+		size_t need = (size_t)sizes[i] * lp->n_cands;
 
+		/* The work bound counts every state a layer could generate,
+		 * as the sort this merge replaced did: when the exact DP gives
+		 * way to the relaxation does not change with the method. */
 		work += need;
 		if (work > DP_MAX_WORK)
 			goto out;
@@ -293,27 +386,18 @@ choose_dp(sim_partition *part, sim_objective obj, double tl, double te,
 			tmp_cap = need;
 			tmp = h4h_xrealloc(tmp, tmp_cap * sizeof *tmp);
 		}
-		for (int s = 0; s < sizes[i]; s++)
-			for (int k = 0; k < lp->n_cands; k++) {
-				const sim_cand *c = &lp->cands[k];
-				double b = fronts[i][s].bytes +
-				    c->cim_weight_bytes;
-
-				if (b > budget)
-					continue;
-				tmp[n++] = (state){ b, fronts[i][s].cost +
-				    sim_cand_cost(c, obj, tl, te), s, k };
-			}
-		qsort(tmp, n, sizeof *tmp, cmp_state);
-		fronts[i + 1] = h4h_xmalloc((n ? n : 1) * sizeof(state));
-		best = DBL_MAX;
-		for (size_t j = 0; j < n; j++)
-			if (tmp[j].cost < best) {
-				best = tmp[j].cost;
-				fronts[i + 1][sizes[i + 1]++] = tmp[j];
-			}
+		if ((size_t)lp->n_cands > heap_cap) {
+			heap_cap = (size_t)lp->n_cands;
+			heap = h4h_xrealloc(heap, heap_cap * sizeof *heap);
+		}
+		sizes[i + 1] = next_front(fronts[i], sizes[i], lp, obj, tl, te,
+		    budget, heap, tmp);
 		if (sizes[i + 1] == 0)
 			goto out;
+		fronts[i + 1] = h4h_xmalloc((size_t)sizes[i + 1] *
+		    sizeof(state));
+		memcpy(fronts[i + 1], tmp, (size_t)sizes[i + 1] *
+		    sizeof(state));
 	}
 	{
 		/* The last state on the front has the lowest cost. */
@@ -331,6 +415,7 @@ out:
 	free(fronts);
 	free(sizes);
 	free(tmp);
+	free(heap);
 	return ok;
 }
 

@@ -235,7 +235,7 @@ on_compute_end(void *ctx)
 				    m->comp_t0 + d - m->t0, 0, 0);
 		}
 	}
-	sim_noc_transfer(m->noc, 1 + m->index, m->w->chunk_ofm_bytes, 1,
+	sim_noc_transfer(m->noc, 1 + m->index, m->w->chunk_ofm_bytes, 1, 1,
 	    on_ofm, m);
 	try_advance(m);
 }
@@ -269,8 +269,11 @@ try_advance(sim_cim *m)
 	    m->ifm_requested < m->comp_done + 2 &&
 	    m->ifm_requested <= m->comp_started) {
 		m->ifm_requested++;
+		/* At the link-free time: the macro's next requests follow
+		 * from its arrival, and they must enter the link's FIFO
+		 * then, behind whatever others asked for meanwhile. */
 		sim_noc_transfer(m->noc, 1 + m->index, w->chunk_ifm_bytes, 0,
-		    on_ifm, m);
+		    1, on_ifm, m);
 	}
 }
 

@@ -2,10 +2,12 @@
  * noc.c - the shared link (see noc.h): a FIFO of requests, one transfer on
  * the link at a time, a FIFO of transfers in their warm-up.
  *
- * One timer drives it: it fires when the transfer on the link leaves it.
- * The requester is told then when its data will be available, so a
- * transfer costs one kernel activation, not two: the requester folds the
- * availability time into the end time of the stage that needs the data.
+ * Grants are arithmetic: a FIFO link starts each transfer at the later of
+ * its request and the end of the one before, so no event is needed to
+ * grant.  One timer delivers, at the link-free time, what the requester
+ * asked to hear of then; a solo master hears at once (noc.h).  The
+ * requester folds the availability time into the end time of the stage
+ * that needs the data.
  */
 #include "sim/hw/noc.h"
 
@@ -16,36 +18,38 @@
 #include "sim/hw/kernel.h"
 #include "sim/hw/trace.h"
 
-typedef struct req {
-	double bytes;
-	int master;
-	int posted;
+/* A delivery that must wait for the link-free time (see sim_noc_transfer):
+ * deliveries are made in grant order, so they wait in a FIFO. */
+typedef struct pend {
+	uint64_t t_free, avail;
 	sim_noc_done_fn done;
 	void *ctx;
-	uint64_t t_request;
-	struct req *next;
-} req;
+	struct pend *next;
+} pend;
 
 struct sim_noc {
 	sim_noc_cfg cfg;
 	int n_masters;
 	sim_noc_stats *stats;
 	uint64_t busy_ps;
+	/* Per transfer constants of the link, computed once. */
+	double bytes_per_cycle;
+	uint64_t latency_ps;
 
-	req *queue_head, *queue_tail;	/* waiting for the link */
-	req *on_link;
-	req *free_reqs;
-
-	h4h_timer *link_timer;
+	uint64_t free_at;	/* the link is busy until then */
+	uint64_t horizon;	/* the latest delivery handed out at once */
+	int solo;		/* one master: every delivery at once */
+	pend *head, *tail, *free_pends;
+	h4h_timer *timer;	/* fires at the head's link-free time */
+	int armed;		/* the timer is set for the head */
 
 	struct sim_trace *trace;
 	uint64_t t0_ps;
 };
 
-uint64_t
-sim_noc_occupancy_ps(const sim_noc_cfg *cfg, double bytes)
+static uint64_t
+occupancy_ps(const sim_noc_cfg *cfg, double bytes_per_cycle, double bytes)
 {
-	double bytes_per_cycle = cfg->bandwidth_gbps * 1e3 / cfg->clock_mhz;
 	double cycles = ceil(bytes / bytes_per_cycle - 1e-9);
 
 	if (cycles <= 0)
@@ -55,51 +59,48 @@ sim_noc_occupancy_ps(const sim_noc_cfg *cfg, double bytes)
 }
 
 uint64_t
+sim_noc_occupancy_ps(const sim_noc_cfg *cfg, double bytes)
+{
+	return occupancy_ps(cfg, cfg->bandwidth_gbps * 1e3 / cfg->clock_mhz,
+	    bytes);
+}
+
+uint64_t
 sim_noc_latency_ps(const sim_noc_cfg *cfg)
 {
 	return (uint64_t)llround(cfg->latency_cycles * 1e6 / cfg->clock_mhz);
 }
 
-static void grant_next(sim_noc *noc);
-
-/* The transfer on the link leaves it: tell the requester when its data is
- * available (reads: after the warm-up; writes: now), grant the next. */
 static void
-on_link_free(void *ctx)
+arm(sim_noc *noc, uint64_t now)
+{
+	if (noc->armed || noc->head == NULL)
+		return;
+	noc->armed = 1;
+	h4h_timer_notify(noc->timer, noc->head->t_free > now ?
+	    noc->head->t_free - now : 0);
+}
+
+/* The head delivery's link-free time has come: deliver it, arm for the
+ * next (one activation per delivery, as one per transfer before). */
+static void
+on_deliver(void *ctx)
 {
 	sim_noc *noc = ctx;
 	uint64_t now = h4h_kernel_now_ps();
-	req *r = noc->on_link;
+	pend *d = noc->head;
 
-	noc->on_link = NULL;
-	r->done(r->ctx, r->posted ? now : now + sim_noc_latency_ps(&noc->cfg));
-	r->next = noc->free_reqs;
-	noc->free_reqs = r;
-	grant_next(noc);
-}
-
-static void
-grant_next(sim_noc *noc)
-{
-	uint64_t now, occ;
-	req *r = noc->queue_head;
-
-	if (r == NULL || noc->on_link != NULL)
-		return;
-	noc->queue_head = r->next;
-	if (noc->queue_head == NULL)
-		noc->queue_tail = NULL;
-	now = h4h_kernel_now_ps();
-	occ = sim_noc_occupancy_ps(&noc->cfg, r->bytes);
-	noc->on_link = r;
-	noc->busy_ps += occ;
-	noc->stats[r->master].busy_ps += occ;
-	noc->stats[r->master].wait_ps += now - r->t_request;
-	if (noc->trace != NULL && occ > 0)
-		sim_trace_span(noc->trace, SIM_TRACK_NOC,
-		    r->master == 0 ? "npu" : "cim", now - noc->t0_ps,
-		    now + occ - noc->t0_ps, r->master, r->bytes);
-	h4h_timer_notify(noc->link_timer, occ);
+	noc->head = d->next;
+	if (noc->head == NULL)
+		noc->tail = NULL;
+	noc->armed = 0;
+	/* The requester first, then the next delivery's timer (unless a
+	 * request the requester made armed it): the order the link-by-link
+	 * model notified in, so that events at one time keep their order. */
+	d->done(d->ctx, d->avail);
+	d->next = noc->free_pends;
+	noc->free_pends = d;
+	arm(noc, now);
 }
 
 sim_noc *
@@ -109,9 +110,11 @@ sim_noc_create(const sim_noc_cfg *cfg, int n_masters)
 
 	noc->cfg = *cfg;
 	noc->n_masters = n_masters;
+	noc->bytes_per_cycle = cfg->bandwidth_gbps * 1e3 / cfg->clock_mhz;
+	noc->latency_ps = sim_noc_latency_ps(cfg);
 	noc->stats = h4h_xcalloc((size_t)n_masters, sizeof *noc->stats);
-	noc->link_timer = h4h_timer_acquire(on_link_free, noc);
-	if (noc->link_timer == NULL) {
+	noc->timer = h4h_timer_acquire(on_deliver, noc);
+	if (noc->timer == NULL) {
 		sim_noc_destroy(noc);
 		return NULL;
 	}
@@ -119,13 +122,13 @@ sim_noc_create(const sim_noc_cfg *cfg, int n_masters)
 }
 
 static void
-free_list(req *r)
+free_list(pend *d)
 {
-	while (r != NULL) {
-		req *next = r->next;
+	while (d != NULL) {
+		pend *next = d->next;
 
-		free(r);
-		r = next;
+		free(d);
+		d = next;
 	}
 }
 
@@ -134,10 +137,9 @@ sim_noc_destroy(sim_noc *noc)
 {
 	if (noc == NULL)
 		return;
-	h4h_timer_release(noc->link_timer);
-	free_list(noc->queue_head);
-	free_list(noc->free_reqs);
-	free(noc->on_link);
+	h4h_timer_release(noc->timer);
+	free_list(noc->head);
+	free_list(noc->free_pends);
 	free(noc->stats);
 	free(noc);
 }
@@ -149,33 +151,67 @@ sim_noc_reset(sim_noc *noc, struct sim_trace *trace, uint64_t t0_ps)
 	noc->busy_ps = 0;
 	noc->trace = trace;
 	noc->t0_ps = t0_ps;
+	noc->free_at = noc->horizon = t0_ps;
+}
+
+/* One FIFO link serves its requests in the order they come, each from the
+ * later of its request and the end of the one before: the grant follows
+ * at the request, with no event.  The requester learns the delivery time
+ * at once (done runs before this returns) unless it asked to hear of it at
+ * the link-free time, when the link-by-link event model told it. */
+void
+sim_noc_transfer(sim_noc *noc, int master, double bytes, int posted,
+    int at_free, sim_noc_done_fn done, void *ctx)
+{
+	uint64_t now = h4h_kernel_now_ps();
+	uint64_t start = noc->free_at > now ? noc->free_at : now;
+	uint64_t occ = occupancy_ps(&noc->cfg, noc->bytes_per_cycle, bytes);
+	uint64_t t_free = start + occ;
+	uint64_t avail = posted ? t_free : t_free + noc->latency_ps;
+
+	noc->free_at = t_free;
+	noc->busy_ps += occ;
+	noc->stats[master].bytes += bytes;
+	noc->stats[master].transfers++;
+	noc->stats[master].busy_ps += occ;
+	noc->stats[master].wait_ps += start - now;
+	if (noc->trace != NULL && occ > 0)
+		sim_trace_span(noc->trace, SIM_TRACK_NOC,
+		    master == 0 ? "npu" : "cim", start - noc->t0_ps,
+		    t_free - noc->t0_ps, master, bytes);
+	if (!at_free || noc->solo) {
+		if (avail > noc->horizon)
+			noc->horizon = avail;
+		done(ctx, avail);
+		return;
+	}
+	{
+		pend *d = noc->free_pends;
+
+		if (d != NULL)
+			noc->free_pends = d->next;
+		else
+			d = h4h_xmalloc(sizeof *d);
+		*d = (pend){ t_free, avail, done, ctx, NULL };
+		if (noc->tail != NULL)
+			noc->tail->next = d;
+		else
+			noc->head = d;
+		noc->tail = d;
+		arm(noc, now);
+	}
 }
 
 void
-sim_noc_transfer(sim_noc *noc, int master, double bytes, int posted,
-    sim_noc_done_fn done, void *ctx)
+sim_noc_set_solo(sim_noc *noc, int solo)
 {
-	req *r = noc->free_reqs;
+	noc->solo = solo;
+}
 
-	if (r != NULL)
-		noc->free_reqs = r->next;
-	else
-		r = h4h_xmalloc(sizeof *r);
-	r->bytes = bytes;
-	r->master = master;
-	r->posted = posted;
-	r->done = done;
-	r->ctx = ctx;
-	r->t_request = h4h_kernel_now_ps();
-	r->next = NULL;
-	if (noc->queue_tail != NULL)
-		noc->queue_tail->next = r;
-	else
-		noc->queue_head = r;
-	noc->queue_tail = r;
-	noc->stats[master].bytes += bytes;
-	noc->stats[master].transfers++;
-	grant_next(noc);
+uint64_t
+sim_noc_horizon_ps(const sim_noc *noc)
+{
+	return noc->horizon;
 }
 
 const sim_noc_stats *

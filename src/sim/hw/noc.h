@@ -40,11 +40,23 @@ void sim_noc_destroy(sim_noc *noc);
 void sim_noc_reset(sim_noc *noc, struct sim_trace *trace, uint64_t t0_ps);
 
 /* Queue a read (posted = 0) or write (posted = 1) of `bytes` for `master`;
- * done(ctx, avail) runs when the transfer leaves the link: avail is the
- * delivery time (reads: + warm-up) or now (writes).  A read of 0 bytes is
- * delivered after the warm-up alone. */
+ * done(ctx, avail) tells the delivery time (reads: + warm-up) or the time
+ * a write leaves the link.  A read of 0 bytes is delivered after the
+ * warm-up alone.  The link serves in request order, so the grant is known
+ * at the request; done runs when the transfer leaves the link if at_free
+ * (a requester whose reaction must come then: its next requests join the
+ * FIFO behind those others made meanwhile, and events at one time keep
+ * the order the link-by-link model gave them), or at once, before this
+ * returns, when the NoC is solo: with one master nothing can come between,
+ * and a delivery told early costs no kernel activation (half of them in a
+ * layer on the NPU alone; h4h sim's results are the same to the bit). */
 void sim_noc_transfer(sim_noc *noc, int master, double bytes, int posted,
-    sim_noc_done_fn done, void *ctx);
+    int at_free, sim_noc_done_fn done, void *ctx);
+/* The latest delivery time handed out at once since the reset: a layer
+ * ends no earlier. */
+uint64_t sim_noc_horizon_ps(const sim_noc *noc);
+/* One master alone on the link for the next layer (the engine knows). */
+void sim_noc_set_solo(sim_noc *noc, int solo);
 
 /* Link occupancy of one transfer in ps (exposed for the estimator). */
 uint64_t sim_noc_occupancy_ps(const sim_noc_cfg *cfg, double bytes);

@@ -791,8 +791,10 @@ request_ifm(sim_npu *npu)
 
 		npu->w_avail[b % RING] = port_read(wp, o->block_weight_bytes);
 		npu->bias_avail[b % RING] = port_read(wp, o->block_bias_bytes);
-		sim_noc_transfer(npu->noc, 0, o->block_ifm_bytes, 0, on_ifm,
-		    npu);
+		/* Told at once: an arrival only arms a stage's timer for
+		 * a time it fixes, so the NPU needs no event for it. */
+		sim_noc_transfer(npu->noc, 0, o->block_ifm_bytes, 0, 1,
+		    on_ifm, npu);
 	}
 }
 
@@ -826,8 +828,8 @@ advance(sim_npu *npu)
 		npu->out_started++;
 		npu->out_t0 = h4h_kernel_now_ps();
 		npu->out_write_avail = UNKNOWN;
-		sim_noc_transfer(npu->noc, 0, o->block_ofm_bytes, 1, on_ofm,
-		    npu);
+		sim_noc_transfer(npu->noc, 0, o->block_ofm_bytes, 1, 1,
+		    on_ofm, npu);
 	}
 }
 

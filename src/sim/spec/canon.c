@@ -92,6 +92,66 @@ sim_layer_key(const sim_layer *l, char *buf, size_t n)
 }
 
 
+static int
+name_index(const char *name, int n, const char *(*name_of)(int))
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(name_of(i), name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+op_name_of(int i)
+{
+	return sim_op_name((sim_op)i);
+}
+
+static const char *
+act_name_of(int i)
+{
+	return sim_act_name((sim_act)i);
+}
+
+int
+sim_layer_key_parse(const char *key, sim_layer *out)
+{
+	char op[32], act[32], rest[SIM_LAYER_KEY_MAX], glob[8];
+	int io, n, op_i, act_i;
+	sim_layer l;
+	char again[SIM_LAYER_KEY_MAX];
+
+	memset(&l, 0, sizeof l);
+	if (strlen(key) >= SIM_LAYER_KEY_MAX || sscanf(key, "%31s k%dx%d s%d "
+	    "g%d h%d mm%dx%dx%d %n", op, &l.kh, &l.kw, &l.stride, &l.groups,
+	    &l.heads, &l.mm_m, &l.mm_k, &l.mm_n, &n) != 9)
+		return -1;
+	snprintf(rest, sizeof rest, "%s", key + n);
+	if (sscanf(rest, "%7s ", glob) == 1 && strcmp(glob, "global") == 0) {
+		l.global = 1;
+		snprintf(rest, sizeof rest, "%s", key + n + 7);
+	}
+	if (sscanf(rest, "%dx%dx%d>%dx%dx%d %31s io%d%n", &l.in_h, &l.in_w,
+	    &l.in_c, &l.out_h, &l.out_w, &l.out_c, act, &io, &n) != 8 ||
+	    rest[n] != '\0' || io < 0 || io > 3)
+		return -1;
+	op_i = name_index(op, SIM_OP_COUNT, op_name_of);
+	act_i = name_index(act, SIM_ACT_COUNT, act_name_of);
+	if (op_i < 0 || act_i < 0)
+		return -1;
+	l.op = (sim_op)op_i;
+	l.act = (sim_act)act_i;
+	l.n_inputs = l.op == SIM_OP_ADD || l.op == SIM_OP_MATMUL ? 2 : 1;
+	l.inputs[0] = io & 1 ? -1 : 0;
+	l.is_output = io >> 1;
+	/* Only a key that prints back as itself is one. */
+	sim_layer_key(&l, again, sizeof again);
+	if (strcmp(again, key) != 0)
+		return -1;
+	*out = l;
+	return 0;
+}
+
 int
 sim_layer_same_key(const sim_layer *a, const sim_layer *b)
 {

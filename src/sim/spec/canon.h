@@ -27,6 +27,10 @@
 
 /* e.g. "conv k3x3 s1 g1 h1 mm0x0x0 56x56x32>56x56x64 relu io0" */
 void sim_layer_key(const sim_layer *l, char *buf, size_t n);
+/* The layer a key describes (name empty, inputs[0] -1 if it reads the
+ * network input, else 0): sim_layer_key of it gives the key back.  0, or
+ * -1 if the text is not a key. */
+int sim_layer_key_parse(const char *key, sim_layer *out);
 /* Hash of the key, without formatting it. */
 uint64_t sim_layer_hash(const sim_layer *l);
 /* 1 if two layers have the same key (compared field by field). */
