@@ -110,10 +110,12 @@ typedef struct shape_ent {
 	layer_ent *le;
 } shape_ent;
 
+/* checked: the engine found the list right for this system (or built it),
+ * so it need not check it again. */
 typedef struct cands_ent {
 	int64_t sys;
 	layer_ent *le;
-	int n, pending;
+	int n, pending, checked;
 	sim_cand *c;
 } cands_ent;
 

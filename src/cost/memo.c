@@ -278,7 +278,20 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 		return 0;
 	*c = ce->c;
 	*n = ce->n;
-	return 1;
+	return ce->checked ? 2 : 1;
+}
+
+static void
+cache_good_cands(void *ctx, const sim_layer *l)
+{
+	cache_ctx *cx = ctx;
+	h4h_db *db = cx->db;
+	layer_ent *le = db_layer_of(db, l);
+	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
+
+	ce = h4h_htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
+	if (ce != NULL)
+		ce->checked = 1;
 }
 
 static void
@@ -306,6 +319,7 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 	ce = h4h_xcalloc(1, sizeof *ce);
 	*ce = key;
 	ce->n = n;
+	ce->checked = 1;	/* built by the engine for this system */
 	ce->c = h4h_xmalloc((size_t)n * sizeof *c);
 	memcpy(ce->c, c, (size_t)n * sizeof *c);
 	h4h_htab_add(&db->cands, h, ce);
@@ -595,6 +609,7 @@ h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out, h4h_err *err)
 	out->get_cost = cache_get_cost;
 	out->put_cost = cache_put_cost;
 	out->bad_cands = cache_bad_cands;
+	out->good_cands = cache_good_cands;
 	return 0;
 }
 

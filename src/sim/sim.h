@@ -37,6 +37,8 @@
  */
 typedef struct sim_cache {
 	void *ctx;
+	/* 0: a miss; 1: a list the engine must check before it trusts it
+	 * (a database row may be corrupt); 2: one it checked before (below). */
 	int (*get_cands)(void *ctx, const sim_layer *l, const sim_cand **c,
 	    int *n);
 	void (*put_cands)(void *ctx, const sim_layer *l, const sim_cand *c,
@@ -48,6 +50,10 @@ typedef struct sim_cache {
 	/* May be NULL: get_cands returned a list that cannot be this
 	 * system's (why says how); it was ignored as a miss. */
 	void (*bad_cands)(void *ctx, const sim_layer *l, const char *why);
+	/* May be NULL: get_cands' list for l passed the check, and may be
+	 * returned as checked (2) from now on: a network of a few hundred
+	 * layers need not check them all again. */
+	void (*good_cands)(void *ctx, const sim_layer *l);
 } sim_cache;
 
 typedef struct sim_engine sim_engine;

@@ -874,7 +874,7 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
     const sim_cache *cache, sim_partition **out, h4h_err *err)
 {
 	const sim_cand *known;
-	int n_known;
+	int n_known, got;
 	sim_partition *part = h4h_xcalloc(1, sizeof *part);
 	int rc = 0;
 
@@ -893,12 +893,15 @@ sim_partition_build(const sim_profile *p, const sim_net *net,
 			part->layers[i].cands = part->layers[same].cands;
 			continue;
 		}
-		if (cache != NULL && cache->get_cands(cache->ctx,
-		    &net->layers[i], &known, &n_known)) {
+		if (cache != NULL && (got = cache->get_cands(cache->ctx,
+		    &net->layers[i], &known, &n_known)) != 0) {
 			char why[160];
 
-			if (cands_valid(p, &net->layers[i], known, n_known, why,
-			    sizeof why)) {
+			if (got == 2 || cands_valid(p, &net->layers[i], known,
+			    n_known, why, sizeof why)) {
+				if (got != 2 && cache->good_cands != NULL)
+					cache->good_cands(cache->ctx,
+					    &net->layers[i]);
 				/* Borrowed: the cache keeps them while it
 				 * lives. */
 				part->layers[i].n_cands = n_known;
