@@ -780,7 +780,7 @@ START_TEST(test_cached_cands_validated)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		fake_cache f;
 		sim_cache cache = { &f, fake_get, fake_put, NULL, NULL,
-		    fake_bad };
+		    fake_bad, NULL };
 		sim_partition *part = NULL;
 		h4h_err err = { "" };
 
