@@ -122,9 +122,12 @@ write_csv(FILE *fp, const void *vc)
 
 	fprintf(fp, "# format: %s\n# checkpoint: %s\n# supernet: %s\n"
 	    "# split: %s\n# settings: %s\n# space: %s\n# sampling: %s\n"
-	    "# subnets: %d\ngene,accuracy,resolution,macs\n",
+	    "# subnets: %d\n",
 	    NAS_ACCDATA_FORMAT, d->checkpoint, d->supernet, d->split,
 	    d->settings, w->s->name, d->sampling, d->n);
+	if (d->predictor[0] != '\0')
+		fprintf(fp, "# predictor: %s\n", d->predictor);
+	fputs("gene,accuracy,resolution,macs\n", fp);
 	for (int i = 0; i < d->n; i++) {
 		nas_gene_text(w->s, &d->g[i], text, sizeof text);
 		fprintf(fp, "%s,%.6f,%d,%lld\n", text, d->acc[i], d->res ?
@@ -185,6 +188,8 @@ nas_accdata_read(const char *path, const nas_space *s, nas_accdata *d,
 			field(l, "settings", d->settings, sizeof d->settings);
 			field(l, "space", d->space, sizeof d->space);
 			field(l, "sampling", d->sampling, sizeof d->sampling);
+			field(l, "predictor", d->predictor,
+			    sizeof d->predictor);
 			continue;
 		}
 		if (!header) {

@@ -16,7 +16,7 @@
  *
  * CSV (doc/database.md, "Accuracy dataset CSV"): '#' lines of provenance
  * ("# key: value": format, checkpoint, supernet hash, split, settings,
- * space, sampling), then the header gene,accuracy,resolution,macs and one
+ * space, sampling, and the recorded predictor when there is one), then the header gene,accuracy,resolution,macs and one
  * row per subnet.  Reading checks the format line and parses every gene
  * against the space.
  */
@@ -40,6 +40,9 @@ typedef struct nas_accdata {
 	char settings[96];
 	char space[64];
 	char sampling[128];
+	char predictor[160];		/* "" or the model `h4h predictor
+					 * compare --record` chose: "KIND
+					 * cv-rho=... held-rho=... ..." */
 	int n;
 	nas_gene *g;
 	double *acc;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/hash.h"
@@ -401,4 +402,82 @@ nas_fitness_lookup(const nas_fitness *f, int split, const char *gene,
 		return 0;
 	*acc = s->acc;
 	return 1;
+}
+
+/* Per-image results file: "h4h-right 1 SUPERNET\n", then per record
+ * "SPLIT N GENE\n" and N bytes of 0/1. */
+typedef struct rctx {
+	const nas_fitness *f;
+} rctx;
+
+static void
+write_right(FILE *fp, const void *vc)
+{
+	const nas_fitness *f = ((const rctx *)vc)->f;
+
+	fprintf(fp, "h4h-right 1 %s\n", f->id);
+	for (int i = 0; i < f->n_rt; i++) {
+		int n = f->set[f->rt[i].split].n;
+
+		fprintf(fp, "%d %d %s\n", f->rt[i].split, n, f->rt[i].gene);
+		fwrite(f->rt[i].right, 1, (size_t)n, fp);
+	}
+}
+
+int
+nas_fitness_right_save(const nas_fitness *f, const char *path, h4h_err *err)
+{
+	rctx c = { f };
+
+	return h4h_write_atomic(path, "per-image scores", write_right, &c,
+	    err);
+}
+
+int
+nas_fitness_right_load(nas_fitness *f, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char line[1200], id[32];
+	int split, n, got = 0;
+	h4h_err e;
+
+	if (fp == NULL)
+		return 0;
+	if (fgets(line, sizeof line, fp) == NULL ||
+	    sscanf(line, "h4h-right 1 %31s", id) != 1 ||
+	    strcmp(id, f->id) != 0)
+		goto out;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		char gene[1024];
+		unsigned char *r;
+		int dup = 0;
+
+		if (sscanf(line, "%d %d %1023s", &split, &n, gene) != 3 ||
+		    split < 0 || split > 1 || n <= 0 || n > 10000000)
+			break;
+		if (ensure_sets(f, split, &e) != 0 || f->set[split].n != n)
+			break;
+		r = h4h_xmalloc((size_t)n);
+		if (fread(r, 1, (size_t)n, fp) != (size_t)n) {
+			free(r);
+			break;
+		}
+		for (int i = 0; i < f->n_rt; i++)
+			dup |= f->rt[i].split == split &&
+			    strcmp(f->rt[i].gene, gene) == 0;
+		if (dup) {
+			free(r);
+			continue;
+		}
+		f->rt = h4h_xrealloc(f->rt, (size_t)(f->n_rt + 1) *
+		    sizeof *f->rt);
+		f->rt[f->n_rt].gene = h4h_xstrdup(gene);
+		f->rt[f->n_rt].split = split;
+		f->rt[f->n_rt].right = r;
+		f->n_rt++;
+		got++;
+	}
+out:
+	fclose(fp);
+	return got;
 }

@@ -53,6 +53,13 @@ int nas_fitness_images(nas_fitness *f, int split, int *n, h4h_err *err);
  * process; the accuracy goes into the cache too. */
 int nas_fitness_eval_right(nas_fitness *f, int split, const nas_gene *g,
     unsigned char *right, double *acc, h4h_err *err);
+/* The per-image results kept so far into a file, and back (a file of
+ * another supernet, or unreadable, adds nothing); load returns how many
+ * subnets it added.  The search's outputs keep their winners' this way,
+ * so a rerun compares them without scoring them again. */
+int nas_fitness_right_save(const nas_fitness *f, const char *path,
+    h4h_err *err);
+int nas_fitness_right_load(nas_fitness *f, const char *path);
 /* The batch images are scored in (0: the supernet's batch; scores do not
  * depend on it: scoring uses the running statistics). */
 void nas_fitness_set_score_batch(nas_fitness *f, int bs);
