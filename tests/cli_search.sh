@@ -232,6 +232,11 @@ check "predictor compare: a row per model and the best" \
 "$H4H" predictor compare --csv "$TMP/ref.acc.csv" --models ridge,svm \
     >/dev/null 2>"$TMP/cmp.err"
 check "  an unknown model: exit 2 naming it" '[ $? -eq 2 ] && grep -q "svm" "$TMP/cmp.err"'
+cp "$TMP/ref.acc.csv" "$TMP/rec.acc.csv"
+"$H4H" predictor compare --csv "$TMP/rec.acc.csv" --models ridge,forest \
+    --folds 3 --record >/dev/null 2>&1
+check "  --record: the best model in the dataset, its rows unchanged" \
+    '[ $? -eq 0 ] && grep -q "^# predictor: \(ridge\|forest\) cv-rho=[-0-9.]* held-rho=" "$TMP/rec.acc.csv" && [ "$(grep -v "^#" "$TMP/rec.acc.csv")" = "$(grep -v "^#" "$TMP/ref.acc.csv")" ]'
 # A search starts from the dataset beside its checkpoint.
 cp "$TMP/ref.acc.csv" "$TMP/sn.acc.csv"
 # shellcheck disable=SC2086
@@ -239,6 +244,12 @@ cp "$TMP/ref.acc.csv" "$TMP/sn.acc.csv"
     --predictor forest >"$TMP/ds.out" 2>&1
 check "search: starts from the dataset beside the checkpoint" \
     '[ $? -eq 0 ] && grep -q "^accuracy dataset .*sn.acc.csv: 40 subnets; predictor forest" "$TMP/ds.out" && grep -q "^predictor forest (fitted on the accuracy dataset): Spearman rho [-0-9.]*, Kendall tau [-0-9.]* on 8 held-out" "$TMP/ds.out"'
+cp "$TMP/rec.acc.csv" "$TMP/sn.acc.csv"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/d.db" --out "$TMP/dr" \
+    >"$TMP/dr.out" 2>&1
+check "  --predictor auto takes the model the dataset records" \
+    '[ $? -eq 0 ] && grep -q "^accuracy dataset .*: 40 subnets; predictor [a-z]* (recorded: " "$TMP/dr.out"'
 sed 's/^# supernet: .*/# supernet: 0000000000000000/' "$TMP/ref.acc.csv" \
     >"$TMP/other.acc.csv"
 # shellcheck disable=SC2086

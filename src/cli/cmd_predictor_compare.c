@@ -19,24 +19,27 @@
 #define CMD "predictor compare"
 
 enum { O_CSV = 256, O_CKPT, O_SPACE, O_MODELS, O_FOLDS, O_HOLD, O_SEED,
-    O_HELP };
+    O_RECORD, O_HELP };
 
 static const struct option opts[] = {
 	{ "csv", 1, NULL, O_CSV }, { "ckpt", 1, NULL, O_CKPT },
 	{ "space", 1, NULL, O_SPACE }, { "models", 1, NULL, O_MODELS },
 	{ "folds", 1, NULL, O_FOLDS }, { "holdout", 1, NULL, O_HOLD },
-	{ "seed", 1, NULL, O_SEED }, { "help", 0, NULL, O_HELP },
+	{ "seed", 1, NULL, O_SEED }, { "record", 0, NULL, O_RECORD },
+	{ "help", 0, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const char *usage =
     "usage: h4h predictor compare --csv FILE [--ckpt CKPT | --space FILE]\n"
     "                             [--models ridge,mlp,forest] [--folds K]\n"
-    "                             [--holdout F] [--seed S]\n"
+    "                             [--holdout F] [--seed S] [--record]\n"
     "Shuffles the dataset (--seed 1), holds out the fraction F (0.2),\n"
     "cross-validates each model K-fold (5) on the rest, fits it on all of\n"
     "the rest and scores the held-out part.  The space comes from the\n"
-    "checkpoint, --space, or spaces/NAME.json for the dataset's space.\n";
+    "checkpoint, --space, or spaces/NAME.json for the dataset's space.\n"
+    "--record writes the best model into the dataset's '# predictor:'\n"
+    "line, which searches from the dataset then use without comparing.\n";
 
 /* Model names "a,b,c" into kinds; the count, or -1 with the bad name. */
 int
@@ -65,6 +68,7 @@ cli_predictor_compare(int argc, char **argv)
 	const char *csv = NULL, *ckpt = NULL, *space = NULL;
 	int kinds[NAS_PRED_COUNT] = { NAS_PRED_RIDGE, NAS_PRED_MLP,
 	    NAS_PRED_FOREST }, nk = NAS_PRED_COUNT, o, rc, status = 0, best;
+	int record = 0;
 	nas_pred_cmp_cfg cfg = { 5, 0.2, 1 };
 	nas_pred_eval ev[NAS_PRED_COUNT];
 	nas_space *sp = NULL;
@@ -106,6 +110,7 @@ cli_predictor_compare(int argc, char **argv)
 				return 2;
 			cfg.seed = (uint64_t)v;
 			break;
+		case O_RECORD: record = 1; break;
 		case O_HELP:
 			fputs(usage, stdout);
 			return 0;
@@ -167,6 +172,17 @@ cli_predictor_compare(int argc, char **argv)
 	printf("best by cross-validated rho: %s (held-out rho %.3f, tau "
 	    "%.3f)\n", nas_pred_name(ev[best].kind), ev[best].rho,
 	    ev[best].tau);
+	if (record) {
+		snprintf(d.predictor, sizeof d.predictor, "%s cv-rho=%.3f "
+		    "held-rho=%.3f held-tau=%.3f folds=%d holdout=%.2f seed=%llu "
+		    "models=%d", nas_pred_name(ev[best].kind), ev[best].cv_rho,
+		    ev[best].rho, ev[best].tau, cfg.folds, cfg.holdout,
+		    (unsigned long long)cfg.seed, nk);
+		if ((rc = nas_accdata_write(csv, sn_open ? sn.sp : sp, &d,
+		    &err)) != 0)
+			goto fail;
+		printf("recorded in %s: # predictor: %s\n", csv, d.predictor);
+	}
 	goto out;
 fail:
 	status = cli_fail(CMD, rc, &err);

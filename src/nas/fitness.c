@@ -49,6 +49,7 @@ struct nas_fitness {
 	h4h_htab memo[2];
 	nas_fitness_stats st;
 	/* recalibrated BN statistics of the last RING genes */
+	int no_reuse;
 	char *ring_gene[RING];
 	float *ring_state[RING];
 	int ring_next;
@@ -206,7 +207,7 @@ activate(nas_fitness *f, const nas_gene *g, const char *text, h4h_err *err)
 	if ((rc = nn_sn_set_active(sn, &a, err)) != 0)
 		return rc;
 	nn_sn_set_regularization(sn, 0, 0);
-	for (int i = 0; i < RING; i++)
+	for (int i = 0; i < RING && !f->no_reuse; i++)
 		if (f->ring_gene[i] != NULL && strcmp(f->ring_gene[i], text) ==
 		    0) {
 			memcpy(nn_sn_state(sn), f->ring_state[i],
@@ -368,8 +369,7 @@ nas_fitness_set_score_batch(nas_fitness *f, int bs)
 void
 nas_fitness_set_reuse(nas_fitness *f, int on)
 {
-	if (on)
-		return;
+	f->no_reuse = !on;
 	for (int i = 0; i < RING; i++) {
 		free(f->ring_gene[i]);
 		f->ring_gene[i] = NULL;
