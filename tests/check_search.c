@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nas/accdata.h"
 #include "nas/gene.h"
 #include "nas/predictor.h"
 #include "nas/search.h"
@@ -393,6 +394,55 @@ START_TEST(test_aging_beats_random)
 }
 END_TEST
 
+/* The accuracy dataset's sample: the smallest and largest subnets first,
+ * every choice of every decision present, no duplicate, the same list
+ * for the same seed; gene texts parse back to the same genes. */
+START_TEST(test_accdata_sample)
+{
+	nas_space *s = load_proxy();
+	enum { N = 120 };
+	nas_gene g[N], h[N], mn, mx, back;
+	int nd = nas_space_decisions(s);
+	h4h_err err;
+
+	nas_accdata_sample(s, N, 5, 0, g);
+	nas_accdata_sample(s, N, 5, 0, h);
+	nas_gene_min(s, 0, &mn);
+	nas_gene_max(s, 0, &mx);
+	ck_assert_int_eq(memcmp(&g[0], &mn, sizeof mn), 0);
+	ck_assert_int_eq(memcmp(&g[1], &mx, sizeof mx), 0);
+	ck_assert_int_eq(memcmp(g, h, sizeof g), 0);
+	for (int d = 0; d < nd; d++) {
+		int st, key, nc = nas_space_choices(s, d, &st, &key);
+
+		for (int c = 0; c < nc; c++) {
+			int k = 0;
+
+			for (int i = 0; i < N; i++)
+				k += g[i].c[d] == c;
+			/* dealt N/nc times; depth-0 stages zero some */
+			ck_assert_msg(k >= N / nc / 3, "decision %d choice %d "
+			    "drawn %d times", d, c, k);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		char text[1024];
+
+		OK(nas_gene_check(s, &g[i], &err));
+		for (int j = 0; j < i; j++)
+			ck_assert(memcmp(&g[i], &g[j], sizeof g[i]) != 0);
+		nas_gene_text(s, &g[i], text, sizeof text);
+		OK(nas_gene_parse_text(s, text, &back, &err));
+		ck_assert_int_eq(memcmp(&back, &g[i], sizeof back), 0);
+	}
+	ck_assert_int_eq(nas_gene_parse_text(s, "h4h-fmnist:1|2", &back,
+	    &err), H4H_EINPUT);
+	ck_assert_int_eq(nas_gene_parse_text(s, "other:1", &back, &err),
+	    H4H_EINPUT);
+	nas_space_destroy(s);
+}
+END_TEST
+
 /* Wilson's interval, McNemar's exact test, the paired bootstrap and
  * Kendall's tau against hand computations. */
 START_TEST(test_intervals)
@@ -559,6 +609,7 @@ search_suite(void)
 	tcase_add_test(core, test_search_no_predictor_and_aging);
 	tcase_add_test(core, test_aging_beats_random);
 	tcase_add_test(core, test_intervals);
+	tcase_add_test(core, test_accdata_sample);
 	tcase_add_test(errs, test_budget_below_min);
 	/* the MLP's cross-validation: 6 fits of seconds each */
 	tcase_set_timeout(preds, 600);

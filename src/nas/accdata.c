@@ -38,8 +38,10 @@ nas_accdata_sample(const nas_space *s, int n, uint64_t seed, int no_vit,
 		nas_gene_min(s, no_vit, &out[k++]);
 	if (n > 1)
 		nas_gene_max(s, no_vit, &out[k++]);
-	for (int i = k; i < n; i++)
+	for (int i = k; i < n; i++) {
+		memset(&out[i], 0, sizeof out[i]);
 		out[i].n = nd;
+	}
 	for (int d = 0; d < nd; d++) {
 		int nc = choices_of(s, d, no_vit);
 
