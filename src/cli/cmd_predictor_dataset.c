@@ -193,11 +193,11 @@ cli_predictor_dataset(int argc, char **argv)
 			lo = d.acc[i] < lo ? d.acc[i] : lo;
 			hi = d.acc[i] > hi ? d.acc[i] : hi;
 		}
-		printf("accuracy dataset: %d subnets (%lld scored now in %.1f s"
-		    "%s), validation accuracy %.2f..%.2f %%, supernet %s, %s\n"
+		printf("accuracy dataset: %d subnets (%lld scored now in %.1f "
+		    "s), validation accuracy %.2f..%.2f %%, supernet %s, %s\n"
 		    "wrote %s\n", n, st.evals[NAS_SPLIT_VAL],
-		    st.seconds[NAS_SPLIT_VAL], "", 100 * lo, 100 * hi,
-		    d.supernet, d.settings, csv);
+		    st.seconds[NAS_SPLIT_VAL], 100 * lo, 100 * hi, d.supernet,
+		    d.settings, csv);
 	}
 	goto out;
 fail:
