@@ -6,7 +6,10 @@
 # evaluations; a search killed with SIGKILL resumes to the same result;
 # bad input (a budget below the smallest subnet's cost, a checkpoint of
 # another space, a database of a newer schema) gets one line and exit 2;
-# `h4h demo` writes its table, traces and database, and reruns from them.
+# `h4h demo` writes its table, traces and database, and reruns from them;
+# `h4h predictor dataset` resumes after SIGKILL, `predictor compare`
+# prints its table, and a search starts from the dataset beside its
+# checkpoint.
 # Needs $H4H_BIN, $H4H_SRCDIR, python3.
 CLI_NAME=cli_search
 . "${H4H_SRCDIR:-.}/tests/cli_common.sh"
@@ -159,8 +162,12 @@ check "a malformed budget: exit 2" '[ $? -eq 2 ] && grep -q "abc" "$TMP/z.err"'
 check "demo exits 0" '[ $? -eq 0 ]'
 check "  one row per budget and system" \
     '[ "$(grep -c "^[0-9]* ms  *npu-" "$TMP/demo.out")" -eq 6 ]'
-check "  the macros' gain at each budget" \
-    '[ "$(grep -c " [+-][0-9.]* pt$" "$TMP/demo.out")" -eq 3 ]'
+check "  the macros' gain at each budget, with its paired interval" \
+    '[ "$(grep -c " [+-][0-9.]* pt \[[+-][0-9.]*, [+-][0-9.]*\]" "$TMP/demo.out")" -eq 3 ]'
+check "  each winner's test accuracy inside its 95% interval" \
+    'awk "/ ms  *npu-/ { t = \$5; lo = \$6; hi = \$7; gsub(/[\\[,]/, \"\", lo); gsub(/\\]/, \"\", hi); n++; if (!(lo + 0 <= t + 0 && t + 0 <= hi + 0 && hi - lo > 0.1)) bad = 1 } END { exit bad || n != 6 }" "$TMP/demo.out"'
+check "  the predictor's rho on each system" \
+    '[ "$(grep -c "predictor .*Spearman rho [-0-9.]*, Kendall tau" "$TMP/demo.out")" -eq 2 ]'
 check "  a Perfetto trace of each winner" \
     '[ "$(ls "$TMP"/demo/npu-*/trace-*ms.json | wc -l)" -eq 6 ] && python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"traceEvents\"]" "$TMP/demo/npu-8cim/trace-20ms.json"'
 check "  summary.md and the database" '[ -s "$TMP/demo/summary.md" ] && [ -s "$TMP/demo/h4h.db" ]'
@@ -168,5 +175,80 @@ check "  summary.md and the database" '[ -s "$TMP/demo/summary.md" ] && [ -s "$T
     >"$TMP/demo2.out" 2>&1
 check "demo rerun: no new evaluations, the same table" \
     'grep -q "^real evaluations 0 (cached" "$TMP/demo2.out" && [ "$(grep " ms  *npu-" "$TMP/demo.out")" = "$(grep " ms  *npu-" "$TMP/demo2.out")" ]'
+
+# h4h predictor dataset: a stratified sample with min, max and every
+# resolution, provenance in the CSV, stored in batches so that a run
+# killed with SIGKILL resumes to the same file.
+D="--ckpt $TMP/sn.ckpt --data $TMP --subnets 40 --batch 4"
+# shellcheck disable=SC2086
+"$H4H" predictor dataset $D --db "$TMP/d.db" --csv "$TMP/ref.acc.csv" \
+    >"$TMP/d.out" 2>&1
+check "predictor dataset: 40 rows with provenance" \
+    '[ $? -eq 0 ] && [ "$(grep -c "^h4h-fmnist:" "$TMP/ref.acc.csv")" -eq 40 ] && grep -q "^# supernet: [0-9a-f]\{16\}$" "$TMP/ref.acc.csv" && grep -q "^# split: val$" "$TMP/ref.acc.csv" && grep -q "^# settings: recal=64/32 images=100$" "$TMP/ref.acc.csv"'
+check "  the smallest and largest subnets and every resolution" \
+    'python3 -c "
+import csv, sys
+rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if not l.startswith(\"#\"))]
+macs = [int(r[\"macs\"]) for r in rows]
+res = set(r[\"resolution\"] for r in rows)
+sys.exit(0 if macs[0] == min(macs) and macs[1] == max(macs) and res == {\"19\", \"22\", \"25\", \"28\"} and len(set(r[\"gene\"] for r in rows)) == 40 else 1)" "$TMP/ref.acc.csv"'
+# shellcheck disable=SC2086
+"$H4H" predictor dataset $D --db "$TMP/dk.db" --csv "$TMP/k.acc.csv" \
+    >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ]; do
+	n=$(python3 -c "
+import sqlite3, sys
+try:
+    print(sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True).execute('SELECT count(*) FROM subnet_accuracy').fetchone()[0])
+except Exception:
+    print(0)" "$TMP/dk.db" 2>/dev/null)
+	[ "${n:-0}" -ge 8 ] && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 $pid 2>/dev/null
+killed=$?
+wait $pid 2>/dev/null
+check "predictor dataset killed mid-run" '[ $killed -eq 0 ] && [ ! -e "$TMP/k.acc.csv" ]'
+# shellcheck disable=SC2086
+"$H4H" predictor dataset $D --db "$TMP/dk.db" --csv "$TMP/k.acc.csv" \
+    >"$TMP/dk.out" 2>&1
+check "  resumes: scores only what is missing, the same CSV" \
+    '[ $? -eq 0 ] && grep -q "40 subnets, [1-9][0-9]* stored" "$TMP/dk.out" && cmp -s "$TMP/ref.acc.csv" "$TMP/k.acc.csv"'
+"$H4H" predictor compare --csv "$TMP/ref.acc.csv" --models ridge,forest \
+    --folds 3 >"$TMP/cmp.out" 2>&1
+check "predictor compare: a row per model and the best" \
+    '[ $? -eq 0 ] && grep -q "^ridge  *[-0-9.]* (" "$TMP/cmp.out" && grep -q "^forest  *[-0-9.]* (" "$TMP/cmp.out" && grep -q "^best by cross-validated rho: " "$TMP/cmp.out"'
+"$H4H" predictor compare --csv "$TMP/ref.acc.csv" --models ridge,svm \
+    >/dev/null 2>"$TMP/cmp.err"
+check "  an unknown model: exit 2 naming it" '[ $? -eq 2 ] && grep -q "svm" "$TMP/cmp.err"'
+cp "$TMP/ref.acc.csv" "$TMP/rec.acc.csv"
+"$H4H" predictor compare --csv "$TMP/rec.acc.csv" --models ridge,forest \
+    --folds 3 --record >/dev/null 2>&1
+check "  --record: the best model in the dataset, its rows unchanged" \
+    '[ $? -eq 0 ] && grep -q "^# predictor: \(ridge\|forest\) cv-rho=[-0-9.]* held-rho=" "$TMP/rec.acc.csv" && [ "$(grep -v "^#" "$TMP/rec.acc.csv")" = "$(grep -v "^#" "$TMP/ref.acc.csv")" ]'
+# A search starts from the dataset beside its checkpoint.
+cp "$TMP/ref.acc.csv" "$TMP/sn.acc.csv"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/d.db" --out "$TMP/ds" \
+    --predictor forest >"$TMP/ds.out" 2>&1
+check "search: starts from the dataset beside the checkpoint" \
+    '[ $? -eq 0 ] && grep -q "^accuracy dataset .*sn.acc.csv: 40 subnets; predictor forest" "$TMP/ds.out" && grep -q "^predictor forest (fitted on the accuracy dataset): Spearman rho [-0-9.]*, Kendall tau [-0-9.]* on 8 held-out" "$TMP/ds.out"'
+cp "$TMP/rec.acc.csv" "$TMP/sn.acc.csv"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/d.db" --out "$TMP/dr" \
+    >"$TMP/dr.out" 2>&1
+check "  --predictor auto takes the model the dataset records" \
+    '[ $? -eq 0 ] && grep -q "^accuracy dataset .*: 40 subnets; predictor [a-z]* (recorded: " "$TMP/dr.out"'
+sed 's/^# supernet: .*/# supernet: 0000000000000000/' "$TMP/ref.acc.csv" \
+    >"$TMP/other.acc.csv"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --db "$TMP/d.db" --out "$TMP/do" \
+    --dataset "$TMP/other.acc.csv" >/dev/null 2>"$TMP/do.err"
+check "  a dataset of another supernet: exit 2" \
+    '[ $? -eq 2 ] && grep -q "does not fit: it is of supernet 0000000000000000" "$TMP/do.err"'
 
 cli_done

@@ -9,6 +9,8 @@
 #ifndef H4H_CLI_H
 #define H4H_CLI_H
 
+#include <stddef.h>
+
 #include "core/err.h"
 
 typedef struct h4h_cmd {
@@ -30,6 +32,14 @@ extern const h4h_cmd h4h_cmd_supernet;
 extern const h4h_cmd h4h_cmd_reproduce;
 extern const h4h_cmd h4h_cmd_search;
 extern const h4h_cmd h4h_cmd_demo;
+extern const h4h_cmd h4h_cmd_predictor;
+
+/* `h4h predictor` subcommands (argv[0] is the subcommand's name). */
+int cli_predictor_dataset(int argc, char **argv);
+int cli_predictor_compare(int argc, char **argv);
+/* "ridge,mlp" into NAS_PRED_* kinds (at most NAS_PRED_COUNT); the count,
+ * or -1 with the unknown name in bad. */
+int cli_parse_models(const char *arg, int *kinds, char *bad, size_t nbad);
 
 /* Prints "h4h: <cmd>: <msg>" and returns the exit status for rc. */
 int cli_fail(const char *cmd, int rc, const h4h_err *err);

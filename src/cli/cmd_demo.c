@@ -21,6 +21,7 @@
 #include "cli/search_out.h"
 #include "core/clock.h"
 #include "nas/sntrain.h"
+#include "nas/stats.h"
 
 #define CMD "demo"
 #define N_SYS 2
@@ -143,50 +144,71 @@ write_gp(FILE *f, const void *ctx)
 	plot_gp_end(f);
 }
 
+/* The macros' gain at budget b: paired over the test images. */
+static void
+gain_text(const demo *d, int b, char *buf, size_t n)
+{
+	const search_job *a = &d->job[1], *o = &d->job[0];
+	nas_paired pc;
+
+	if (a->right == NULL || o->right == NULL || a->n_test != o->n_test) {
+		snprintf(buf, n, "%+.2f pt", 100 * (a->picks[b].test_acc -
+		    o->picks[b].test_acc));
+		return;
+	}
+	nas_paired_compare(a->right[b], o->right[b], a->n_test, &pc);
+	snprintf(buf, n, "%+.2f pt [%+.2f, %+.2f]%s", 100 * pc.diff,
+	    100 * pc.lo, 100 * pc.hi, pc.diff == 0 && pc.a_only == 0 &&
+	    pc.b_only == 0 ? " same subnet" : pc.significant ? "" :
+	    " not significant");
+}
+
 static void
 print_table(FILE *f, const demo *d, int md)
 {
 	const char *sep = md ? " | " : "  ";
 
 	if (md)
-		fprintf(f, "| budget | system | val acc %% | test acc %% | "
-		    "latency ms | energy mJ | ViT | MBConv | layers on NPU / "
-		    "CIM / split | MACs on CIM | test acc gained by the "
-		    "macros |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+		fprintf(f, "| budget | system | val acc %% | test acc %% "
+		    "[95%% CI] | latency ms | energy mJ | ViT | MBConv | "
+		    "layers on NPU / CIM / split | MACs on CIM | test acc "
+		    "gained by the macros [paired 95%% CI] |\n"
+		    "|---|---|---|---|---|---|---|---|---|---|---|\n");
 	else
-		fprintf(f, "%-8s  %-9s  %7s  %7s  %10s  %9s  %3s  %6s  "
+		fprintf(f, "%-8s  %-9s  %7s  %7s  %-16s  %10s  %9s  %3s  %6s  "
 		    "%-13s  %7s  %s\n", "budget", "system", "val %", "test %",
-		    "latency ms", "energy mJ", "ViT", "MBConv", "layers N/C/S",
-		    "CIM MAC", "gain");
+		    "test 95% CI", "latency ms", "energy mJ", "ViT", "MBConv",
+		    "layers N/C/S", "CIM MAC", "gain [paired 95% CI]");
 	for (int b = 0; b < d->n_budgets; b++)
 		for (int s = 0; s < N_SYS; s++) {
 			const nas_pick *p = &d->job[s].picks[b];
-			char lay[32], gain[32] = "";
+			char lay[32], gain[96] = "", ci[40];
 
 			snprintf(lay, sizeof lay, "%d / %d / %d",
 			    p->layers_npu, p->layers_cim, p->layers_split);
+			snprintf(ci, sizeof ci, "[%.2f, %.2f]",
+			    100 * p->test_lo, 100 * p->test_hi);
 			if (s == 1)
-				snprintf(gain, sizeof gain, "%+.2f pt",
-				    100 * (p->test_acc -
-				    d->job[0].picks[b].test_acc));
+				gain_text(d, b, gain, sizeof gain);
 			if (md)
-				fprintf(f, "| %g ms | %s | %.2f | %.2f | %.3f | "
-				    "%.4f | %d | %d | %s | %.1f%% | %s |\n",
-				    p->budget * 1e3, d->job[s].system_name,
-				    100 * p->val_acc, 100 * p->test_acc,
-				    p->latency_s * 1e3, p->energy_j * 1e3,
-				    p->vit_blocks, p->mbconv_blocks, lay,
+				fprintf(f, "| %g ms | %s | %.2f | %.2f %s | "
+				    "%.3f | %.4f | %d | %d | %s | %.1f%% | %s "
+				    "|\n", p->budget * 1e3,
+				    d->job[s].system_name, 100 * p->val_acc,
+				    100 * p->test_acc, ci, p->latency_s * 1e3,
+				    p->energy_j * 1e3, p->vit_blocks,
+				    p->mbconv_blocks, lay,
 				    100 * p->cim_mac_share, gain);
 			else {
 				char bud[32];
 
 				snprintf(bud, sizeof bud, "%g ms",
 				    p->budget * 1e3);
-				fprintf(f, "%-8s%s%-9s%s%7.2f%s%7.2f%s%10.3f"
-				    "%s%9.4f%s%3d%s%6d%s%-13s%s%6.1f%%%s%s\n",
-				    bud, sep, d->job[s].system_name, sep,
+				fprintf(f, "%-8s%s%-9s%s%7.2f%s%7.2f%s%-16s%s"
+				    "%10.3f%s%9.4f%s%3d%s%6d%s%-13s%s%6.1f%%%s"
+				    "%s\n", bud, sep, d->job[s].system_name, sep,
 				    100 * p->val_acc, sep, 100 * p->test_acc,
-				    sep, p->latency_s * 1e3, sep,
+				    sep, ci, sep, p->latency_s * 1e3, sep,
 				    p->energy_j * 1e3, sep, p->vit_blocks, sep,
 				    p->mbconv_blocks, sep, lay, sep,
 				    100 * p->cim_mac_share, sep, gain);
@@ -200,14 +222,20 @@ write_md(FILE *f, const void *ctx)
 	const demo *d = ctx;
 
 	fprintf(f, "# h4h demo\n\nSupernet: `%s`.  Search: OFA evolution, "
-	    "population 50, 8 generations, ridge predictor (60 warm-up "
-	    "subnets, 4 real evaluations per generation), validation on 1,000 "
-	    "images after BN recalibration; winners scored on the 10,000 test "
-	    "images.  Costs: the full-size network on each system, from the "
-	    "cost database (h4h.db).\n\n", d->ckpt);
+	    "population 50, 8 generations, 4 real evaluations per generation "
+	    "chosen by the predictor; validation on every validation image "
+	    "of the supernet's run after BN recalibration; winners scored on "
+	    "the 10,000 test images, with Wilson 95%% intervals; the macros' "
+	    "gain is paired over the same test images (bootstrap, 95%%; \"not "
+	    "significant\" when the interval holds 0).  Costs: the full-size "
+	    "network on each system, from the cost database (h4h.db).\n\n",
+	    d->ckpt);
 	print_table(f, d, 1);
-	fprintf(f, "\nPredictor Spearman rho on held-out warm-up subnets: "
-	    "%.3f (n = %d).\n", d->job[0].rho_holdout, d->job[0].n_holdout);
+	fprintf(f, "\n%s.\n\n", d->job[0].note);
+	for (int s = 0; s < N_SYS; s++) {
+		fprintf(f, "%s: ", d->job[s].system_name);
+		print_pred(f, &d->job[s]);
+	}
 }
 
 static int
@@ -280,7 +308,9 @@ run(int argc, char **argv)
 	cfg.search.warmup = 60;
 	cfg.search.holdout = 15;
 	cfg.search.real_per_gen = 4;
-	cfg.val_images = 1000;
+	cfg.val_images = 0;		/* the whole validation split */
+	cfg.dataset_auto = 1;
+	cfg.pred_auto = 1;
 	cfg.threads = (int)jobs;
 	cfg.ckpt = ckpt;
 	cfg.db = db;
@@ -301,6 +331,7 @@ run(int argc, char **argv)
 		j->budget_opt = "--budgets";
 		j->formats = PLOT_PNG;
 		j->trace = 1;
+		j->keep_right = 1;
 		fprintf(stderr, "h4h: demo: searching on %s\n", systems[s]);
 		if ((rc = search_job_run(j, &cfg)) != 0)
 			goto out;
@@ -326,15 +357,22 @@ run(int argc, char **argv)
 	    "budget\n\n", ckpt);
 	print_table(stdout, &d, 0);
 	printf("\nN/C/S: layers run on the NPU alone, on the macros alone, "
-	    "split between them.  gain: test accuracy the 8 macros add at "
-	    "the same budget.\n");
-	printf("real evaluations %lld (cached %lld); predictor rho %.3f on "
-	    "%d held-out subnets; %.0f s\n",
+	    "split between them.  test 95%% CI: Wilson.  gain: test accuracy "
+	    "the 8 macros add at the same budget, with its 95%% interval "
+	    "paired over the same test images (bootstrap); \"not "
+	    "significant\" when it holds 0.\n");
+	if (d.job[0].note[0] != '\0')
+		printf("%s\n", d.job[0].note);
+	for (int s = 0; s < N_SYS; s++) {
+		printf("%s: ", d.job[s].system_name);
+		print_pred(stdout, &d.job[s]);
+	}
+	printf("real evaluations %lld (cached %lld); %.0f s\n",
 	    d.job[0].fstats.evals[0] + d.job[0].fstats.evals[1] +
 	    d.job[1].fstats.evals[0] + d.job[1].fstats.evals[1],
 	    d.job[0].fstats.hits[0] + d.job[0].fstats.hits[1] +
 	    d.job[1].fstats.hits[0] + d.job[1].fstats.hits[1],
-	    d.job[0].rho_holdout, d.job[0].n_holdout, h4h_now_s() - t0);
+	    h4h_now_s() - t0);
 	printf("wrote %s/summary.md, %s/demo.png, %s/h4h.db, and per system "
 	    "best-*.json (h4h sim --arch) and trace-*.json (ui.perfetto.dev) "
 	    "under %s/npu-only and %s/npu-8cim\n", out, out, out, out, out);

@@ -36,7 +36,8 @@ static const char *usage =
     "[--mutate-prob P]\n"
     "                  [--mutate-res-prob P] [--no-predictor] [--warmup N]\n"
     "                  [--real-per-gen N] [--val-images N] [--cnn-only]\n"
-    "                  [--max-tries N]\n"
+    "                  [--max-tries N] [--dataset FILE | --no-dataset]\n"
+    "                  [--predictor auto|ridge|mlp|forest]\n"
     "                  [--space FILE] [--format png|svg|both] [--data DIR]\n"
     "\n"
     "OFA-style evolution (population 100, 25% parents, 50 mutants and 50\n"
@@ -45,16 +46,22 @@ static const char *usage =
     "by rejection (a child over budget is redrawn, up to --max-tries 30\n"
     "times, then it is its parent): latency budgets in ms, energy budgets\n"
     "in mJ, of the full-size network on the system.  Fitness is validation accuracy after\n"
-    "BN recalibration, cached in the database; the ridge predictor (on by\n"
-    "default) picks the --real-per-gen (10) children per generation that\n"
-    "are evaluated for real, after a --warmup (200) of random subnets.\n"
-    "Each budget's winner is scored on the test images.  --jobs: threads\n"
-    "for the accuracy evaluations.  See doc/search.md.\n";
+    "BN recalibration on every validation image of the checkpoint's run\n"
+    "(--val-images N: the first N), cached in the database.  The\n"
+    "predictor picks the --real-per-gen (10) children per generation that\n"
+    "are evaluated for real.  It starts from the accuracy dataset beside\n"
+    "the checkpoint (CKPT less .ckpt, plus .acc.csv; --dataset names\n"
+    "another) when there is one, else from a --warmup (200) of random\n"
+    "subnets; --predictor auto (the default) takes the model the dataset\n"
+    "records, or the best by cross-validation on it (ridge without one).\n"
+    "Each budget's winner is scored on the test images, with its 95%\n"
+    "interval.  --jobs: threads for the accuracy evaluations.  See\n"
+    "doc/search.md.\n";
 
 enum { O_CKPT = 256, O_SYSTEM, O_SET, O_LAT, O_EN, O_DB, O_OUT, O_SEED,
     O_JOBS, O_ALGO, O_POP, O_GENS, O_PARENT, O_MUTR, O_MUTP, O_MUTRES,
     O_NOPRED, O_WARMUP, O_REAL, O_VALIMG, O_CNN, O_SPACE, O_FORMAT, O_DATA,
-    O_TRIES,
+    O_TRIES, O_DATASET, O_NODATASET, O_PRED,
     O_HELP };
 
 static const struct option opts[] = {
@@ -73,6 +80,9 @@ static const struct option opts[] = {
 	{ "val-images", 1, NULL, O_VALIMG }, { "cnn-only", 0, NULL, O_CNN },
 	{ "space", 1, NULL, O_SPACE }, { "format", 1, NULL, O_FORMAT },
 	{ "data", 1, NULL, O_DATA }, { "max-tries", 1, NULL, O_TRIES },
+	{ "dataset", 1, NULL, O_DATASET },
+	{ "no-dataset", 0, NULL, O_NODATASET },
+	{ "predictor", 1, NULL, O_PRED },
 	{ "help", 0, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -92,6 +102,8 @@ run(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	nas_search_defaults(&cfg.search);
 	cfg.threads = 1;
+	cfg.dataset_auto = 1;
+	cfg.pred_auto = 1;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -191,6 +203,26 @@ run(int argc, char **argv)
 			cfg.val_images = (int)v;
 			break;
 		case O_CNN: cfg.search.no_vit = 1; break;
+		case O_DATASET:
+			cfg.dataset = optarg;
+			cfg.dataset_auto = 0;
+			break;
+		case O_NODATASET:
+			cfg.dataset = NULL;
+			cfg.dataset_auto = 0;
+			break;
+		case O_PRED:
+			if (strcmp(optarg, "auto") == 0) {
+				cfg.pred_auto = 1;
+			} else if (nas_pred_parse(optarg) >= 0) {
+				cfg.pred_auto = 0;
+				cfg.search.pred_kind = nas_pred_parse(optarg);
+			} else {
+				return cli_usage_error(CMD, "--predictor must "
+				    "be auto, ridge, mlp or forest (got '%s')",
+				    optarg);
+			}
+			break;
 		case O_TRIES:
 			if (cli_parse_int(CMD, "--max-tries", optarg, 1,
 			    1000000, &v))

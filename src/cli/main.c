@@ -25,6 +25,7 @@ static const h4h_cmd *const commands[] = {
 	&h4h_cmd_supernet,
 	&h4h_cmd_demo,
 	&h4h_cmd_search,
+	&h4h_cmd_predictor,
 	&h4h_cmd_reproduce,
 };
 

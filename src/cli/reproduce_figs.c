@@ -440,7 +440,9 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 	cfg.search.warmup = 100;
 	cfg.search.holdout = 25;
 	cfg.search.real_per_gen = 4;
-	cfg.val_images = 1000;
+	cfg.val_images = 0;		/* the whole validation split */
+	cfg.dataset_auto = 1;
+	cfg.pred_auto = 1;
 	cfg.threads = 2;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -179,6 +179,19 @@ write_gp(FILE *f, const void *vctx)
 	plot_gp_end(f);
 }
 
+void
+print_pred(FILE *f, const search_job *j)
+{
+	const nas_pred_report *r = &j->pred;
+
+	fprintf(f, "predictor %s (%s): Spearman rho %.3f, Kendall tau %.3f on "
+	    "%d held-out subnets; rho %.3f, tau %.3f on the %d finalists "
+	    "evaluated for real\n", nas_pred_name(r->kind), r->n_data > 0 ?
+	    "fitted on the accuracy dataset" : "fitted on the warm-up",
+	    r->rho_holdout, r->tau_holdout, r->n_holdout, r->rho_online,
+	    r->tau_online, r->n_online);
+}
+
 static void
 print_summary(const search_job *j, double seconds)
 {
@@ -186,24 +199,30 @@ print_summary(const search_job *j, double seconds)
 
 	printf("search on %s (%d macros x %d CUs), %s budgets:\n",
 	    j->system_name, j->macros, j->cus, nas_metric_name(j->metric));
-	printf("%10s %8s %8s %11s %11s %4s %6s %13s %8s\n", "budget",
-	    "val %", "test %", "latency ms", "energy mJ", "ViT", "MBConv",
-	    "layers N/C/S", "CIM MACs");
+	printf("%10s %8s %8s %15s %11s %11s %4s %6s %13s %8s\n", "budget",
+	    "val %", "test %", "test 95% CI", "latency ms", "energy mJ",
+	    "ViT", "MBConv", "layers N/C/S", "CIM MACs");
 	for (int i = 0; i < j->n_picks; i++) {
 		const nas_pick *p = &j->picks[i];
 		char lay[32];
 
 		snprintf(lay, sizeof lay, "%d/%d/%d", p->layers_npu,
 		    p->layers_cim, p->layers_split);
-		printf("%8.4g%s %8.2f %8.2f %11.4f %11.4f %4d %6d %13s %7.1f%%\n",
-		    p->budget * 1e3, unit, 100 * p->val_acc, 100 * p->test_acc,
-		    p->latency_s * 1e3, p->energy_j * 1e3, p->vit_blocks,
+		char ci[32];
+
+		snprintf(ci, sizeof ci, "[%.2f, %.2f]", 100 * p->test_lo,
+		    100 * p->test_hi);
+		printf("%8.4g%s %8.2f %8.2f %15s %11.4f %11.4f %4d %6d %13s "
+		    "%7.1f%%\n", p->budget * 1e3, unit, 100 * p->val_acc,
+		    100 * p->test_acc, ci, p->latency_s * 1e3,
+		    p->energy_j * 1e3, p->vit_blocks,
 		    p->mbconv_blocks, lay, 100 * p->cim_mac_share);
 	}
-	printf("front: %d subnets; predictor rho %.3f on %d held-out genes, "
-	    "%.3f on %d screened; real evaluations %lld (cached %lld), "
-	    "cost queries %lld; %.1f s\n", j->n_front, j->rho_holdout,
-	    j->n_holdout, j->rho_online, j->n_online, j->fstats.evals[0] +
+	if (j->note[0] != '\0')
+		printf("%s\n", j->note);
+	print_pred(stdout, j);
+	printf("front: %d subnets; real evaluations %lld (cached %lld), "
+	    "cost queries %lld; %.1f s\n", j->n_front, j->fstats.evals[0] +
 	    j->fstats.evals[1], j->fstats.hits[0] + j->fstats.hits[1],
 	    j->cost_queries, seconds);
 }
@@ -278,6 +297,32 @@ search_job_run(search_job *job, const nas_study_cfg *cfg_in)
 		goto out;
 	nas_search_rho(nas_study_searcher(sys), &job->rho_holdout,
 	    &job->n_holdout, &job->rho_online, &job->n_online);
+	nas_search_pred_report(nas_study_searcher(sys), &job->pred);
+	snprintf(job->note, sizeof job->note, "%s",
+	    nas_study_dataset_note(st));
+	if (job->keep_right) {
+		nas_fitness *fit = nas_study_fitness(st);
+		char rpath[4096];
+
+		snprintf(rpath, sizeof rpath, "%s/winners-test.bin", job->out);
+		nas_fitness_right_load(fit, rpath);
+		if ((rc = nas_fitness_images(fit, NAS_SPLIT_TEST, &job->n_test,
+		    &err)) != 0)
+			goto out;
+		job->right = h4h_xcalloc((size_t)job->n_picks,
+		    sizeof *job->right);
+		for (int b = 0; b < job->n_picks; b++) {
+			double acc;
+
+			job->right[b] = h4h_xmalloc((size_t)job->n_test);
+			if ((rc = nas_fitness_eval_right(fit, NAS_SPLIT_TEST,
+			    &job->picks[b].g, job->right[b], &acc, &err)) != 0)
+				goto out;
+		}
+		if ((rc = nas_fitness_right_save(fit, rpath, &err)) != 0)
+			goto out;
+		nas_fitness_get_stats(fit, &job->fstats);
+	}
 	nas_fitness_get_stats(nas_study_fitness(st), &job->fstats);
 	job->cost_queries = nas_search_cost_queries(nas_study_searcher(sys));
 
@@ -357,6 +402,10 @@ out:
 void
 search_job_free(search_job *job)
 {
+	for (int b = 0; job->right != NULL && b < job->n_picks; b++)
+		free(job->right[b]);
+	free(job->right);
+	job->right = NULL;
 	free(job->picks);
 	free(job->front);
 	job->picks = job->front = NULL;

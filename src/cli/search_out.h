@@ -13,6 +13,8 @@
 #ifndef H4H_CLI_SEARCH_OUT_H
 #define H4H_CLI_SEARCH_OUT_H
 
+#include <stdio.h>
+
 #include "nas/study.h"
 
 typedef struct search_job {
@@ -31,6 +33,9 @@ typedef struct search_job {
 	int formats;			/* PLOT_* (0: no plots) */
 	int verbose;			/* summary on stdout */
 	int trace;			/* a trace of each winner */
+	int keep_right;			/* keep each winner's per-image test
+					 * results (right[b]), for paired
+					 * intervals (nas/stats.h) */
 	/* out */
 	char system_name[64];
 	int macros, cus;
@@ -41,6 +46,10 @@ typedef struct search_job {
 	double min_cost[2];
 	double rho_holdout, rho_online;
 	int n_holdout, n_online;
+	nas_pred_report pred;		/* the predictor's rho and tau */
+	char note[2048];		/* the accuracy dataset used or not */
+	unsigned char **right;		/* keep_right: per pick, n_test */
+	int n_test;
 	nas_fitness_stats fstats;
 	long long cost_queries;
 	double seconds;
@@ -54,5 +63,8 @@ const char *cli_shipped(const char *rel, char *buf, size_t n);
 /* Returns the exit status; errors are printed as one line. */
 int search_job_run(search_job *job, const nas_study_cfg *cfg);
 void search_job_free(search_job *job);
+/* One line: the predictor's kind, rho and tau held out and on the
+ * finalists. */
+void print_pred(FILE *f, const search_job *j);
 
 #endif

@@ -4,13 +4,20 @@
  * Image sets are made on first use of a split (the test images only when
  * the final front is scored).  The in-memory table maps a gene's hash to
  * its text and score; the database rows of this key are read once at
- * open.
+ * open.  The BN statistics of the last RING recalibrated subnets are
+ * kept, so a subnet scored on the validation images and then on the test
+ * images (every winner) is recalibrated once: recalibration is a pure
+ * function of the weights, the gene and the calibration set, so the kept
+ * statistics are the ones a second recalibration would compute.  The
+ * per-image results of subnets scored with nas_fitness_eval_right are
+ * kept in memory for the process (winners: a few per study).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic.h"
 #include "cost/nas_tables.h"
 #include "core/clock.h"
 #include "core/file.h"
@@ -22,17 +29,33 @@ typedef struct scored {
 	double acc;
 } scored;
 
+#define RING 4
+
+typedef struct righted {
+	char *gene;
+	int split;
+	unsigned char *right;
+} righted;
+
 struct nas_fitness {
 	nas_supernet *sn;
 	char *data_dir;
 	h4h_db *db;
 	int val_images;
+	int score_batch;		/* scoring batch (0: the supernet's) */
 	char id[17];
 	char settings[2][96];
 	nas_imageset cal, set[2];
 	int have_cal, have_set[2];
 	h4h_htab memo[2];
 	nas_fitness_stats st;
+	/* recalibrated BN statistics of the last RING genes */
+	int no_reuse;
+	char *ring_gene[RING];
+	float *ring_state[RING];
+	int ring_next;
+	righted *rt;
+	int n_rt;
 };
 
 static const char *const split_names[2] = { "val", "test" };
@@ -136,6 +159,15 @@ nas_fitness_close(nas_fitness *f)
 	nas_imageset_free(&f->set[1]);
 	h4h_htab_free(&f->memo[0], scored_free);
 	h4h_htab_free(&f->memo[1], scored_free);
+	for (int i = 0; i < RING; i++) {
+		free(f->ring_gene[i]);
+		free(f->ring_state[i]);
+	}
+	for (int i = 0; i < f->n_rt; i++) {
+		free(f->rt[i].gene);
+		free(f->rt[i].right);
+	}
+	free(f->rt);
 	free(f->data_dir);
 	free(f);
 }
@@ -163,6 +195,54 @@ ensure_sets(nas_fitness *f, int split, h4h_err *err)
 	return 0;
 }
 
+/* Activates g and recalibrates it, or restores its kept statistics. */
+static int
+activate(nas_fitness *f, const nas_gene *g, const char *text, h4h_err *err)
+{
+	nn_sn *sn = f->sn->sn;
+	size_t ns = nn_sn_nstate(sn);
+	nn_sn_active a;
+	int rc, k;
+
+	nas_gene_active(f->sn->sp, g, &a);
+	if ((rc = nn_sn_set_active(sn, &a, err)) != 0)
+		return rc;
+	nn_sn_set_regularization(sn, 0, 0);
+	for (int i = 0; i < RING && !f->no_reuse; i++)
+		if (f->ring_gene[i] != NULL && strcmp(f->ring_gene[i], text) ==
+		    0) {
+			memcpy(nn_sn_state(sn), f->ring_state[i],
+			    ns * sizeof(float));
+			f->st.recal_reused++;
+			return 0;
+		}
+	if ((rc = nas_recal(sn, &f->cal, f->sn->recal_batch > 0 &&
+	    f->sn->recal_batch <= f->sn->B ? f->sn->recal_batch : f->sn->B,
+	    err)) != 0)
+		return rc;
+	k = f->ring_next;
+	f->ring_next = (k + 1) % RING;
+	free(f->ring_gene[k]);
+	f->ring_gene[k] = h4h_xstrdup(text);
+	if (f->ring_state[k] == NULL)
+		f->ring_state[k] = h4h_xmalloc((ns ? ns : 1) * sizeof(float));
+	memcpy(f->ring_state[k], nn_sn_state(sn), ns * sizeof(float));
+	return 0;
+}
+
+/* One real evaluation of g (text: its canonical text). */
+static int
+score(nas_fitness *f, int split, const nas_gene *g, const char *text,
+    double *acc, unsigned char *right, h4h_err *err)
+{
+	int rc;
+
+	if ((rc = activate(f, g, text, err)) != 0)
+		return rc;
+	return nas_accuracy_right(f->sn->sn, &f->set[split],
+	    f->score_batch > 0 ? f->score_batch : f->sn->B, acc, right, err);
+}
+
 int
 nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,
     double *acc, h4h_err *err)
@@ -184,8 +264,8 @@ nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,
 		if ((rc = ensure_sets(f, split, err)) != 0)
 			goto out;
 		t0 = h4h_now_s();
-		if ((rc = nas_eval_gene(f->sn->sn, f->sn->sp, &g[i], &f->cal,
-		    &f->set[split], f->sn->B, &acc[i], NULL, err)) != 0)
+		if ((rc = score(f, split, &g[i], text[i], &acc[i], NULL,
+		    err)) != 0)
 			goto out;
 		rows[m].gene = text[i];
 		rows[m].accuracy = acc[i];
@@ -219,4 +299,186 @@ const char *
 nas_fitness_supernet_id(const nas_fitness *f)
 {
 	return f->id;
+}
+
+int
+nas_fitness_images(nas_fitness *f, int split, int *n, h4h_err *err)
+{
+	int rc;
+
+	if ((rc = ensure_sets(f, split, err)) != 0)
+		return rc;
+	*n = f->set[split].n;
+	return 0;
+}
+
+int
+nas_fitness_eval_right(nas_fitness *f, int split, const nas_gene *g,
+    unsigned char *right, double *acc, h4h_err *err)
+{
+	char text[1024];
+	h4h_db_acc_row row;
+	double t0;
+	int rc;
+
+	nas_gene_text(f->sn->sp, g, text, sizeof text);
+	if ((rc = ensure_sets(f, split, err)) != 0)
+		return rc;
+	for (int i = 0; i < f->n_rt; i++)
+		if (f->rt[i].split == split && strcmp(f->rt[i].gene, text) ==
+		    0) {
+			long k = 0;
+
+			memcpy(right, f->rt[i].right, (size_t)f->set[split].n);
+			for (int j = 0; j < f->set[split].n; j++)
+				k += right[j];
+			*acc = f->set[split].n ? (double)k / f->set[split].n :
+			    0;
+			return 0;
+		}
+	t0 = h4h_now_s();
+	if ((rc = score(f, split, g, text, acc, right, err)) != 0)
+		return rc;
+	f->st.seconds[split] += h4h_now_s() - t0;
+	f->st.evals[split]++;
+	f->rt = h4h_xrealloc(f->rt, (size_t)(f->n_rt + 1) * sizeof *f->rt);
+	f->rt[f->n_rt].gene = h4h_xstrdup(text);
+	f->rt[f->n_rt].split = split;
+	f->rt[f->n_rt].right = h4h_xmalloc((size_t)(f->set[split].n ?
+	    f->set[split].n : 1));
+	memcpy(f->rt[f->n_rt].right, right, (size_t)f->set[split].n);
+	f->n_rt++;
+	if (memo_get(&f->memo[split], text) == NULL) {
+		memo_put(&f->memo[split], text, *acc);
+		if (f->db != NULL) {
+			row.gene = text;
+			row.accuracy = *acc;
+			row.seconds = h4h_now_s() - t0;
+			return h4h_db_acc_put(f->db, f->id, split_names[split],
+			    f->settings[split], 1, &row, err);
+		}
+	}
+	return 0;
+}
+
+void
+nas_fitness_set_score_batch(nas_fitness *f, int bs)
+{
+	f->score_batch = bs > 0 && bs <= f->sn->B ? bs : 0;
+}
+
+void
+nas_fitness_set_reuse(nas_fitness *f, int on)
+{
+	f->no_reuse = !on;
+	for (int i = 0; i < RING; i++) {
+		free(f->ring_gene[i]);
+		f->ring_gene[i] = NULL;
+	}
+}
+
+const char *
+nas_fitness_settings(const nas_fitness *f, int split)
+{
+	return f->settings[split];
+}
+
+int
+nas_fitness_memo_put(nas_fitness *f, int split, const char *gene,
+    double acc)
+{
+	if (memo_get(&f->memo[split], gene) != NULL)
+		return 0;
+	memo_put(&f->memo[split], gene, acc);
+	return 1;
+}
+
+int
+nas_fitness_lookup(const nas_fitness *f, int split, const char *gene,
+    double *acc)
+{
+	const scored *s = memo_get(&f->memo[split], gene);
+
+	if (s == NULL)
+		return 0;
+	*acc = s->acc;
+	return 1;
+}
+
+/* Per-image results file: "h4h-right 1 SUPERNET\n", then per record
+ * "SPLIT N GENE\n" and N bytes of 0/1. */
+typedef struct rctx {
+	const nas_fitness *f;
+} rctx;
+
+static void
+write_right(FILE *fp, const void *vc)
+{
+	const nas_fitness *f = ((const rctx *)vc)->f;
+
+	fprintf(fp, "h4h-right 1 %s\n", f->id);
+	for (int i = 0; i < f->n_rt; i++) {
+		int n = f->set[f->rt[i].split].n;
+
+		fprintf(fp, "%d %d %s\n", f->rt[i].split, n, f->rt[i].gene);
+		fwrite(f->rt[i].right, 1, (size_t)n, fp);
+	}
+}
+
+int
+nas_fitness_right_save(const nas_fitness *f, const char *path, h4h_err *err)
+{
+	rctx c = { f };
+
+	return h4h_write_atomic(path, "per-image scores", write_right, &c,
+	    err);
+}
+
+int
+nas_fitness_right_load(nas_fitness *f, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char line[1200], id[32];
+	int split, n, got = 0;
+	h4h_err e;
+
+	if (fp == NULL)
+		return 0;
+	if (fgets(line, sizeof line, fp) == NULL ||
+	    sscanf(line, "h4h-right 1 %31s", id) != 1 ||
+	    strcmp(id, f->id) != 0)
+		goto out;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		char gene[1024];
+		unsigned char *r;
+		int dup = 0;
+
+		if (sscanf(line, "%d %d %1023s", &split, &n, gene) != 3 ||
+		    split < 0 || split > 1 || n <= 0 || n > 10000000)
+			break;
+		if (ensure_sets(f, split, &e) != 0 || f->set[split].n != n)
+			break;
+		r = h4h_xmalloc((size_t)n);
+		if (fread(r, 1, (size_t)n, fp) != (size_t)n) {
+			free(r);
+			break;
+		}
+		for (int i = 0; i < f->n_rt; i++)
+			dup |= f->rt[i].split == split &&
+			    strcmp(f->rt[i].gene, gene) == 0;
+		if (dup) {
+			free(r);
+			continue;
+		}
+		f->rt = h4h_xrealloc(f->rt, (size_t)(f->n_rt + 1) *
+		    sizeof *f->rt);
+		f->rt[f->n_rt].gene = h4h_xstrdup(gene);
+		f->rt[f->n_rt].split = split;
+		f->rt[f->n_rt].right = r;
+		f->n_rt++;
+		got++;
+	}
+out:
+	fclose(fp);
+	return got;
 }

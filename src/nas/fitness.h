@@ -30,6 +30,8 @@ typedef struct nas_fitness_stats {
 	long long evals[2];		/* real evaluations per split */
 	long long hits[2];		/* answered from the cache */
 	double seconds[2];		/* spent evaluating */
+	long long recal_reused;		/* recalibrations kept from an
+					 * earlier score of the same gene */
 } nas_fitness_stats;
 
 /* sn stays the caller's; db may be NULL (no persistent cache); val_images
@@ -43,6 +45,36 @@ void nas_fitness_close(nas_fitness *f);
 int nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,
     double *acc, h4h_err *err);
 void nas_fitness_get_stats(const nas_fitness *f, nas_fitness_stats *s);
+/* Images in a split's set (loads it). */
+int nas_fitness_images(nas_fitness *f, int split, int *n, h4h_err *err);
+/* A real evaluation that keeps the per-image results: right[i] = 1 when
+ * image i of the split is classified right (right: nas_fitness_images
+ * bytes), for paired intervals (stats.h).  Kept in memory for the
+ * process; the accuracy goes into the cache too. */
+int nas_fitness_eval_right(nas_fitness *f, int split, const nas_gene *g,
+    unsigned char *right, double *acc, h4h_err *err);
+/* The per-image results kept so far into a file, and back (a file of
+ * another supernet, or unreadable, adds nothing); load returns how many
+ * subnets it added.  The search's outputs keep their winners' this way,
+ * so a rerun compares them without scoring them again. */
+int nas_fitness_right_save(const nas_fitness *f, const char *path,
+    h4h_err *err);
+int nas_fitness_right_load(nas_fitness *f, const char *path);
+/* The batch images are scored in (0: the supernet's batch; scores do not
+ * depend on it: scoring uses the running statistics). */
+void nas_fitness_set_score_batch(nas_fitness *f, int bs);
+/* Keep (1, the default) or drop the recalibrated statistics of recent
+ * genes (bench_search times both). */
+void nas_fitness_set_reuse(nas_fitness *f, int on);
+/* The settings text of a split's scores (the cache key's third part). */
+const char *nas_fitness_settings(const nas_fitness *f, int split);
+/* Scores from elsewhere (a shipped accuracy dataset, accdata.h) into the
+ * in-memory cache: 1 when new, 0 when the gene had a score. */
+int nas_fitness_memo_put(nas_fitness *f, int split, const char *gene,
+    double acc);
+/* 1 and *acc when the gene has a score in the cache, else 0. */
+int nas_fitness_lookup(const nas_fitness *f, int split, const char *gene,
+    double *acc);
 /* "0123456789abcdef": the checkpoint's content hash. */
 const char *nas_fitness_supernet_id(const nas_fitness *f);
 

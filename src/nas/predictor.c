@@ -1,5 +1,7 @@
 /*
- * predictor.c - ridge regression over one-hot genes (predictor.h).
+ * predictor.c - the accuracy predictors (predictor.h): ridge regression
+ * over one-hot genes here, the MLP and the forest (pred_models.h) on the
+ * extended features, and their comparison by cross-validation.
  *
  * The intercept is not penalised: columns and targets are centred, the
  * normal equations (X'X + lambda I) w = X'y are solved by Cholesky (GSL),
@@ -13,7 +15,10 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 
+#include "nas/pred_models.h"
 #include "nas/predictor.h"
+#include "nas/stats.h"
+#include "nn/rng.h"
 
 static const double lambdas[] = { 0.01, 0.1, 1.0, 10.0, 100.0 };
 #define N_LAMBDAS (int)(sizeof lambdas / sizeof lambdas[0])
@@ -21,6 +26,11 @@ static const double lambdas[] = { 0.01, 0.1, 1.0, 10.0, 100.0 };
 
 struct nas_predictor {
 	const nas_space *s;
+	int kind;			/* NAS_PRED_* */
+	uint64_t seed;
+	int xdim;			/* extended features */
+	nas_mlp *mlp;
+	nas_forest *forest;
 	int dim;			/* with the constant at 0 */
 	int off[NAS_MAX_DECISIONS];	/* first feature of each decision */
 	double *w;			/* dim weights; w[0] the intercept */
@@ -43,8 +53,86 @@ nas_predictor_create(const nas_space *s, nas_predictor **out)
 		p->dim += nas_space_choices(s, d, &st, &key);
 	}
 	p->w = h4h_xcalloc((size_t)p->dim, sizeof *p->w);
+	/* one-hot (no constant), an ordinal per decision, 3 totals */
+	p->xdim = p->dim - 1 + nd + 3;
+	p->kind = NAS_PRED_RIDGE;
 	*out = p;
 	return 0;
+}
+
+static const char *const kind_names[NAS_PRED_COUNT] = { "ridge", "mlp",
+    "forest" };
+
+const char *
+nas_pred_name(int kind)
+{
+	return kind >= 0 && kind < NAS_PRED_COUNT ? kind_names[kind] : "?";
+}
+
+int
+nas_pred_parse(const char *name)
+{
+	for (int k = 0; k < NAS_PRED_COUNT; k++)
+		if (strcmp(name, kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+int
+nas_predictor_create_kind(const nas_space *s, int kind, uint64_t seed,
+    nas_predictor **out)
+{
+	nas_predictor_create(s, out);
+	(*out)->kind = kind >= 0 && kind < NAS_PRED_COUNT ? kind :
+	    NAS_PRED_RIDGE;
+	(*out)->seed = seed;
+	return 0;
+}
+
+int
+nas_predictor_kind(const nas_predictor *p)
+{
+	return p->kind;
+}
+
+int
+nas_predictor_xdim(const nas_predictor *p)
+{
+	return p->xdim;
+}
+
+void
+nas_predictor_xfeatures(const nas_predictor *p, const nas_gene *g,
+    double *x)
+{
+	const nas_space *s = p->s;
+	double one[1 + NAS_MAX_DECISIONS * NAS_MAX_CHOICES];
+	double tot[3] = { 0 }, max[3] = { 0 };
+	int nd = nas_space_decisions(s), at = p->dim - 1;
+
+	nas_predictor_features(p, g, one);
+	memcpy(x, one + 1, (size_t)(p->dim - 1) * sizeof *x);
+	for (int d = 0; d < nd; d++) {
+		int st, key, nc = nas_space_choices(s, d, &st, &key);
+		int absent = st >= 0 && key != NAS_K_DEPTH &&
+		    s->st[st].n[NAS_K_DEPTH] > 0 &&
+		    nas_gene_value(s, g, st, NAS_K_DEPTH) == 0;
+
+		x[at++] = absent || nc < 2 ? 0 : (double)g->c[d] / (nc - 1);
+		if (st >= 0 && key == NAS_K_DEPTH && (s->st[st].kind ==
+		    SIM_BLOCK_VIT || s->st[st].kind == SIM_BLOCK_MBCONV)) {
+			int v = s->st[st].kind == SIM_BLOCK_VIT;
+
+			tot[v] += nas_gene_value(s, g, st, NAS_K_DEPTH);
+			max[v] += s->st[st].v[NAS_K_DEPTH][nc - 1];
+		}
+		if (st >= 0 && key == NAS_K_WIDTH && !absent) {
+			tot[2] += nas_gene_value(s, g, st, NAS_K_WIDTH);
+			max[2] += s->st[st].v[NAS_K_WIDTH][nc - 1];
+		}
+	}
+	for (int k = 0; k < 3; k++)
+		x[at++] = max[k] > 0 ? tot[k] / max[k] : 0;
 }
 
 void
@@ -52,6 +140,8 @@ nas_predictor_destroy(nas_predictor *p)
 {
 	if (p == NULL)
 		return;
+	nas_mlp_free(p->mlp);
+	nas_forest_free(p->forest);
 	free(p->w);
 	free(p);
 }
@@ -167,9 +257,9 @@ gram_free(gram *s)
 	free(s->r);
 }
 
-int
-nas_predictor_fit(nas_predictor *p, const nas_gene *g, const double *y,
-    int n, h4h_err *err)
+static int
+ridge_fit(nas_predictor *p, const nas_gene *g, const double *y, int n,
+    h4h_err *err)
 {
 	int dim = p->dim, rc = 0;
 	double *X, *w, best = INFINITY, best_lambda = lambdas[N_LAMBDAS / 2];
@@ -235,13 +325,45 @@ out:
 	return rc;
 }
 
+int
+nas_predictor_fit(nas_predictor *p, const nas_gene *g, const double *y,
+    int n, h4h_err *err)
+{
+	double *X;
+
+	if (p->kind == NAS_PRED_RIDGE)
+		return ridge_fit(p, g, y, n, err);
+	if (n < 2)
+		return h4h_errf(err, H4H_EINPUT, "predictor: %d training "
+		    "genes (needs at least 2)", n);
+	X = h4h_xmalloc((size_t)n * p->xdim * sizeof *X);
+	for (int i = 0; i < n; i++)
+		nas_predictor_xfeatures(p, &g[i], X + (size_t)i * p->xdim);
+	nas_mlp_free(p->mlp);
+	nas_forest_free(p->forest);
+	p->mlp = NULL;
+	p->forest = NULL;
+	if (p->kind == NAS_PRED_MLP)
+		p->mlp = nas_mlp_fit(p->xdim, X, y, n, p->seed);
+	else
+		p->forest = nas_forest_fit(p->xdim, X, y, n, p->seed);
+	p->fitted = 1;
+	free(X);
+	return 0;
+}
+
 double
 nas_predictor_predict(const nas_predictor *p, const nas_gene *g)
 {
-	double x[1 + NAS_MAX_DECISIONS * NAS_MAX_CHOICES];
+	double x[1 + NAS_MAX_DECISIONS * (NAS_MAX_CHOICES + 1) + 3];
 
 	if (!p->fitted)
 		return 0;
+	if (p->kind != NAS_PRED_RIDGE) {
+		nas_predictor_xfeatures(p, g, x);
+		return p->mlp ? nas_mlp_predict(p->mlp, x) :
+		    nas_forest_predict(p->forest, x);
+	}
 	nas_predictor_features(p, g, x);
 	return dot(p->w, x, p->dim);
 }
@@ -315,4 +437,109 @@ nas_spearman(const double *a, const double *b, int n)
 	if (saa == 0 || sbb == 0)
 		return 0;
 	return sab / sqrt(saa * sbb);
+}
+
+/* ---- comparison ----------------------------------------------------- */
+
+static int
+fit_and_score(const nas_space *s, int kind, uint64_t seed,
+    const nas_gene *gtr, const double *ytr, int ntr, const nas_gene *gte,
+    const double *yte, int nte, double *rho, double *tau, h4h_err *err)
+{
+	nas_predictor *p;
+	double *pr = h4h_xmalloc((size_t)(nte ? nte : 1) * sizeof *pr);
+	int rc;
+
+	nas_predictor_create_kind(s, kind, seed, &p);
+	if ((rc = nas_predictor_fit(p, gtr, ytr, ntr, err)) == 0) {
+		for (int i = 0; i < nte; i++)
+			pr[i] = nas_predictor_predict(p, &gte[i]);
+		*rho = nas_spearman(pr, yte, nte);
+		*tau = nas_kendall(pr, yte, nte);
+	}
+	nas_predictor_destroy(p);
+	free(pr);
+	return rc;
+}
+
+int
+nas_predictor_compare(const nas_space *s, const nas_gene *g, const double *y,
+    int n, const nas_pred_cmp_cfg *cfg, const int *kinds, int nk,
+    nas_pred_eval *out, h4h_err *err)
+{
+	int *perm = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *perm);
+	nas_gene *gp = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *gp);
+	nas_gene *gt = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *gt);
+	double *yp = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *yp);
+	double *yt = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *yt);
+	int nte = (int)(cfg->holdout * n + 0.5), ntr = n - nte, K = cfg->folds;
+	int rc = 0;
+	nn_rng r;
+
+	if (ntr < 2 * (K > 1 ? K : 1) || nte < 2) {
+		rc = h4h_errf(err, H4H_EINPUT, "predictor: %d subnets are too "
+		    "few to compare (%d-fold cross-validation on %d, %d held "
+		    "out)", n, K, ntr, nte);
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		perm[i] = i;
+	nn_rng_seed(&r, cfg->seed, 0x43560);
+	nn_rng_shuffle(&r, perm, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		gp[i] = g[perm[i]];
+		yp[i] = y[perm[i]];
+	}
+	for (int k = 0; k < nk; k++) {
+		nas_pred_eval *e = &out[k];
+		double s1 = 0, s2 = 0, st = 0;
+
+		memset(e, 0, sizeof *e);
+		e->kind = kinds[k];
+		e->n_train = ntr;
+		e->n_test = nte;
+		e->folds = K;
+		for (int f = 0; f < K; f++) {
+			int lo = f * ntr / K, hi = (f + 1) * ntr / K, m = 0;
+			double rho, tau;
+
+			for (int i = 0; i < ntr; i++)
+				if (i < lo || i >= hi) {
+					gt[m] = gp[i];
+					yt[m++] = yp[i];
+				}
+			if ((rc = fit_and_score(s, kinds[k], cfg->seed, gt, yt,
+			    m, gp + lo, yp + lo, hi - lo, &rho, &tau, err)) !=
+			    0)
+				goto out;
+			s1 += rho;
+			s2 += rho * rho;
+			st += tau;
+		}
+		e->cv_rho = K ? s1 / K : 0;
+		e->cv_rho_sd = K > 1 ? sqrt(fmax(0, (s2 - s1 * s1 / K) /
+		    (K - 1))) : 0;
+		e->cv_tau = K ? st / K : 0;
+		if ((rc = fit_and_score(s, kinds[k], cfg->seed, gp, yp, ntr,
+		    gp + ntr, yp + ntr, nte, &e->rho, &e->tau, err)) != 0)
+			goto out;
+	}
+out:
+	free(yt);
+	free(yp);
+	free(gt);
+	free(gp);
+	free(perm);
+	return rc;
+}
+
+int
+nas_pred_best(const nas_pred_eval *e, int nk)
+{
+	int b = 0;
+
+	for (int k = 1; k < nk; k++)
+		if (e[k].cv_rho > e[b].cv_rho)
+			b = k;
+	return b;
 }

@@ -75,6 +75,13 @@ int
 nas_accuracy(nn_sn *sn, const nas_imageset *set, int bs, double *acc,
     h4h_err *err)
 {
+	return nas_accuracy_right(sn, set, bs, acc, NULL, err);
+}
+
+int
+nas_accuracy_right(nn_sn *sn, const nas_imageset *set, int bs, double *acc,
+    unsigned char *right_out, h4h_err *err)
+{
 	size_t img = (size_t)set->hw * set->hw;
 	int K = nn_sn_spec_of(sn)->classes, rc;
 	long long right = 0;
@@ -94,6 +101,8 @@ nas_accuracy(nn_sn *sn, const nas_imageset *set, int bs, double *acc,
 				if (lg[s * K + k] > lg[s * K + best])
 					best = k;
 			right += best == set->y[at + s];
+			if (right_out != NULL)
+				right_out[at + s] = best == set->y[at + s];
 		}
 	}
 	*acc = set->n ? (double)right / set->n : 0;

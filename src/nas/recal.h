@@ -38,6 +38,10 @@ int nas_recal(nn_sn *sn, const nas_imageset *cal, int bs, h4h_err *err);
 /* Top-1 accuracy of the active subnet on set (running statistics). */
 int nas_accuracy(nn_sn *sn, const nas_imageset *set, int bs, double *acc,
     h4h_err *err);
+/* The same, with right[i] = 1 when image i is classified right (right
+ * NULL: not kept), for paired comparisons (stats.h). */
+int nas_accuracy_right(nn_sn *sn, const nas_imageset *set, int bs,
+    double *acc, unsigned char *right, h4h_err *err);
 /* Activates g, recalibrates (cal NULL: no recalibration) and scores it on
  * set; *macs (may be NULL) gets its multiply-accumulates per image. */
 int nas_eval_gene(nn_sn *sn, const nas_space *sp, const nas_gene *g,

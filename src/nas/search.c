@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "nas/predictor.h"
 #include "nas/search.h"
+#include "nas/stats.h"
 
 enum { TAG_WARMUP = 101, TAG_INIT, TAG_EVOLVE, TAG_RANDOM };
 
@@ -28,8 +29,13 @@ struct nas_search {
 	int warmed;
 	int runs;			/* nas_search_run calls so far */
 	int n_fitted;			/* real evaluations the predictor saw */
-	double rho_holdout, rho_online;
+	double rho_holdout, rho_online, tau_holdout;
 	int n_holdout;
+	/* the accuracy dataset (nas_search_set_dataset): fits the predictor
+	 * beside the real evaluations; never in the archive */
+	nas_gene *dg;
+	double *dy;
+	int nd;
 	long long real_evals, cost_queries;
 	/* (prediction, truth) of screened genes, for rho_online */
 	double *on_pred, *on_true;
@@ -162,25 +168,70 @@ evaluate(nas_search *S, nas_entry **list, int n, h4h_err *err)
 	return rc;
 }
 
-/* Refits the predictor on every real evaluation, in archive order. */
+/* Refits the predictor on the dataset and every real evaluation, in
+ * archive order.  Ridge refits whenever a real evaluation was added; the
+ * MLP and the forest, whose fits take seconds, when the real evaluations
+ * grew by half since their last fit (with a dataset: never, as OFA's
+ * predictor is fitted once). */
 static int
 refit(nas_search *S, h4h_err *err)
 {
-	nas_gene *g = h4h_xmalloc((size_t)S->n * sizeof *g);
-	double *y = h4h_xmalloc((size_t)S->n * sizeof *y);
+	nas_gene *g = h4h_xmalloc((size_t)(S->n + S->nd + 1) * sizeof *g);
+	double *y = h4h_xmalloc((size_t)(S->n + S->nd + 1) * sizeof *y);
 	int m = 0, rc = 0;
 
+	for (int i = 0; i < S->nd; i++) {
+		g[m] = S->dg[i];
+		y[m++] = S->dy[i];
+	}
 	for (int i = 0; i < S->n; i++)
 		if (S->e[i]->acc >= 0) {
 			g[m] = S->e[i]->g;
 			y[m++] = S->e[i]->acc;
 		}
-	if (m != S->n_fitted && m >= 2) {
+	if (m != S->n_fitted && m >= 2 && (S->n_fitted == 0 ||
+	    S->cfg.pred_kind == NAS_PRED_RIDGE || (S->nd == 0 && 2 * m >= 3 *
+	    S->n_fitted))) {
 		rc = nas_predictor_fit(S->pred, g, y, m, err);
 		S->n_fitted = m;
 	}
 	free(y);
 	free(g);
+	return rc;
+}
+
+/* The first fit on an accuracy dataset: every fifth subnet (20 %) held
+ * out of a fit on the rest and scored, then the fit on all of it. */
+static int
+warm_up_dataset(nas_search *S, h4h_err *err)
+{
+	nas_gene *g = h4h_xmalloc((size_t)S->nd * sizeof *g);
+	double *y = h4h_xmalloc((size_t)S->nd * sizeof *y);
+	double *p = h4h_xmalloc((size_t)S->nd * sizeof *p);
+	double *t = h4h_xmalloc((size_t)S->nd * sizeof *t);
+	int m = 0, h = 0, rc = 0;
+
+	for (int i = 0; i < S->nd; i++)
+		if (i % 5 != 4) {
+			g[m] = S->dg[i];
+			y[m++] = S->dy[i];
+		}
+	if (m >= 2 && S->nd - m >= 2 && (rc = nas_predictor_fit(S->pred, g, y,
+	    m, err)) == 0) {
+		for (int i = 4; i < S->nd; i += 5) {
+			p[h] = nas_predictor_predict(S->pred, &S->dg[i]);
+			t[h++] = S->dy[i];
+		}
+		S->rho_holdout = nas_spearman(p, t, h);
+		S->tau_holdout = nas_kendall(p, t, h);
+		S->n_holdout = h;
+	}
+	free(t);
+	free(p);
+	free(y);
+	free(g);
+	if (rc == 0 && (rc = refit(S, err)) == 0)
+		S->warmed = 1;
 	return rc;
 }
 
@@ -196,6 +247,8 @@ warm_up(nas_search *S, h4h_err *err)
 
 	if (S->warmed || !c->predictor)
 		return 0;
+	if (S->nd > 0)
+		return warm_up_dataset(S, err);
 	if (n < 2)
 		n = 2;
 	list = h4h_xmalloc((size_t)n * sizeof *list);
@@ -231,6 +284,7 @@ warm_up(nas_search *S, h4h_err *err)
 			p[i] = nas_predictor_predict(S->pred, &g[m + i]);
 		if (rc == 0) {
 			S->rho_holdout = nas_spearman(p, y + m, hold);
+			S->tau_holdout = nas_kendall(p, y + m, hold);
 			S->n_holdout = hold;
 		}
 		free(p);
@@ -260,7 +314,8 @@ nas_search_create(const nas_space *s, const nas_search_cfg *cfg,
 		S->cfg.population = 4;
 	if (S->cfg.max_tries < 1)
 		S->cfg.max_tries = 1;
-	nas_predictor_create(s, &S->pred);
+	nas_predictor_create_kind(s, S->cfg.pred_kind, S->cfg.seed,
+	    &S->pred);
 	*out = S;
 	return 0;
 }
@@ -275,6 +330,8 @@ nas_search_destroy(nas_search *S)
 	free(S->e);
 	h4h_htab_free(&S->index, NULL);
 	nas_predictor_destroy(S->pred);
+	free(S->dg);
+	free(S->dy);
 	free(S->on_pred);
 	free(S->on_true);
 	free(S);
@@ -783,4 +840,31 @@ long long
 nas_search_cost_queries(const nas_search *S)
 {
 	return S->cost_queries;
+}
+
+void
+nas_search_set_dataset(nas_search *S, const nas_gene *g, const double *y,
+    int n)
+{
+	free(S->dg);
+	free(S->dy);
+	S->dg = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *g);
+	S->dy = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *y);
+	memcpy(S->dg, g, (size_t)n * sizeof *g);
+	memcpy(S->dy, y, (size_t)n * sizeof *y);
+	S->nd = n;
+}
+
+void
+nas_search_pred_report(const nas_search *S, nas_pred_report *r)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = S->cfg.pred_kind;
+	r->n_data = S->nd;
+	r->rho_holdout = S->rho_holdout;
+	r->tau_holdout = S->tau_holdout;
+	r->n_holdout = S->n_holdout;
+	r->n_online = S->n_on;
+	r->rho_online = nas_spearman(S->on_pred, S->on_true, S->n_on);
+	r->tau_online = nas_kendall(S->on_pred, S->on_true, S->n_on);
 }

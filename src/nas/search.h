@@ -35,6 +35,7 @@
 
 #include "core/err.h"
 #include "nas/gene.h"
+#include "nas/predictor.h"
 
 enum { NAS_METRIC_LATENCY, NAS_METRIC_ENERGY, NAS_METRIC_COUNT };
 enum { NAS_EVO_OFA, NAS_EVO_AGING };
@@ -53,6 +54,7 @@ typedef struct nas_search_cfg {
 	int sample_size;		/* aging: tournament size (25) */
 	int no_vit;			/* search the CNN-only subspace */
 	int predictor;			/* 1 */
+	int pred_kind;			/* NAS_PRED_* (ridge) */
 	int warmup;			/* random subnets evaluated to fit
 					 * the predictor first (200) */
 	int holdout;			/* of them, held out of the first fit
@@ -142,6 +144,29 @@ int nas_search_cost(nas_search *S, const nas_gene *g,
  * measured. */
 void nas_search_rho(const nas_search *S, double *rho_holdout,
     int *n_holdout, double *rho_online, int *n_online);
+/* An accuracy dataset (accdata.h) for the predictor: with one, the
+ * warm-up draws no random subnets; the predictor is fitted on the dataset
+ * (every fifth subnet held out first, to measure rho and tau) and the
+ * real evaluations, and screens every generation's children, of which the
+ * `real_per_gen` most promising (the finalists) are evaluated for real.
+ * The dataset's subnets stay out of the archive: a winner is always a
+ * subnet this search evaluated (a cache hit when it is in the dataset).
+ * Copied; call before the first run. */
+void nas_search_set_dataset(nas_search *S, const nas_gene *g,
+    const double *y, int n);
+
+typedef struct nas_pred_report {
+	int kind;			/* NAS_PRED_* */
+	int n_data;			/* dataset subnets */
+	double rho_holdout, tau_holdout;	/* held out of the first fit */
+	int n_holdout;
+	double rho_online, tau_online;	/* the finalists, each predicted
+					 * before its real evaluation */
+	int n_online;
+} nas_pred_report;
+
+void nas_search_pred_report(const nas_search *S, nas_pred_report *r);
+
 /* Real evaluations requested of ops->accuracy so far. */
 long long nas_search_real_evals(const nas_search *S);
 long long nas_search_cost_queries(const nas_search *S);

@@ -6,8 +6,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/atomic.h"
+#include "nas/accdata.h"
+#include "nas/stats.h"
 #include "nas/study.h"
 #include "sim/front/arch.h"
 #include "cost/db.h"
@@ -32,6 +35,8 @@ struct nas_study {
 	nas_fitness *fit;
 	nas_study_sys *sys[MAX_SYSTEMS];
 	int n_sys;
+	nas_accdata data;		/* n == 0: none */
+	char note[2048];
 };
 
 static int
@@ -74,6 +79,110 @@ progress_fn(void *ctx, const char *what, int done, int total)
 		    total);
 }
 
+/* The dataset into the accuracy cache, and the predictor's choice. */
+static int
+open_dataset(nas_study *st, h4h_err *err)
+{
+	const nas_study_cfg *c = &st->cfg;
+	const char *path = c->dataset, *id = nas_fitness_supernet_id(st->fit);
+	const char *set = nas_fitness_settings(st->fit, NAS_SPLIT_VAL);
+	char auto_path[4096];
+	nas_accdata *d = &st->data;
+	int rc;
+
+	if (path == NULL && c->dataset_auto) {
+		size_t k = strlen(c->ckpt);
+
+		if (k > 5 && strcmp(c->ckpt + k - 5, ".ckpt") == 0)
+			k -= 5;
+		snprintf(auto_path, sizeof auto_path, "%.*s.acc.csv", (int)k,
+		    c->ckpt);
+		if (access(auto_path, R_OK) != 0) {
+			snprintf(st->note, sizeof st->note, "no accuracy "
+			    "dataset (%.400s): the predictor starts from %d random "
+			    "subnets", auto_path, c->search.warmup);
+			return 0;
+		}
+		path = auto_path;
+	}
+	if (path == NULL)
+		return 0;
+	if ((rc = nas_accdata_read(path, st->sn.sp, d, err)) != 0) {
+		if (c->dataset != NULL)
+			return rc;
+		snprintf(st->note, sizeof st->note, "accuracy dataset %.400s "
+		    "skipped: %s", path, err->msg);
+		return 0;
+	}
+	if (strcmp(d->supernet, id) != 0 || strcmp(d->split, "val") != 0 ||
+	    strcmp(d->settings, set) != 0) {
+		char why[400];
+
+		snprintf(why, sizeof why, "it is of supernet %s, %s split, "
+		    "'%s'; this search scores supernet %s, val split, '%s'",
+		    d->supernet, d->split, d->settings, id, set);
+		nas_accdata_free(d);
+		if (c->dataset != NULL)
+			return h4h_errf(err, H4H_EINPUT, "accuracy dataset "
+			    "'%s' does not fit: %s", path, why);
+		snprintf(st->note, sizeof st->note, "accuracy dataset %.400s "
+		    "skipped: %s", path, why);
+		return 0;
+	}
+	for (int i = 0; i < d->n; i++) {
+		char text[NAS_GENE_TEXT_MAX];
+
+		nas_gene_text(st->sn.sp, &d->g[i], text, sizeof text);
+		nas_fitness_memo_put(st->fit, NAS_SPLIT_VAL, text, d->acc[i]);
+	}
+	if (c->pred_auto) {
+		char kind[32] = "";
+
+		if (sscanf(d->predictor, "%31s", kind) == 1 &&
+		    nas_pred_parse(kind) >= 0) {
+			st->cfg.search.pred_kind = nas_pred_parse(kind);
+			snprintf(st->note, sizeof st->note, "accuracy dataset "
+			    "%.400s: %d subnets; predictor %s (recorded: %s)", path,
+			    d->n, kind, d->predictor);
+		} else {
+			int kinds[NAS_PRED_COUNT] = { NAS_PRED_RIDGE,
+			    NAS_PRED_MLP, NAS_PRED_FOREST };
+			nas_pred_cmp_cfg cc = { 5, 0.2, 1 };
+			nas_pred_eval ev[NAS_PRED_COUNT];
+			int b;
+
+			if ((rc = nas_predictor_compare(st->sn.sp, d->g, d->acc,
+			    d->n, &cc, kinds, NAS_PRED_COUNT, ev, err)) != 0)
+				return rc;
+			b = nas_pred_best(ev, NAS_PRED_COUNT);
+			st->cfg.search.pred_kind = ev[b].kind;
+			snprintf(st->note, sizeof st->note, "accuracy dataset "
+			    "%.400s: %d subnets; predictor %s by 5-fold "
+			    "cross-validation (cv rho %.3f; ridge %.3f, mlp "
+			    "%.3f, forest %.3f)", path, d->n,
+			    nas_pred_name(ev[b].kind), ev[b].cv_rho,
+			    ev[0].cv_rho, ev[1].cv_rho, ev[2].cv_rho);
+		}
+	} else {
+		snprintf(st->note, sizeof st->note, "accuracy dataset %.400s: %d "
+		    "subnets; predictor %s", path, d->n,
+		    nas_pred_name(st->cfg.search.pred_kind));
+	}
+	return 0;
+}
+
+const char *
+nas_study_dataset_note(const nas_study *st)
+{
+	return st->note;
+}
+
+int
+nas_study_pred_kind(const nas_study *st)
+{
+	return st->cfg.search.pred_kind;
+}
+
 int
 nas_study_open(const nas_study_cfg *cfg, nas_study **out, h4h_err *err)
 {
@@ -90,6 +199,8 @@ nas_study_open(const nas_study_cfg *cfg, nas_study **out, h4h_err *err)
 		goto fail;
 	if ((rc = nas_fitness_open(&st->sn, cfg->ckpt, cfg->data_dir, st->db,
 	    cfg->val_images, &st->fit, err)) != 0)
+		goto fail;
+	if ((rc = open_dataset(st, err)) != 0)
 		goto fail;
 	*out = st;
 	return 0;
@@ -109,6 +220,7 @@ nas_study_close(nas_study *st)
 		free(st->sys[i]);
 	}
 	nas_fitness_close(st->fit);
+	nas_accdata_free(&st->data);
 	h4h_db_close(st->db);
 	if (st->sn_open)
 		nas_supernet_close(&st->sn);
@@ -154,6 +266,9 @@ nas_study_system(nas_study *st, const sim_profile *p, int metric,
 	ops.accuracy = acc_fn;
 	ops.progress = progress_fn;
 	nas_search_create(st->sn.sp, &st->cfg.search, &ops, &sys->S);
+	if (st->data.n > 0)
+		nas_search_set_dataset(sys->S, st->data.g, st->data.acc,
+		    st->data.n);
 	st->sys[st->n_sys++] = sys;
 	*out = sys;
 	return 0;
@@ -192,9 +307,14 @@ nas_study_describe(nas_study_sys *sys, const nas_gene *g, int test,
 	if ((rc = nas_fitness_eval(sys->st->fit, NAS_SPLIT_VAL, g, 1,
 	    &pick->val_acc, err)) != 0)
 		return rc;
-	if (test && (rc = nas_fitness_eval(sys->st->fit, NAS_SPLIT_TEST, g,
-	    1, &pick->test_acc, err)) != 0)
+	if (test && ((rc = nas_fitness_eval(sys->st->fit, NAS_SPLIT_TEST, g,
+	    1, &pick->test_acc, err)) != 0 || (rc =
+	    nas_fitness_images(sys->st->fit, NAS_SPLIT_TEST, &pick->test_n,
+	    err)) != 0))
 		return rc;
+	if (test)	/* the score is right / n exactly */
+		nas_wilson(lround(pick->test_acc * pick->test_n), pick->test_n,
+		    &pick->test_lo, &pick->test_hi);
 	nas_gene_arch(sp->full, g, &a);
 	for (int i = 0; i < a.n_stages; i++) {
 		if (a.stages[i].kind == SIM_BLOCK_VIT)
@@ -391,7 +511,7 @@ write_csv(FILE *f, const void *ctx)
 
 	fprintf(f, "metric,budget,gene,val_acc,test_acc,latency_ms,energy_mj,"
 	    "macs,vit_blocks,mbconv_blocks,layers,layers_npu,layers_cim,"
-	    "layers_split,cim_mac_share\n");
+	    "layers_split,cim_mac_share,test_lo,test_hi\n");
 	for (int i = 0; i < c->n; i++) {
 		const nas_pick *p = &c->p[i];
 
@@ -401,10 +521,15 @@ write_csv(FILE *f, const void *ctx)
 		fprintf(f, ",%s,%.4f,", p->gene, p->val_acc);
 		if (p->test_acc >= 0)
 			fprintf(f, "%.4f", p->test_acc);
-		fprintf(f, ",%.6f,%.6f,%lld,%d,%d,%d,%d,%d,%d,%.4f\n",
+		fprintf(f, ",%.6f,%.6f,%lld,%d,%d,%d,%d,%d,%d,%.4f,",
 		    p->latency_s * 1e3, p->energy_j * 1e3, p->macs,
 		    p->vit_blocks, p->mbconv_blocks, p->layers, p->layers_npu,
 		    p->layers_cim, p->layers_split, p->cim_mac_share);
+		if (p->test_acc >= 0)
+			fprintf(f, "%.4f,%.4f", p->test_lo, p->test_hi);
+		else
+			fputc(',', f);
+		fputc('\n', f);
 	}
 }
 
@@ -436,6 +561,15 @@ write_json(FILE *f, const void *ctx)
 		json_object_set_new(o, "val_acc", json_real(p->val_acc));
 		json_object_set_new(o, "test_acc", p->test_acc >= 0 ?
 		    json_real(p->test_acc) : json_null());
+		if (p->test_acc >= 0) {
+			json_t *ci = json_array();
+
+			json_array_append_new(ci, json_real(p->test_lo));
+			json_array_append_new(ci, json_real(p->test_hi));
+			json_object_set_new(o, "test_ci95", ci);
+			json_object_set_new(o, "test_images",
+			    json_integer(p->test_n));
+		}
 		json_object_set_new(o, "latency_s", json_real(p->latency_s));
 		json_object_set_new(o, "energy_j", json_real(p->energy_j));
 		json_object_set_new(o, "macs", json_integer(p->macs));

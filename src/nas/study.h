@@ -32,6 +32,8 @@ typedef struct nas_pick {
 	double budget;			/* the budget it won (< 0: a member of
 					 * the front that won none) */
 	double val_acc, test_acc;	/* test < 0: not scored */
+	double test_lo, test_hi;	/* Wilson 95 % interval of test_acc */
+	int test_n;			/* test images */
 	double latency_s, energy_j;
 	long long macs;			/* full-size network */
 	int vit_blocks, mbconv_blocks;	/* in the full-size network */
@@ -50,6 +52,17 @@ typedef struct nas_study_cfg {
 	int val_images;			/* 0: all of the run's validation
 					 * images */
 	nas_search_cfg search;
+	/* The accuracy dataset (accdata.h) the predictor starts from: a CSV
+	 * path, or NULL with dataset_auto set for CKPT less ".ckpt" plus
+	 * ".acc.csv" when that file exists.  Its supernet hash and
+	 * validation settings must be this study's (an explicit one that
+	 * differs is an error; an automatic one is skipped, and
+	 * nas_study_dataset_note says why). */
+	const char *dataset;
+	int dataset_auto;
+	/* Choose the predictor by cross-validation on the dataset (or take
+	 * the one recorded in it); without a dataset: search.pred_kind. */
+	int pred_auto;
 	/* progress of evaluations and generations (optional) */
 	void (*progress)(void *ctx, const char *system, const char *what,
 	    int done, int total);
@@ -59,6 +72,10 @@ typedef struct nas_study_cfg {
 int nas_study_open(const nas_study_cfg *cfg, nas_study **out, h4h_err *err);
 void nas_study_close(nas_study *st);
 const nas_space *nas_study_space(const nas_study *st);
+/* One line about the dataset used or skipped ("" when none was looked
+ * for), and the predictor chosen. */
+const char *nas_study_dataset_note(const nas_study *st);
+int nas_study_pred_kind(const nas_study *st);
 nas_fitness *nas_study_fitness(nas_study *st);
 
 /* A system to search on, for budgets of one metric. */
