@@ -177,6 +177,7 @@ exec_reproduce(int argc, char **argv)
 }
 
 const h4h_cmd h4h_cmd_reproduce = {
-	"reproduce", "rerun one of the paper's experiments (table2)",
+	"reproduce", "rerun one of the paper's experiments: table2, fig7, "
+	    "energy, fig8, fig9, fig11",
 	exec_reproduce,
 };
