@@ -71,8 +71,7 @@ enum {
 
 /* A candidate in a layer_candidates blob: int32 npu_channels, cim_channels,
  * macros, then float64 cim_weight_bytes, max_macro_bytes, est_latency_s,
- * est_energy_j, est_noc_bytes, all little-endian; since version 5 the
- * blob is these records deflated (zlib), a quarter of the size. */
+ * est_energy_j, est_noc_bytes, all little-endian. */
 #define CAND_BYTES (3 * 4 + 5 * 8)
 
 /* ---- in-memory tables --------------------------------------------------- */

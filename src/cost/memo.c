@@ -17,8 +17,6 @@
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
 
-#include <zlib.h>
-
 /* The stored fields of a layer result, in COST_COLS order. */
 enum { F_DOUBLE, F_U64, F_LL };
 static const struct {
@@ -188,35 +186,20 @@ unpack_cands(const unsigned char *b, int n, sim_cand *c)
 	}
 }
 
-/* The n packed candidates a blob (zlib, version 5) holds: 0, or -1 if it
- * does not inflate to exactly n of them.  size_t arithmetic, so that no n
- * wraps around to a matching length. */
+/* A blob of `bytes` can hold n packed candidates: size_t arithmetic, so
+ * that no n wraps around to a matching length. */
 static int
-cands_decode(sqlite3_int64 n, const void *blob, int bytes, sim_cand *out)
+cands_size_ok(sqlite3_int64 n, int bytes)
 {
-	size_t want = (size_t)n * CAND_BYTES;
-	uLongf got = (uLongf)want;
-	unsigned char *raw;
-	int ok;
-
-	if (n <= 0 || n > INT_MAX / CAND_BYTES || bytes <= 0 || blob == NULL)
-		return -1;
-	raw = h4h_xmalloc(want + 1);
-	/* One byte more than wanted: a longer stream fills it and fails. */
-	got = (uLongf)(want + 1);
-	ok = uncompress(raw, &got, blob, (uLong)bytes) == Z_OK &&
-	    (size_t)got == want;
-	if (ok && out != NULL)
-		unpack_cands(raw, (int)n, out);
-	free(raw);
-	return ok ? 0 : -1;
+	return n > 0 && n <= INT_MAX / CAND_BYTES && bytes > 0 &&
+	    (size_t)bytes == (size_t)n * CAND_BYTES;
 }
 
 /* A candidate list read from the file (blob of n packed candidates), kept
  * in memory from now on. */
 static cands_ent *
 cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
-    const sim_cand *c)
+    const void *blob)
 {
 	cands_ent *ce = h4h_xcalloc(1, sizeof *ce);
 
@@ -224,7 +207,7 @@ cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
 	ce->le = le;
 	ce->n = n;
 	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
-	memcpy(ce->c, c, (size_t)n * sizeof *c);
+	unpack_cands(blob, n, ce->c);
 	h4h_htab_add(&db->cands, cands_hash(sys, le), ce);
 	return ce;
 }
@@ -245,18 +228,15 @@ cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 		sqlite3_int64 n = sqlite3_column_int64(st, 0);
 		const void *blob = sqlite3_column_blob(st, 1);
 		int bytes = sqlite3_column_bytes(st, 1);
-		sim_cand *c = n > 0 && n <= INT_MAX / CAND_BYTES ?
-		    h4h_xcalloc((size_t)n, sizeof *c) : NULL;
 
-		if (c == NULL || cands_decode(n, blob, bytes, c) != 0) {
+		if (!cands_size_ok(n, bytes)) {
 			db_bad_row(db, "'%s': layer_candidates of system %lld, "
-			    "layer %lld: %d bytes are not %lld candidates",
+			    "layer %lld: %d bytes for %lld candidates",
 			    db->path, (long long)sys, (long long)le->id, bytes,
 			    (long long)n);
 		} else {
-			ce = cands_remember(db, sys, le, (int)n, c);
+			ce = cands_remember(db, sys, le, n, blob);
 		}
-		free(c);
 	} else if (rc != SQLITE_DONE) {
 		db_stick(db, H4H_EIO, "cannot read '%s': %s", db->path,
 		    db_reason(db->s));
@@ -336,28 +316,18 @@ db_cands_write(h4h_db *db, cands_ent *ce, h4h_err *err)
 {
 	sqlite3_stmt *st = db->st[ST_CANDS_PUT];
 	size_t bytes = (size_t)ce->n * CAND_BYTES;
-	unsigned char *raw, *blob;
-	uLongf zn;
+	unsigned char *blob;
 	int rc;
 
 	if ((rc = db_layer_id_tx(db, ce->le, err)) != 0)
 		return rc;
-	raw = h4h_xmalloc(bytes);
-	pack_cands(ce->c, ce->n, raw);
-	zn = compressBound((uLong)bytes);
-	blob = h4h_xmalloc(zn);
-	if (compress2(blob, &zn, raw, (uLong)bytes, 6) != Z_OK) {
-		free(raw);
-		free(blob);
-		return h4h_errf(err, H4H_EIO, "cannot compress a candidate "
-		    "list for '%s'", db->path);
-	}
+	blob = h4h_xmalloc(bytes);
+	pack_cands(ce->c, ce->n, blob);
 	sqlite3_bind_int64(st, 1, ce->sys);
 	sqlite3_bind_int64(st, 2, ce->le->id);
 	sqlite3_bind_int(st, 3, ce->n);
-	sqlite3_bind_blob(st, 4, blob, (int)zn, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, blob, (int)bytes, SQLITE_STATIC);
 	rc = db_run_st(db, ST_CANDS_PUT);
-	free(raw);
 	free(blob);
 	return rc == SQLITE_OK ? 0 : db_write_err(db, err);
 }
@@ -686,27 +656,24 @@ preload_cands(h4h_db *db, sqlite3_stmt *st, void *vctx)
 	const void *blob = sqlite3_column_blob(st, 2);
 	layer_ent *le;
 	cands_ent key;
-	sim_cand *c;
 
 	if (id <= 0 || id > ctx->max_id || (le = ctx->by_id[id]) == NULL)
 		return;
+	if (!cands_size_ok(sqlite3_column_int64(st, 1),
+	    sqlite3_column_bytes(st, 2))) {
+		db_bad_row(db, "'%s': layer_candidates of system %lld, layer "
+		    "%lld: %d bytes for %lld candidates", db->path,
+		    (long long)ctx->sys, (long long)id,
+		    sqlite3_column_bytes(st, 2),
+		    (long long)sqlite3_column_int64(st, 1));
+		return;
+	}
 	key.sys = ctx->sys;
 	key.le = le;
 	if (h4h_htab_find(&db->cands, cands_hash(ctx->sys, le), cands_eq,
 	    &key) != NULL)
 		return;
-	c = n > 0 && n <= INT_MAX / CAND_BYTES ?
-	    h4h_xcalloc((size_t)n, sizeof *c) : NULL;
-	if (c == NULL || cands_decode(sqlite3_column_int64(st, 1), blob,
-	    sqlite3_column_bytes(st, 2), c) != 0)
-		db_bad_row(db, "'%s': layer_candidates of system %lld, layer "
-		    "%lld: %d bytes are not %lld candidates", db->path,
-		    (long long)ctx->sys, (long long)id,
-		    sqlite3_column_bytes(st, 2),
-		    (long long)sqlite3_column_int64(st, 1));
-	else
-		cands_remember(db, ctx->sys, le, n, c);
-	free(c);
+	cands_remember(db, ctx->sys, le, n, blob);
 }
 
 static void

@@ -10,8 +10,6 @@
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
 
-#include <zlib.h>
-
 /* Version 1.  Frozen: a change is a new migration, never an edit here. */
 static const char schema_v1[] =
 	"CREATE TABLE systems (\n"
@@ -182,8 +180,7 @@ static const char schema_v4[] =
  * stored twice (the column and its unique index) and made the demo's
  * database 266 MB.  Ids are kept, so network_costs and runs still point
  * at their networks; a layer key the text names and `layers` lacks is
- * added.  Candidate lists are deflated (zlib): at 52 bytes a candidate
- * they were the next largest table.  Rows are matched by (hash, body) in the code, under the write
+ * added.  Rows are matched by (hash, body) in the code, under the write
  * lock, so the index is on the hash alone.  Frozen. */
 static const char schema_v5_table[] =
 	"CREATE TABLE networks_v5 (\n"
@@ -253,25 +250,6 @@ mig5_layer(void *ctx, int i, const char *key, int n_inputs,
 	return 0;
 }
 
-/* SQL function h4h_deflate(BLOB): the blob, zlib-deflated. */
-static void
-sql_deflate(sqlite3_context *cx, int argc, sqlite3_value **argv)
-{
-	const void *in = sqlite3_value_blob(argv[0]);
-	uLong n = (uLong)sqlite3_value_bytes(argv[0]);
-	uLongf zn = compressBound(n);
-	unsigned char *out = sqlite3_malloc64(zn);
-
-	(void)argc;
-	if (out == NULL || (in == NULL && n > 0) ||
-	    compress2(out, &zn, in, n, 6) != Z_OK) {
-		sqlite3_free(out);
-		sqlite3_result_error(cx, "cannot deflate a candidate list", -1);
-		return;
-	}
-	sqlite3_result_blob(cx, out, (int)zn, sqlite3_free);
-}
-
 static int
 migrate_4_5(sqlite3 *s)
 {
@@ -335,13 +313,6 @@ migrate_4_5(sqlite3 *s)
 	db_body_free(&m.body);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s, schema_v5_swap, NULL, NULL, NULL);
-	/* Candidate lists are stored deflated from version 5 on. */
-	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function(s, "h4h_deflate", 1, SQLITE_UTF8,
-		    NULL, sql_deflate, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(s, "UPDATE layer_candidates SET cands = "
-		    "h4h_deflate(cands)", NULL, NULL, NULL);
 	return rc;
 }
 
