@@ -52,4 +52,26 @@ check "the x label carries the unit" \
 check "integer keys get integer ticks at the swept values" \
     'grep -qF "set xtics (1, 2, 4)" "$TMP/fig/sweep1.gp"'
 
+# Hostile profiles (issue 19): a device, a NUL byte, includes that fan out.
+printf '[system]\ninclude = /dev/zero\n' >"$TMP/zero.ini"
+timeout 20 "$H4H" sim --system "$TMP/zero.ini" --net "$NET" >/dev/null \
+    2>"$TMP/zero.err"
+check "include = /dev/zero: exit 2 at once, naming it" \
+    '[ $? -eq 2 ] && grep -q "profile '"'"'/dev/zero'"'"' is not a regular file" "$TMP/zero.err"'
+printf '[noc]\nbandwidth\000_gbps = 8\n' >"$TMP/nul.ini"
+"$H4H" sim --system "$TMP/nul.ini" --net "$NET" >/dev/null 2>"$TMP/nul.err"
+check "a NUL byte is named as one, with its line" \
+    '[ $? -eq 2 ] && grep -q "nul.ini'"'"' line 2: NUL byte" "$TMP/nul.err"'
+mkdir "$TMP/fan"
+for k in 0 1 2 3 4 5 6 7; do
+	n=$((k + 1))
+	printf '[system]\ninclude = l%d.ini,l%d.ini,l%d.ini,l%d.ini,l%d.ini,l%d.ini,l%d.ini,l%d.ini,l%d.ini,l%d.ini\n' \
+	    $n $n $n $n $n $n $n $n $n $n >"$TMP/fan/l$k.ini"
+done
+printf '[noc]\nbandwidth_gbps = 8\n' >"$TMP/fan/l8.ini"
+timeout 20 "$H4H" sim --system "$TMP/fan/l0.ini" --net "$NET" >/dev/null \
+    2>"$TMP/fan.err"
+check "includes that fan out (10^8 loads): exit 2 at once" \
+    '[ $? -eq 2 ] && grep -q "more than 256 files loaded through includes" "$TMP/fan.err"'
+
 cli_done

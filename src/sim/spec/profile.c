@@ -33,11 +33,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/text.h"
 #include "sim/spec/profileInt.h"
 
 #define MAX_INCLUDE_DEPTH	8	/* nested includes below the top file */
+/* Files loaded for one profile, includes counted each time they are
+ * loaded: bounds the work of includes that fan out (10 a file, 8 deep
+ * would be 10^8 loads) as the depth bounds their nesting. */
+#define MAX_PROFILE_LOADS	256
 #define PATH_BUF		4096
 
 _Static_assert(sizeof(sim_objective) == sizeof(int) &&
@@ -729,6 +734,7 @@ typedef struct load_chain {
 	const char *path[MAX_INCLUDE_DEPTH + 1];
 	char real[MAX_INCLUDE_DEPTH + 1][PATH_BUF];
 	int n;
+	int loads;			/* files loaded so far */
 	sim_profile_entry *origin;	/* sim_profile_resolve: per key */
 } load_chain;
 
@@ -764,6 +770,14 @@ read_line(char *str, int num, void *stream)
 		return NULL;
 	c->line++;
 	len = strlen(str);
+	/* A NUL byte ends the string early: say so, not that the line is
+	 * long (fgets stopped at a newline or at num - 1 bytes, so a line
+	 * that holds neither and is short has a NUL in it). */
+	if ((len == 0 || (str[len - 1] != '\n' && len < (size_t)num - 1)) &&
+	    !feof(c->f)) {
+		parse_fail(c, "NUL byte in the line (not a text file?)");
+		return str;
+	}
 	if (len > 0 && str[len - 1] != '\n' && !feof(c->f)) {
 		while ((ch = fgetc(c->f)) != EOF && ch != '\n')
 			;
@@ -910,11 +924,28 @@ load_file(const char *path, load_chain *ch, sim_profile *p, h4h_err *err)
 
 	memset(&c, 0, sizeof c);
 	c.path = path;
+	if (++ch->loads > MAX_PROFILE_LOADS) {
+		rc = h4h_errf(err, H4H_EINPUT, "profile '%s': more than %d files "
+		    "loaded through includes (includes that fan out?)", path,
+		    MAX_PROFILE_LOADS);
+		goto out;
+	}
 	c.f = fopen(path, "r");
 	if (c.f == NULL) {
 		rc = h4h_errf(err, H4H_EINPUT, "cannot open profile '%s': %s",
 		    path, strerror(errno));
 		goto out;
+	}
+	{
+		/* A device or a FIFO may never end (/dev/zero reads
+		 * forever); a profile is a file. */
+		struct stat sb;
+
+		if (fstat(fileno(c.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			rc = h4h_errf(err, H4H_EINPUT, "profile '%s' is not a "
+			    "regular file", path);
+			goto out;
+		}
 	}
 	rc = ini_parse_stream(read_line, &c, on_key, &c);
 	if (ferror(c.f)) {
