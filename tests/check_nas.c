@@ -462,8 +462,18 @@ main(void)
 	SRunner *sr = srunner_create(nas_suite());
 	int failed;
 
+	/* Made here, not in the forked test cases, so that it is removed
+	 * (tu_tmpdir_make asserts, which Check allows only inside a test). */
+	snprintf(tmp.dir, sizeof tmp.dir, "%s/check_nas.XXXXXX",
+	    getenv("TMPDIR") != NULL && *getenv("TMPDIR") != '\0' ?
+	    getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(tmp.dir) == NULL) {
+		perror(tmp.dir);
+		return 1;
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	tu_tmpdir_remove(&tmp);
 	return failed == 0 ? 0 : 1;
 }
