@@ -39,6 +39,14 @@ setup(void)
 	tu_tmpdir_make(&tmp, "check_nas_train");
 }
 
+/* Checked fixture: runs in the test case's own (forked) process, where
+ * setup() made the directory. */
+static void
+teardown(void)
+{
+	tu_tmpdir_remove(&tmp);
+}
+
 static void
 small(nas_train_cfg *c, int recipe, const char *out)
 {
@@ -312,6 +320,8 @@ main(void)
 	tcase_add_test(core, test_cnn_leaves_vit);
 	tcase_add_test(core, test_two_phase_equals_init);
 	tcase_add_test(errs, test_errors);
+	tcase_add_checked_fixture(core, NULL, teardown);
+	tcase_add_checked_fixture(errs, NULL, teardown);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, errs);
 	sr = srunner_create(s);
