@@ -212,6 +212,15 @@ cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
 	return ce;
 }
 
+/* The in-memory list of (sys, le), or NULL. */
+static cands_ent *
+cands_find(h4h_db *db, int64_t sys, layer_ent *le)
+{
+	cands_ent key = { .sys = sys, .le = le };
+
+	return h4h_htab_find(&db->cands, cands_hash(sys, le), cands_eq, &key);
+}
+
 static cands_ent *
 cands_load(h4h_db *db, int64_t sys, layer_ent *le)
 {
@@ -251,9 +260,8 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
 	layer_ent *le = db_layer_of(db, l);
-	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
+	cands_ent *ce = cands_find(db, cx->sys, le);
 
-	ce = h4h_htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
 	if (ce == NULL && (ce = cands_load(db, cx->sys, le)) == NULL)
 		return 0;
 	*c = ce->c;
@@ -266,10 +274,8 @@ cache_good_cands(void *ctx, const sim_layer *l)
 {
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
-	layer_ent *le = db_layer_of(db, l);
-	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
+	cands_ent *ce = cands_find(db, cx->sys, db_layer_of(db, l));
 
-	ce = h4h_htab_find(&db->cands, cands_hash(cx->sys, le), cands_eq, &key);
 	if (ce != NULL)
 		ce->checked = 1;
 }
