@@ -42,6 +42,7 @@
 #include "cost/query.h"
 #include "cost/store.h"
 #include "cost/sweep.h"
+#include "sim/engine/partition.h"
 #include "sim/front/arch.h"
 #include "sim/front/net_json.h"
 
@@ -82,9 +83,12 @@ static sim_cache
 cache_ok(h4h_db *db, int64_t sys)
 {
 	h4h_err err = { "" };
+	sim_profile p;
 	sim_cache c;
 
-	ck_assert_msg(h4h_db_cache(db, sys, &c, &err) == 0, "%s", err.msg);
+	/* The systems these tests store are default profiles. */
+	sim_profile_defaults(&p);
+	ck_assert_msg(h4h_db_cache(db, sys, &p, &c, &err) == 0, "%s", err.msg);
 	return c;
 }
 
@@ -118,7 +122,8 @@ mk_layer(int i)
 static sim_cand
 mk_split(int npu, int cim, int macros)
 {
-	sim_cand c = { npu, cim, macros, 0, 0, 0, 0, 0 };
+	sim_cand c = { .npu_channels = npu, .cim_channels = cim,
+	    .macros = macros };
 
 	return c;
 }
@@ -377,24 +382,82 @@ START_TEST(test_migrate_v1_train_logs)
 }
 END_TEST
 
-/* A version-4 file made by the h4h of commit 23008c0 (tests/fixtures/
- * README.md): the upgrade keeps every network's id and every stored cost,
- * layer result and accuracy, each network is found again from its
- * architecture or layer list, and the file shrinks. */
-typedef struct v4_net {
+/* Files of older versions (tests/fixtures/README.md): version 4 made by
+ * the h4h of commit 23008c0, version 5 by that of commit 89cc91e.  The
+ * upgrade keeps every network's id and label and every stored cost, layer
+ * result and accuracy; each network is found again from its architecture
+ * or layer list; stored candidate lists are reused (no layer of a stored
+ * network is estimated again, none is reported corrupt); and the file
+ * shrinks. */
+typedef struct old_net {
 	int64_t id, sys;
 	char source[8], obj[8];
 	char *arch;
 	double lat, energy;
-} v4_net;
+} old_net;
 
-START_TEST(test_migrate_v4_fixture)
+/* A sim_cache that counts the candidate lists its inner cache knew. */
+typedef struct counting_cache {
+	sim_cache in;
+	int hits, misses;
+} counting_cache;
+
+static int
+counting_get_cands(void *ctx, const sim_layer *l, const sim_cand **c,
+    int *n)
+{
+	counting_cache *cc = ctx;
+	int got = cc->in.get_cands(cc->in.ctx, l, c, n);
+
+	if (got != 0)
+		cc->hits++;
+	else
+		cc->misses++;
+	return got;
+}
+
+static void
+counting_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
+{
+	counting_cache *cc = ctx;
+
+	cc->in.put_cands(cc->in.ctx, l, c, n);
+}
+
+static void
+counting_good_cands(void *ctx, const sim_layer *l)
+{
+	counting_cache *cc = ctx;
+
+	cc->in.good_cands(cc->in.ctx, l);
+}
+
+static int
+counting_get_cost(void *ctx, const sim_layer *l, const sim_cand *split,
+    sim_layer_result *r)
+{
+	counting_cache *cc = ctx;
+
+	return cc->in.get_cost(cc->in.ctx, l, split, r);
+}
+
+static void
+counting_put_cost(void *ctx, const sim_layer *l, const sim_cand *split,
+    const sim_layer_result *r)
+{
+	counting_cache *cc = ctx;
+
+	cc->in.put_cost(cc->in.ctx, l, split, r);
+}
+
+static void
+check_upgrade(const char *fixture, int version)
 {
 	tu_tmpdir t = TU_TMPDIR_INIT;
-	const char *path = tmp_make(&t, "v4.db");
+	const char *path = tmp_make(&t, "old.db");
 	char src[PATH_MAX], cmd[2 * PATH_MAX + 16];
-	v4_net nets[16];
-	int n = 0, costs, accs;
+	old_net nets[16];
+	int n = 0, costs, accs, reused = 0;
 	struct stat before, after;
 	sqlite3 *s;
 	sqlite3_stmt *st;
@@ -402,17 +465,22 @@ START_TEST(test_migrate_v4_fixture)
 	h4h_err err = { "" };
 	int_ctx ctx;
 
-	tu_src_path(src, sizeof src, "tests/fixtures/cost-v4.db");
+	tu_src_path(src, sizeof src, fixture);
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, path);
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(stat(path, &before), 0);
 	ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(s, "PRAGMA user_version", -1, &st,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), version);
+	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(s, "SELECT n.id, n.source, n.arch, "
 	    "c.system_id, c.objective, c.latency_s, c.energy_j FROM networks n "
 	    "JOIN network_costs c ON c.network_id = n.id ORDER BY 1, 4", -1,
 	    &st, NULL), SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
-		v4_net *v = &nets[n++];
+		old_net *v = &nets[n++];
 		const char *a = (const char *)sqlite3_column_text(st, 2);
 
 		v->id = sqlite3_column_int64(st, 0);
@@ -430,7 +498,8 @@ START_TEST(test_migrate_v4_fixture)
 	ck_assert_int_eq(n, 10);
 
 	db = db_open_ok(path, 0);
-	ck_assert_int_eq(query_int(db, "PRAGMA user_version"), 5);
+	ck_assert_int_eq(query_int(db, "PRAGMA user_version"),
+	    H4H_DB_SCHEMA_VERSION);
 	ck_assert_str_eq(query_text(db, "PRAGMA integrity_check", &ctx), "ok");
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM "
 	    "pragma_foreign_key_check"), 0);
@@ -443,8 +512,15 @@ START_TEST(test_migrate_v4_fixture)
 	ck_assert_int_eq(accs, 7);
 	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM runs WHERE "
 	    "status = 'done' AND network_id = 9"), 2);
+	/* Every list in the new packing; labels deflated. */
+	ck_assert_int_gt(query_int(db, "SELECT count(*) FROM "
+	    "layer_candidates"), 0);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_candidates "
+	    "WHERE length(cands) != 16 * n"), 0);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM networks WHERE "
+	    "arch IS NOT NULL AND typeof(arch) != 'blob'"), 0);
 	for (int i = 0; i < n; i++) {
-		v4_net *v = &nets[i];
+		old_net *v = &nets[i];
 		sim_objective obj = strcmp(v->obj, "energy") == 0 ?
 		    SIM_OBJ_ENERGY : strcmp(v->obj, "edp") == 0 ? SIM_OBJ_EDP :
 		    SIM_OBJ_LATENCY;
@@ -453,9 +529,16 @@ START_TEST(test_migrate_v4_fixture)
 		int found;
 
 		if (strcmp(v->source, "arch") == 0) {
+			char *q;
+
 			ck_assert_ptr_nonnull(v->arch);
 			ck_assert_msg(sim_arch_parse(v->arch, "fixture", &net,
 			    &err) == 0, "%s", err.msg);
+			q = sqlite3_mprintf("SELECT h4h_inflate(arch) = %Q "
+			    "FROM networks WHERE id = %lld", v->arch,
+			    (long long)v->id);
+			ck_assert_int_eq(query_int(db, q), 1);
+			sqlite3_free(q);
 		} else {
 			tu_src_path(src, sizeof src, "nets/hybrid_example.json");
 			ck_assert_msg(sim_net_load(src, &net, &err) == 0, "%s",
@@ -467,13 +550,58 @@ START_TEST(test_migrate_v4_fixture)
 		    "after the upgrade", (long long)v->id, (long long)v->sys);
 		ck_assert_double_eq(lat, v->lat);
 		ck_assert_double_eq(energy, v->energy);
+		if (strcmp(v->source, "arch") == 0) {
+			/* The search's system: its lists are reused, and
+			 * give the stored cost again. */
+			sim_profile p;
+			counting_cache cc = { .hits = 0 };
+			sim_cache c = { 0 };
+			sim_result *r = NULL;
+			int64_t sys;
+
+			tu_src_path(src, sizeof src,
+			    "hwprofiles/system-npu-1cim.ini");
+			ck_assert_msg(sim_profile_open(src, NULL, 0, v->obj, &p,
+			    &err) == 0, "%s", err.msg);
+			ck_assert_int_eq(h4h_db_system(db, &p, &sys, &err), 0);
+			ck_assert_int_eq(sys, v->sys);
+			ck_assert_int_eq(h4h_db_cache(db, sys, &p, &cc.in,
+			    &err), 0);
+			c.ctx = &cc;
+			c.get_cands = counting_get_cands;
+			c.put_cands = counting_put_cands;
+			c.good_cands = counting_good_cands;
+			c.get_cost = counting_get_cost;
+			c.put_cost = counting_put_cost;
+			ck_assert_msg(sim_run_cached(&p, net, &c, &r,
+			    &err) == 0, "%s", err.msg);
+			ck_assert_int_eq(cc.misses, 0);
+			ck_assert_int_gt(cc.hits, 0);
+			ck_assert_double_eq(r->latency_s, v->lat);
+			ck_assert_double_eq(r->energy_j, v->energy);
+			reused++;
+			sim_result_destroy(r);
+		}
 		sim_net_destroy(net);
 		free(v->arch);
 	}
+	ck_assert_int_gt(reused, 0);
+	ck_assert_int_eq(h4h_db_bad_rows(db, &(const char *){ NULL }), 0);
 	h4h_db_close(db);
 	ck_assert_int_eq(stat(path, &after), 0);
 	ck_assert_int_lt(after.st_size, before.st_size);
 	tu_tmpdir_remove(&t);
+}
+
+START_TEST(test_migrate_v4_fixture)
+{
+	check_upgrade("tests/fixtures/cost-v4.db", 4);
+}
+END_TEST
+
+START_TEST(test_migrate_v5_fixture)
+{
+	check_upgrade("tests/fixtures/cost-v5.db", 5);
 }
 END_TEST
 
@@ -683,47 +811,49 @@ START_TEST(test_cands_roundtrip)
 	tu_tmpdir t = TU_TMPDIR_INIT;
 	const char *path = tmp_make(&t, "cands.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
+	h4h_err err = { "" };
 	sim_profile p;
 	sim_layer l = mk_layer(2);
-	sim_cand put[3];
+	sim_cand *put;
 	const sim_cand *got;
 	sim_cache c;
 	int64_t sys;
-	int n = 0;
+	int n = 0, np;
 	int_ctx ctx;
 
-	for (int i = 0; i < 3; i++) {
-		put[i] = mk_split(0x01020304 + i, 16 * i, i);
-		put[i].cim_weight_bytes = (i + 1) / 3.0 * 1e5;
-		put[i].max_macro_bytes = (i + 1) / 7.0 * 1e4;
+	sim_profile_defaults(&p);
+	p.cim.macros = 2;
+	put = calloc(sim_cands_max(&p, &l), sizeof *put);
+	np = sim_cands_layout(&p, &l, put);
+	ck_assert_int_gt(np, 2);
+	for (int i = 0; i < np; i++) {
 		put[i].est_latency_s = (i + 1) * 1e-6 / 11.0;
 		put[i].est_energy_j = (i + 1) * 1e-9 / 13.0;
-		put[i].est_noc_bytes = (i + 1) * 1e3 / 17.0;
 	}
-	sim_profile_defaults(&p);
 	sys = system_ok(db, &p);
-	c = cache_ok(db, sys);
+	ck_assert_msg(h4h_db_cache(db, sys, &p, &c, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(c.get_cands(c.ctx, &l, &got, &n), 0);
-	c.put_cands(c.ctx, &l, put, 3);
+	c.put_cands(c.ctx, &l, put, np);
 	/* A list the engine built is trusted (2); one read from the file is
 	 * checked once (1), then trusted after good_cands. */
 	ck_assert_int_eq(c.get_cands(c.ctx, &l, &got, &n), 2);
-	ck_assert_int_eq(n, 3);
-	ck_assert(memcmp(got, put, sizeof put) == 0);
+	ck_assert_int_eq(n, np);
+	ck_assert(memcmp(got, put, (size_t)np * sizeof *put) == 0);
 	flush_ok(db);
-	/* 52 bytes per candidate, npu_channels little-endian first. */
+	/* 16 bytes per candidate, its latency estimate little-endian first
+	 * (1e-6 / 11 is 0x3E786739A3F15987). */
 	ck_assert_int_eq(query_int(db, "SELECT length(cands) FROM "
-	    "layer_candidates"), 3 * 52);
-	ck_assert_str_eq(query_text(db, "SELECT hex(substr(cands, 1, 4)) "
-	    "FROM layer_candidates", &ctx), "04030201");
+	    "layer_candidates"), np * 16);
+	ck_assert_str_eq(query_text(db, "SELECT hex(substr(cands, 1, 8)) "
+	    "FROM layer_candidates", &ctx), "8759F1A33967783E");
 	h4h_db_close(db);
 	db = db_open_ok(path, 0);
-	c = cache_ok(db, sys);
+	ck_assert_msg(h4h_db_cache(db, sys, &p, &c, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(c.get_cands(c.ctx, &l, &got, &n), 1);
 	c.good_cands(c.ctx, &l);
 	ck_assert_int_eq(c.get_cands(c.ctx, &l, &got, &n), 2);
-	ck_assert_int_eq(n, 3);
-	for (int i = 0; i < 3; i++) {
+	ck_assert_int_eq(n, np);
+	for (int i = 0; i < np; i++) {
 		ck_assert_int_eq(got[i].npu_channels, put[i].npu_channels);
 		ck_assert_int_eq(got[i].cim_channels, put[i].cim_channels);
 		ck_assert_int_eq(got[i].macros, put[i].macros);
@@ -731,9 +861,30 @@ START_TEST(test_cands_roundtrip)
 		SAME(&got[i], &put[i], max_macro_bytes);
 		SAME(&got[i], &put[i], est_latency_s);
 		SAME(&got[i], &put[i], est_energy_j);
-		SAME(&got[i], &put[i], est_noc_bytes);
 	}
 	h4h_db_close(db);
+	/* A list whose length is not the system's layout is a miss, reported
+	 * once, and the engine's list then replaces it in memory. */
+	db = db_open_ok(path, 0);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM layer_candidates"),
+	    1);
+	{
+		sqlite3 *s;
+
+		ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(s, "UPDATE layer_candidates SET "
+		    "n = n - 1, cands = substr(cands, 1, length(cands) - 16)",
+		    NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(s);
+	}
+	ck_assert_msg(h4h_db_cache(db, sys, &p, &c, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(c.get_cands(c.ctx, &l, &got, &n), 0);
+	ck_assert_int_eq(h4h_db_bad_rows(db, &(const char *){ NULL }), 1);
+	c.put_cands(c.ctx, &l, put, np);
+	ck_assert_int_eq(c.get_cands(c.ctx, &l, &got, &n), 2);
+	ck_assert_int_eq(n, np);
+	h4h_db_close(db);
+	free(put);
 	tu_tmpdir_remove(&t);
 }
 END_TEST
@@ -1245,7 +1396,7 @@ writer(const char *path, int first)
 	}
 	sim_profile_defaults(&p);
 	if (h4h_db_system(db, &p, &sys, &err) != 0 ||
-	    h4h_db_cache(db, sys, &c, &err) != 0)
+	    h4h_db_cache(db, sys, &p, &c, &err) != 0)
 		return 2;
 	for (int k = first; k < first + WRITER_KEYS; k++) {
 		sim_layer l;
@@ -1328,12 +1479,14 @@ static int
 crash_worker(const char *path, int64_t sweep, int64_t sys, int64_t nid)
 {
 	h4h_err err = { "" };
+	sim_profile p;
 	sim_cache c;
 	h4h_db *db;
 	int point;
 
+	sim_profile_defaults(&p);
 	if (h4h_db_open(path, 0, &db, &err) != 0 ||
-	    h4h_db_cache(db, sys, &c, &err) != 0)
+	    h4h_db_cache(db, sys, &p, &c, &err) != 0)
 		return 1;
 	for (;;) {
 		sim_layer l;
@@ -1746,9 +1899,11 @@ START_TEST(test_cache_unknown_system)
 	const char *path = tmp_make(&t, "nosys.db");
 	h4h_db *db = db_open_ok(path, H4H_DB_CREATE);
 	h4h_err err = { "" };
+	sim_profile p;
 	sim_cache c;
 
-	ck_assert_int_eq(h4h_db_cache(db, 42, &c, &err), H4H_EINPUT);
+	sim_profile_defaults(&p);
+	ck_assert_int_eq(h4h_db_cache(db, 42, &p, &c, &err), H4H_EINPUT);
 	ck_assert_msg(strstr(err.msg, "no system with id 42") != NULL, "%s",
 	    err.msg);
 	h4h_db_close(db);
@@ -1804,6 +1959,28 @@ START_TEST(test_accuracy_cache)
 	ck_assert_int_eq(h4h_db_acc_put(db, "ck", "val", "s", 1, rows, &err),
 	    H4H_EIO);
 	h4h_db_close(db);
+	/* Text in the REAL column (SQLite would read it as 0.0, a NaN is
+	 * stored as NULL and refused by NOT NULL) is a miss, counted once. */
+	{
+		sqlite3 *s;
+		const char *first = NULL;
+
+		ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(s, "UPDATE subnet_accuracy SET "
+		    "accuracy = 'nan' WHERE gene = 'g2'", NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(s);
+		db = db_open_ok(path, H4H_DB_READONLY);
+		a.n = 0;
+		a.sum = 0;
+		ck_assert_int_eq(h4h_db_acc_load(db, "ck", "val", "s", acc_row,
+		    &a, &err), 0);
+		ck_assert_int_eq(a.n, 1);
+		ck_assert(a.sum == 0.75);
+		ck_assert_int_eq(h4h_db_bad_rows(db, &first), 1);
+		ck_assert_ptr_nonnull(strstr(first, "accuracy is text"));
+		h4h_db_close(db);
+	}
 	tu_tmpdir_remove(&t);
 }
 END_TEST
@@ -1827,6 +2004,7 @@ db_suite(void)
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_migrate_keeps_old_costs_unused);
 	tcase_add_test(tc, test_migrate_v4_fixture);
+	tcase_add_test(tc, test_migrate_v5_fixture);
 	tcase_add_test(tc, test_failed_batch_kept);
 	tcase_add_test(tc, test_accuracy_cache);
 	suite_add_tcase(s, tc);

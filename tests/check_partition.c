@@ -581,7 +581,15 @@ START_TEST(test_estimates_positive)
 			sim_profile p = system_with(3, objs[o]);
 			sim_partition *part = build(&p, net);
 
-			for (int i = 0; i < part->n_layers; i++)
+			for (int i = 0; i < part->n_layers; i++) {
+				const sim_layer *l = &net->layers[i];
+				sim_cand *lay = calloc(sim_cands_max(&p, l),
+				    sizeof *lay);
+				int nl = sim_cands_layout(&p, l, lay);
+
+				/* The layout a stored list is rebuilt from
+				 * is the built list less its estimates. */
+				ck_assert_int_eq(nl, part->layers[i].n_cands);
 				for (int k = 0; k < part->layers[i].n_cands;
 				    k++) {
 					const sim_cand *c =
@@ -589,10 +597,21 @@ START_TEST(test_estimates_positive)
 
 					ck_assert(c->est_latency_s > 0);
 					ck_assert(c->est_energy_j > 0);
-					ck_assert(c->est_noc_bytes > 0);
 					ck_assert(isfinite(c->est_latency_s));
 					ck_assert(isfinite(c->est_energy_j));
+					ck_assert_int_eq(lay[k].npu_channels,
+					    c->npu_channels);
+					ck_assert_int_eq(lay[k].cim_channels,
+					    c->cim_channels);
+					ck_assert_int_eq(lay[k].macros,
+					    c->macros);
+					ck_assert(lay[k].cim_weight_bytes ==
+					    c->cim_weight_bytes);
+					ck_assert(lay[k].max_macro_bytes ==
+					    c->max_macro_bytes);
 				}
+				free(lay);
+			}
 			check_placement(part, &p);
 			sim_partition_destroy(part);
 			sim_net_destroy(net);

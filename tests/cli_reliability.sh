@@ -102,17 +102,16 @@ rows = c.execute("SELECT system_id, layer_id, n, cands FROM layer_candidates "
                  "WHERE n >= 2 ORDER BY layer_id").fetchall()
 sid, lid, n, b = rows[0]
 b = bytearray(b)
-struct.pack_into("<i", b, 52 + 8, 9999)          # candidate 1: 9999 macros
+struct.pack_into("<d", b, 16, -1.0)               # candidate 1: -1 s
 c.execute("UPDATE layer_candidates SET cands = ? WHERE system_id = ? AND "
           "layer_id = ?", (bytes(b), sid, lid))
 sid, lid, n, b = rows[1]
 c.execute("UPDATE layer_candidates SET n = ? WHERE system_id = ? AND "
-          "layer_id = ?", (2**30 + 2, sid, lid))  # wraps n * 52 in int
+          "layer_id = ?", (2**28 + 2, sid, lid))  # wraps n * 16 in int
 sid, lid, n, b = rows[2]
-b = bytearray(b)
-struct.pack_into("<i", b, 8, -5)                  # candidate 0: -5 macros
-c.execute("UPDATE layer_candidates SET cands = ? WHERE system_id = ? AND "
-          "layer_id = ?", (bytes(b), sid, lid))
+c.execute("UPDATE layer_candidates SET n = ?, cands = ? WHERE system_id = ? "
+          "AND layer_id = ?", (n - 1, b[:-16], sid, lid))  # not the layout
+
 k = c.execute("SELECT system_id, layer_id, npu_channels, cim_channels, macros "
               "FROM layer_costs LIMIT 1").fetchone()
 c.execute("UPDATE layer_costs SET latency_s = -1 WHERE system_id = ? AND "
@@ -128,6 +127,42 @@ check "corrupt rows: exit 0" '[ $? -eq 0 ]'
 check "corrupt rows: the same table as the fresh run" 'cmp -s "$TMP/fresh" "$TMP/again"'
 check "corrupt rows: one warning line" \
     '[ "$(grep -c "warning: 4 stored rows ignored as invalid" "$TMP/e")" -eq 1 ]'
+
+# Values no simulation can give: text in a REAL column (SQLite reads it
+# as 0.0) and a negative network cost (it would win every search, and a
+# resumed sweep printed -5000 ms) are misses, recomputed with one warning
+# and repaired in the file; a system row whose text no longer matches its
+# hash is refused, naming the row.
+"$H4H" sim --system "$SYS" --net "$NET" --db "$TMP/v.db" >/dev/null 2>&1
+python3 - "$TMP/v.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE layer_costs SET energy_j = 'x' WHERE (system_id, layer_id, "
+          "npu_channels, cim_channels, macros) IN (SELECT system_id, "
+          "layer_id, npu_channels, cim_channels, macros FROM layer_costs "
+          "LIMIT 1)")
+c.commit()
+PY
+"$H4H" sim --system "$SYS" --net "$NET" --db "$TMP/v.db" >"$TMP/v.again" 2>"$TMP/v.e"
+check "text in a REAL column: exit 0, the fresh run's table" \
+    '[ $? -eq 0 ] && cmp -s "$TMP/fresh" "$TMP/v.again"'
+check "text in a REAL column: one warning naming it" \
+    'grep -q "warning: 1 stored row ignored as invalid.*column 7 is text" "$TMP/v.e"'
+"$H4H" sim --system "$SYS" --net "$NET" --db "$TMP/v.db" >/dev/null 2>"$TMP/v.e2"
+check "text in a REAL column: repaired (no warning the next time)" \
+    '! grep -q warning "$TMP/v.e2"'
+SW="--system $SYS --net $NET --vary noc.bandwidth_gbps=4,8 --db $TMP/w.db --quiet"
+"$H4H" sweep $SW >"$TMP/w.fresh" 2>/dev/null
+python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE network_costs SET latency_s = -5 WHERE system_id = (SELECT min(system_id) FROM network_costs)'); c.commit()" "$TMP/w.db"
+"$H4H" sweep $SW >"$TMP/w.again" 2>"$TMP/w.e"
+check "a negative network cost: the resumed sweep prints the fresh table" \
+    '[ $? -eq 0 ] && cmp -s "$TMP/w.fresh" "$TMP/w.again"'
+check "a negative network cost: one warning naming it" \
+    '[ "$(grep -c "network_costs of system .*column 0 is -5" "$TMP/w.e")" -eq 1 ]'
+python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE systems SET hash = '0123456789abcdef'\"); c.commit()" "$TMP/v.db"
+"$H4H" sim --system "$SYS" --net "$NET" --db "$TMP/v.db" >/dev/null 2>"$TMP/h.e"
+check "a system row whose hash is not its text's: exit 2, one line" \
+    '[ $? -eq 2 ] && [ "$(wc -l <"$TMP/h.e")" -eq 1 ] && grep -q "changed outside h4h" "$TMP/h.e"'
 
 # ---- read-only database ----------------------------------------------------------
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then

@@ -133,6 +133,22 @@ if have_py; then
 	check "export json parses" \
 	    'python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$TMP/exp.json"'
 fi
+# An older file: read-only commands name the upgrade, which migrates it
+# once and keeps its networks (and their architectures' labels).
+cp "$SRC/tests/fixtures/cost-v5.db" "$TMP/v5.db"
+"$H4H" db summary --db "$TMP/v5.db" >"$TMP/v5.out" 2>"$TMP/v5.err"
+check "db summary of a version-5 file exits 2 naming db upgrade" \
+    '[ $? -eq 2 ] && grep -q "h4h db upgrade" "$TMP/v5.err"'
+"$H4H" db upgrade --db "$TMP/v5.db" >"$TMP/up.out" 2>&1
+check "db upgrade migrates it" \
+    '[ $? -eq 0 ] && grep -q "schema version 6" "$TMP/up.out"'
+"$H4H" db export --db "$TMP/v5.db" --format csv table:networks \
+    >"$TMP/nets.csv" 2>&1
+check "its networks export with their labels as text" \
+    '[ "$(grep -c "\"\"stages\"\"" "$TMP/nets.csv")" -eq 8 ]'
+"$H4H" db upgrade --db "$TMP/absent.db" >/dev/null 2>"$TMP/abs.err"
+check "db upgrade of a missing file exits 2 and creates nothing" \
+    '[ $? -eq 2 ] && [ ! -e "$TMP/absent.db" ]'
 "$H4H" db query --db "$DB" "SELECT COUNT(*) AS n FROM layers" \
     >"$TMP/q.out" 2>&1
 check "db query prints a header and a count" \

@@ -60,6 +60,8 @@ struct h4h_db;
 /* One warning line if the database had stored rows that were invalid and
  * were recomputed instead (cmd_db.c). */
 void cli_db_bad_rows(const char *cmd, const struct h4h_db *db);
+/* The same warning for n such rows, the first one's message first. */
+void cli_bad_rows_warn(const char *cmd, int n, const char *first);
 
 /* Training's periodic checkpoint without --checkpoint-every: about every
  * 5 minutes of work. */

@@ -1,12 +1,14 @@
 /*
- * cmd_db.c - `h4h db summary|export|query`: read the cost database.
+ * cmd_db.c - `h4h db summary|export|query|upgrade`: read the cost
+ * database, or bring an older file to this version's schema.
  *
- * Every subcommand opens the database read-only, so none of them can change
- * it; `query` also refuses SQL that would write.
+ * Every subcommand but upgrade opens the database read-only, so none of
+ * them can change it; `query` also refuses SQL that would write.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/text.h"
@@ -19,11 +21,14 @@ static const char *usage_text =
     "       h4h db export --db FILE [--format csv|json] "
     "(sweep:ID | network:ID | table:NAME)\n"
     "       h4h db query --db FILE 'SELECT ...'\n"
+    "       h4h db upgrade --db FILE\n"
     "\n"
     "  summary   what the database holds: systems, networks, sweeps\n"
     "  export    a sweep's points, a network's costs on every system, or a\n"
     "            whole table, as CSV (default) or JSON on stdout\n"
-    "  query     a read-only SQL statement; rows as CSV on stdout\n";
+    "  query     a read-only SQL statement; rows as CSV on stdout\n"
+    "  upgrade   migrate a file written by an older h4h to this version's\n"
+    "            schema (any command that writes does it too)\n";
 
 typedef struct query_ctx {
 	int rows;
@@ -52,6 +57,27 @@ query_row(void *vctx, int ncol, const char *const *names,
 	return 0;
 }
 
+/* Opening a file for writing migrates it (db.c); say what it did. */
+static int
+db_upgrade(const char *path)
+{
+	struct stat before, after;
+	h4h_err err = { "" };
+	h4h_db *db;
+	int rc;
+
+	if (stat(path, &before) != 0)
+		before.st_size = 0;
+	if ((rc = h4h_db_open(path, 0, &db, &err)) != 0)
+		return cli_fail("db", rc, &err);
+	h4h_db_close(db);
+	if (stat(path, &after) != 0)
+		after.st_size = 0;
+	printf("'%s': schema version %d (%.1f MB -> %.1f MB)\n", path,
+	    H4H_DB_SCHEMA_VERSION, before.st_size / 1e6, after.st_size / 1e6);
+	return 0;
+}
+
 static int
 db_exec(int argc, char **argv)
 {
@@ -73,9 +99,9 @@ db_exec(int argc, char **argv)
 	}
 	sub = argv[1];
 	if (strcmp(sub, "summary") != 0 && strcmp(sub, "export") != 0 &&
-	    strcmp(sub, "query") != 0)
+	    strcmp(sub, "query") != 0 && strcmp(sub, "upgrade") != 0)
 		return cli_usage_error("db", "unknown subcommand '%s' (summary, "
-		    "export or query)", sub);
+		    "export, query or upgrade)", sub);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -99,12 +125,15 @@ db_exec(int argc, char **argv)
 	if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
 		return cli_usage_error("db", "--format must be csv or json (got "
 		    "'%s')", format);
-	if (strcmp(sub, "summary") == 0 ? optind != argc - 1 :
-	    optind != argc - 2)
+	if (strcmp(sub, "summary") == 0 || strcmp(sub, "upgrade") == 0 ?
+	    optind != argc - 1 : optind != argc - 2)
 		return cli_usage_error("db", "%s takes %s", sub,
-		    strcmp(sub, "summary") == 0 ? "no argument" :
+		    strcmp(sub, "summary") == 0 || strcmp(sub, "upgrade") == 0 ?
+		    "no argument" :
 		    strcmp(sub, "export") == 0 ? "one selector "
 		    "(sweep:ID, network:ID or table:NAME)" : "one SQL statement");
+	if (strcmp(sub, "upgrade") == 0)
+		return db_upgrade(path);
 	if ((rc = h4h_db_open(path, H4H_DB_READONLY, &db, &err)) != 0)
 		return cli_fail("db", rc, &err);
 	if (strcmp(sub, "summary") == 0) {
@@ -138,6 +167,12 @@ cli_db_bad_rows(const char *cmd, const h4h_db *db)
 	const char *first;
 	int n = db != NULL ? h4h_db_bad_rows(db, &first) : 0;
 
+	cli_bad_rows_warn(cmd, n, first);
+}
+
+void
+cli_bad_rows_warn(const char *cmd, int n, const char *first)
+{
 	if (n > 0)
 		fprintf(stderr, "h4h: %s: warning: %d stored row%s ignored as "
 		    "invalid and recomputed (first: %s)\n", cmd, n,

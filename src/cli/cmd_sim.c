@@ -217,8 +217,8 @@ sim_exec(int argc, char **argv)
 		for (int s = 0; rc == 0 && s < n_systems; s++) {
 			rc = h4h_db_system(db, &profiles[s], &system_ids[s], &err);
 			if (rc == 0)
-				rc = h4h_db_cache(db, system_ids[s], &caches[s],
-				    &err);
+				rc = h4h_db_cache(db, system_ids[s],
+				    &profiles[s], &caches[s], &err);
 		}
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);

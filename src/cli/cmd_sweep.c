@@ -322,7 +322,7 @@ run_point(h4h_db *db, const sweep *s, int i, h4h_err *err)
 	    &lat, &energy, &found, err)) != 0)
 		return rc;
 	if (!found) {
-		if ((rc = h4h_db_cache(db, sys_id, &cache, err)) != 0 ||
+		if ((rc = h4h_db_cache(db, sys_id, &p, &cache, err)) != 0 ||
 		    (rc = sim_run_cached(&p, s->nets[n], &cache, &r,
 		    err)) != 0 ||
 		    (rc = h4h_db_net_cost_put(db, sys_id, net_id, r, err)) != 0) {

@@ -237,6 +237,7 @@ search_job_run(search_job *job, const nas_study_cfg *cfg_in)
 	nas_study_sys *sys;
 	sim_profile prof;
 	h4h_err err = { "" };
+	const char *first = NULL;
 	view v = { job, 0, 0, 0, h4h_now_s() };
 	int n = 0, rc;
 
@@ -393,6 +394,9 @@ out:
 		nas_search_result_free(&res[b]);
 	if (rc == 0 && st != NULL)
 		rc = nas_study_flush(st, &err);
+	if (st != NULL)
+		cli_bad_rows_warn(job->cmd, nas_study_bad_rows(st, &first),
+		    first);
 	nas_study_close(st);
 	if (rc != 0)
 		return cli_fail(job->cmd, rc, &err);

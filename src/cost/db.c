@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
+#include "cost/zblob.h"
 
 /* ---- statements --------------------------------------------------------- */
 
@@ -42,18 +43,28 @@ static const char *const st_sql[ST_COUNT] = {
 	    "WHERE system_id = ?1 AND layer_id = ?2",
 	[ST_CANDS_PUT] = "INSERT OR IGNORE INTO layer_candidates (system_id, "
 	    "layer_id, n, cands) VALUES (?1, ?2, ?3, ?4)",
+	/* Only over a row this handle found corrupt (cands_ent.repair). */
+	[ST_CANDS_REPAIR] = "INSERT OR REPLACE INTO layer_candidates "
+	    "(system_id, layer_id, n, cands) VALUES (?1, ?2, ?3, ?4)",
 	[ST_COST_GET] = "SELECT " COST_COLS " FROM layer_costs "
 	    "WHERE system_id = ?1 AND layer_id = ?2 AND npu_channels = ?3 "
 	    "AND cim_channels = ?4 AND macros = ?5",
-	[ST_COST_PUT] = "INSERT OR IGNORE INTO layer_costs (system_id, "
+	/* The first writer's row stays, unless it cannot be right: then
+	 * the new one repairs it (a cost is a count, time or energy, a
+	 * finite number >= 0). */
+	[ST_COST_PUT] = "INSERT INTO layer_costs (system_id, "
 	    "layer_id, npu_channels, cim_channels, macros, " COST_COLS ") "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT DO UPDATE "
+	    "SET (" COST_COLS ") = (" COST_COLS_NEW ") WHERE NOT "
+	    "h4h_numbers_ok(" COST_COLS ")",
 	[ST_NCOST_GET] = "SELECT " NCOST_COLS " FROM network_costs "
 	    "WHERE system_id = ?1 AND network_id = ?2 AND objective = ?3",
-	[ST_NCOST_PUT] = "INSERT OR IGNORE INTO network_costs (system_id, "
+	[ST_NCOST_PUT] = "INSERT INTO network_costs (system_id, "
 	    "network_id, objective, " NCOST_COLS ", created_at) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, " NOW ")",
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, " NOW ") "
+	    "ON CONFLICT DO UPDATE SET (" NCOST_COLS ", created_at) = ("
+	    NCOST_COLS_NEW ", excluded.created_at) WHERE NOT " NCOST_OK(""),
 	[ST_SWEEP_FIND] = "SELECT id, n_points FROM sweeps WHERE args = ?1",
 	[ST_SWEEP_INSERT] = "INSERT INTO sweeps (args, n_points, status, "
 	    "started_at) VALUES (?1, ?2, 'running', " NOW ")",
@@ -223,6 +234,51 @@ db_id_by_text(h4h_db *db, int which, const char *text, int64_t *id)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* h4h_numbers_ok(x, ...): 1 if every argument is a finite number >= 0
+ * (what a stored cost must be), else 0. */
+static void
+sql_numbers_ok(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	int ok = 1;
+
+	for (int i = 0; i < argc && ok; i++) {
+		int t = sqlite3_value_type(argv[i]);
+		double v = sqlite3_value_double(argv[i]);
+
+		ok = (t == SQLITE_INTEGER || t == SQLITE_FLOAT) &&
+		    isfinite(v) && v >= 0;
+	}
+	sqlite3_result_int(cx, ok);
+}
+
+int
+db_funcs_register(sqlite3 *s)
+{
+	int rc = db_zfuncs_register(s);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(s, "h4h_numbers_ok", -1,
+		    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_numbers_ok,
+		    NULL, NULL);
+	return rc;
+}
+
+const char *
+db_column_not_number(sqlite3_stmt *st, int col)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_INTEGER:
+	case SQLITE_FLOAT:
+		return NULL;
+	case SQLITE_NULL:
+		return "NULL";
+	case SQLITE_TEXT:
+		return "text";
+	default:
+		return "a blob";
+	}
+}
+
 int
 db_id_by_int(h4h_db *db, int which, int64_t key, int64_t *out)
 {
@@ -375,9 +431,10 @@ migrate(h4h_db *db, h4h_err *err)
 		rc = db_write_err(db, err);
 		goto out;
 	}
-	/* Version 5 dropped the networks' canonical texts: give their pages
-	 * back to the file system (the upgrade happens once per file). */
-	if (version >= 1 && version < 5 &&
+	/* Versions 5 and 6 dropped the networks' canonical texts and
+	 * shrank labels and candidate lists: give the pages back to the file
+	 * system (the upgrade happens once per file). */
+	if (version >= 1 && version < 6 &&
 	    sqlite3_exec(db->s, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_write_err(db, err);
 out:
@@ -474,6 +531,11 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 	}
 	sqlite3_extended_result_codes(db->s, 1);
 	sqlite3_busy_timeout(db->s, 30000);
+	if (db_funcs_register(db->s) != SQLITE_OK) {
+		rc = h4h_errf(err, H4H_EIO, "cannot open database '%s': %s",
+		    path, db_reason(db->s));
+		goto fail;
+	}
 	/* A write-protected file opens read-only even when asked for more. */
 	db->readonly = (flags & H4H_DB_READONLY) ||
 	    sqlite3_db_readonly(db->s, "main") == 1;
@@ -514,8 +576,8 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 			    h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h "
 			    "database (empty)", path) :
 			    h4h_errf(err, H4H_EINPUT, "'%s' has schema version "
-			    "%d, older than this h4h's (%d); open it for "
-			    "writing once to upgrade it", path, version,
+			    "%d, older than this h4h's (%d); upgrade it with "
+			    "h4h db upgrade --db FILE", path, version,
 			    H4H_DB_SCHEMA_VERSION);
 			goto fail;
 		}
@@ -558,6 +620,7 @@ free_cands(void *p)
 	cands_ent *c = p;
 
 	free(c->c);
+	free(c->raw);
 	free(c);
 }
 

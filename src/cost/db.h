@@ -31,7 +31,7 @@
 
 #include "core/err.h"
 
-#define H4H_DB_SCHEMA_VERSION 5
+#define H4H_DB_SCHEMA_VERSION 6
 #define H4H_DB_APPLICATION_ID 0x48344831	/* "H4H1" */
 
 enum {

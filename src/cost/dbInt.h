@@ -51,13 +51,30 @@
 #define NCOST_COLS "latency_s, energy_j, cycles, e_npu_j, e_cim_j, " \
 	"e_noc_j, e_static_j, noc_bytes_npu, noc_bytes_cim, " \
 	"cim_weight_bytes, macs"
+/* The same, as the new row of an upsert ("excluded."). */
+#define COST_COLS_NEW "excluded.cycles, excluded.latency_s, " \
+	"excluded.end_ps, excluded.e_npu_j, excluded.e_cim_j, " \
+	"excluded.e_noc_j, excluded.e_static_j, excluded.energy_j, " \
+	"excluded.noc_bytes_npu, excluded.noc_bytes_cim, " \
+	"excluded.noc_busy_s, excluded.npu_busy_s, excluded.cim_busy_s, " \
+	"excluded.macs, excluded.npu_fraction, excluded.est_latency_s"
+#define NCOST_COLS_NEW "excluded.latency_s, excluded.energy_j, " \
+	"excluded.cycles, excluded.e_npu_j, excluded.e_cim_j, " \
+	"excluded.e_noc_j, excluded.e_static_j, excluded.noc_bytes_npu, " \
+	"excluded.noc_bytes_cim, excluded.cim_weight_bytes, excluded.macs"
+/* A stored network cost h4h can use: what ncost_read accepts, in SQL
+ * (h4h_numbers_ok is registered on every connection, db.c). */
+#define NCOST_OK(c) "(h4h_numbers_ok(" c "latency_s, " c "energy_j, " \
+	c "cycles, " c "e_npu_j, " c "e_cim_j, " c "e_noc_j, " \
+	c "e_static_j, " c "noc_bytes_npu, " c "noc_bytes_cim, " \
+	c "cim_weight_bytes, " c "macs) AND " c "latency_s > 0)"
 
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_SYS_INSERT, ST_SYS_ID, ST_SYS_EXISTS,
 	ST_NET_INSERT, ST_NET_ID, ST_NET_EXISTS,
 	ST_LAYER_INSERT, ST_LAYER_ID,
-	ST_CANDS_GET, ST_CANDS_PUT,
+	ST_CANDS_GET, ST_CANDS_PUT, ST_CANDS_REPAIR,
 	ST_COST_GET, ST_COST_PUT,
 	ST_NCOST_GET, ST_NCOST_PUT,
 	ST_SWEEP_FIND, ST_SWEEP_INSERT, ST_SWEEP_NPOINTS, ST_RUN_INSERT,
@@ -69,10 +86,10 @@ enum {
 /* The doubles of a network cost (store.c's ncost_cols). */
 #define N_NCOST 10
 
-/* A candidate in a layer_candidates blob: int32 npu_channels, cim_channels,
- * macros, then float64 cim_weight_bytes, max_macro_bytes, est_latency_s,
- * est_energy_j, est_noc_bytes, all little-endian. */
-#define CAND_BYTES (3 * 4 + 5 * 8)
+/* A candidate in a layer_candidates blob: float64 est_latency_s,
+ * est_energy_j, little-endian, in sim_cands_layout's order (the splits
+ * follow from the layer and the system). */
+#define CAND_BYTES (2 * 8)
 
 /* ---- in-memory tables --------------------------------------------------- */
 
@@ -110,12 +127,17 @@ typedef struct shape_ent {
 } shape_ent;
 
 /* checked: the engine found the list right for this system (or built it),
- * so it need not check it again. */
+ * so it need not check it again; bad: the stored list cannot be this
+ * system's, a miss until the engine's own list replaces it.  A list read
+ * from the file stays packed (raw, n * CAND_BYTES) until a lookup with the
+ * layer's shape lays it out (c). */
 typedef struct cands_ent {
 	int64_t sys;
 	layer_ent *le;
-	int n, pending, checked;
+	int n, pending, checked, bad;
+	int repair;			/* replaces a bad row of the file */
 	sim_cand *c;
+	unsigned char *raw;
 } cands_ent;
 
 typedef struct cost_ent {
@@ -169,6 +191,7 @@ typedef struct id_ent {
 typedef struct cache_ctx {
 	struct h4h_db *db;
 	int64_t sys;
+	sim_profile p;			/* the system's: lays out stored lists */
 } cache_ctx;
 
 struct h4h_db {
@@ -219,6 +242,13 @@ int db_readonly_err(h4h_db *db, h4h_err *err);
 int db_run_st(h4h_db *db, int which);
 void db_done_st(sqlite3_stmt *st);
 int db_id_by_text(h4h_db *db, int which, const char *text, int64_t *id);
+/* NULL if column col of st's row holds a number, else what it holds
+ * ("NULL", "text", "a blob"): SQLite reads text as 0.0 and stores a NaN
+ * as NULL, so a REAL column is checked before it is read.  Call before
+ * any sqlite3_column_* conversion of the column. */
+const char *db_column_not_number(sqlite3_stmt *st, int col);
+/* The SQL functions h4h's statements use (h4h_numbers_ok, zblob.h's). */
+int db_funcs_register(sqlite3 *s);
 int db_id_by_int(h4h_db *db, int which, int64_t key, int64_t *out);
 void db_hex64(uint64_t h, char buf[17]);
 int db_tx_begin(h4h_db *db, h4h_err *err);

@@ -16,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
+#include "sim/engine/partition.h"
 
 /* The stored fields of a layer result, in COST_COLS order. */
 enum { F_DOUBLE, F_U64, F_LL };
@@ -160,30 +161,40 @@ static void
 pack_cands(const sim_cand *c, int n, unsigned char *b)
 {
 	for (int i = 0; i < n; i++, b += CAND_BYTES) {
-		h4h_le_put32(b, (uint32_t)c[i].npu_channels);
-		h4h_le_put32(b + 4, (uint32_t)c[i].cim_channels);
-		h4h_le_put32(b + 8, (uint32_t)c[i].macros);
-		h4h_le_put_f64(b + 12, c[i].cim_weight_bytes);
-		h4h_le_put_f64(b + 20, c[i].max_macro_bytes);
-		h4h_le_put_f64(b + 28, c[i].est_latency_s);
-		h4h_le_put_f64(b + 36, c[i].est_energy_j);
-		h4h_le_put_f64(b + 44, c[i].est_noc_bytes);
+		h4h_le_put_f64(b, c[i].est_latency_s);
+		h4h_le_put_f64(b + 8, c[i].est_energy_j);
 	}
 }
 
-static void
-unpack_cands(const unsigned char *b, int n, sim_cand *c)
+/* Lays out a list read from the file for layer l (of ce's key) on cx's
+ * system: the splits from sim_cands_layout, the estimates from the blob.
+ * A list whose length is not the layout's is a miss from now on. */
+static int
+cands_lay_out(cache_ctx *cx, cands_ent *ce, const sim_layer *l)
 {
-	for (int i = 0; i < n; i++, b += CAND_BYTES) {
-		c[i].npu_channels = (int32_t)h4h_le_get32(b);
-		c[i].cim_channels = (int32_t)h4h_le_get32(b + 4);
-		c[i].macros = (int32_t)h4h_le_get32(b + 8);
-		c[i].cim_weight_bytes = h4h_le_get_f64(b + 12);
-		c[i].max_macro_bytes = h4h_le_get_f64(b + 20);
-		c[i].est_latency_s = h4h_le_get_f64(b + 28);
-		c[i].est_energy_j = h4h_le_get_f64(b + 36);
-		c[i].est_noc_bytes = h4h_le_get_f64(b + 44);
+	size_t max = sim_cands_max(&cx->p, l);
+	sim_cand *c = h4h_xcalloc(max, sizeof *c);
+	int n = (size_t)ce->n <= max ? sim_cands_layout(&cx->p, l, c) : -1;
+
+	if (n != ce->n) {
+		db_bad_row(cx->db, "'%s': layer_candidates of system %lld, "
+		    "layer %lld: %d candidates stored, the system has %zu",
+		    cx->db->path, (long long)cx->sys, (long long)ce->le->id,
+		    ce->n, n < 0 ? max : (size_t)n);
+		free(c);
+		ce->bad = 1;
+	} else {
+		const unsigned char *b = ce->raw;
+
+		for (int i = 0; i < n; i++, b += CAND_BYTES) {
+			c[i].est_latency_s = h4h_le_get_f64(b);
+			c[i].est_energy_j = h4h_le_get_f64(b + 8);
+		}
+		ce->c = c;
 	}
+	free(ce->raw);
+	ce->raw = NULL;
+	return !ce->bad;
 }
 
 /* A blob of `bytes` can hold n packed candidates: size_t arithmetic, so
@@ -206,8 +217,8 @@ cands_remember(h4h_db *db, int64_t sys, layer_ent *le, int n,
 	ce->sys = sys;
 	ce->le = le;
 	ce->n = n;
-	ce->c = h4h_xcalloc((size_t)n, sizeof *ce->c);
-	unpack_cands(blob, n, ce->c);
+	ce->raw = h4h_xmalloc((size_t)n * CAND_BYTES);
+	memcpy(ce->raw, blob, (size_t)n * CAND_BYTES);
 	h4h_htab_add(&db->cands, cands_hash(sys, le), ce);
 	return ce;
 }
@@ -264,6 +275,8 @@ cache_get_cands(void *ctx, const sim_layer *l, const sim_cand **c, int *n)
 
 	if (ce == NULL && (ce = cands_load(db, cx->sys, le)) == NULL)
 		return 0;
+	if (ce->bad || (ce->c == NULL && !cands_lay_out(cx, ce, l)))
+		return 0;
 	*c = ce->c;
 	*n = ce->n;
 	return ce->checked ? 2 : 1;
@@ -287,8 +300,12 @@ cache_bad_cands(void *ctx, const sim_layer *l, const char *why)
 	h4h_db *db = cx->db;
 	layer_ent *le = db_layer_of(db, l);
 
+	cands_ent *ce = cands_find(db, cx->sys, le);
+
 	db_bad_row(db, "'%s': layer_candidates of system %lld, layer %lld: %s",
 	    db->path, (long long)cx->sys, (long long)le->id, why);
+	if (ce != NULL)
+		ce->bad = 1;	/* a miss until put_cands replaces it */
 }
 
 static void
@@ -297,18 +314,28 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 	cache_ctx *cx = ctx;
 	h4h_db *db = cx->db;
 	layer_ent *le = db_layer_of(db, l);
-	uint64_t h = cands_hash(cx->sys, le);
-	cands_ent key = { .sys = cx->sys, .le = le }, *ce;
+	cands_ent *ce = cands_find(db, cx->sys, le);
+	int stored = ce != NULL;
 
-	if (n <= 0 || h4h_htab_find(&db->cands, h, cands_eq, &key) != NULL)
+	if (n <= 0 || (ce != NULL && !ce->bad))
 		return;
-	ce = h4h_xcalloc(1, sizeof *ce);
-	*ce = key;
+	if (ce == NULL) {
+		ce = h4h_xcalloc(1, sizeof *ce);
+		ce->sys = cx->sys;
+		ce->le = le;
+		h4h_htab_add(&db->cands, cands_hash(cx->sys, le), ce);
+	}
+	/* A corrupt stored list is replaced, in memory and (repair) in
+	 * the file: nothing right is lost. */
+	free(ce->c);
+	ce->repair = ce->bad;
 	ce->n = n;
+	ce->bad = 0;
 	ce->checked = 1;	/* built by the engine for this system */
 	ce->c = h4h_xmalloc((size_t)n * sizeof *c);
 	memcpy(ce->c, c, (size_t)n * sizeof *c);
-	h4h_htab_add(&db->cands, h, ce);
+	if (stored && !ce->repair)
+		return;
 	if (db->readonly) {
 		db_stick(db, H4H_EIO, READONLY_MSG, db->path);
 		return;
@@ -320,7 +347,8 @@ cache_put_cands(void *ctx, const sim_layer *l, const sim_cand *c, int n)
 int
 db_cands_write(h4h_db *db, cands_ent *ce, h4h_err *err)
 {
-	sqlite3_stmt *st = db->st[ST_CANDS_PUT];
+	int which = ce->repair ? ST_CANDS_REPAIR : ST_CANDS_PUT;
+	sqlite3_stmt *st = db->st[which];
 	size_t bytes = (size_t)ce->n * CAND_BYTES;
 	unsigned char *blob;
 	int rc;
@@ -333,7 +361,7 @@ db_cands_write(h4h_db *db, cands_ent *ce, h4h_err *err)
 	sqlite3_bind_int64(st, 2, ce->le->id);
 	sqlite3_bind_int(st, 3, ce->n);
 	sqlite3_bind_blob(st, 4, blob, (int)bytes, SQLITE_STATIC);
-	rc = db_run_st(db, ST_CANDS_PUT);
+	rc = db_run_st(db, which);
 	free(blob);
 	return rc == SQLITE_OK ? 0 : db_write_err(db, err);
 }
@@ -445,6 +473,18 @@ cost_remember(h4h_db *db, int64_t sys, layer_ent *le, const sim_cand *c,
 	ce->npu = ce->r.npu_channels = c->npu_channels;
 	ce->cim = ce->r.cim_channels = c->cim_channels;
 	ce->macros = ce->r.macros = c->macros;
+	for (size_t i = 0; i < N_COST_COLS; i++) {
+		const char *what = db_column_not_number(st, col + (int)i);
+
+		if (what != NULL) {
+			db_bad_row(db, "'%s': layer_costs of system %lld, layer "
+			    "%lld, split %d/%d/%d: column %zu is %s", db->path,
+			    (long long)sys, (long long)le->id, c->npu_channels,
+			    c->cim_channels, c->macros, i, what);
+			free(ce);
+			return NULL;
+		}
+	}
 	cost_column(st, col, &ce->r);
 	/* Every stored figure is a finite count, time or energy >= 0. */
 	for (size_t i = 0; i < N_COST_COLS; i++) {
@@ -563,7 +603,8 @@ db_cost_write(h4h_db *db, cost_ent *ce, h4h_err *err)
 }
 
 int
-h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out, h4h_err *err)
+h4h_db_cache(h4h_db *db, int64_t system_id, const sim_profile *p,
+    sim_cache *out, h4h_err *err)
 {
 	cache_ctx *cx = NULL;
 	int rc;
@@ -577,6 +618,7 @@ h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out, h4h_err *err)
 		cx = h4h_xmalloc(sizeof *cx);
 		cx->db = db;
 		cx->sys = system_id;
+		cx->p = *p;
 		vec_push(&db->caches, cx);
 	}
 	out->ctx = cx;

@@ -11,11 +11,12 @@
 #include "cost/db.h"
 #include "sim/sim.h"
 
-/* A memo for sim_engine_run bound to one system (sim.h).  Lookups hit an
+/* A memo for sim_engine_run bound to one system (sim.h) whose profile is
+ * p (copied: stored candidate lists are laid out from it).  Lookups hit an
  * in-memory table first, then the database; puts are kept in memory until
  * h4h_db_flush.  The cache stays valid until h4h_db_close. */
-int h4h_db_cache(h4h_db *db, int64_t system_id, sim_cache *out,
-    h4h_err *err);
+int h4h_db_cache(h4h_db *db, int64_t system_id, const sim_profile *p,
+    sim_cache *out, h4h_err *err);
 
 /* How many stored rows this handle found invalid (a candidate list that
  * cannot be its system's, a blob of the wrong length, a cost that is not

@@ -106,12 +106,23 @@ h4h_db_acc_load(h4h_db *db, const char *supernet, const char *split,
 	sqlite3_bind_text(st, 2, split, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, settings, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *what = db_column_not_number(st, 1);
 		const char *gene = (const char *)sqlite3_column_text(st, 0);
-		double acc = sqlite3_column_double(st, 1);
+		double acc = what == NULL ? sqlite3_column_double(st, 1) : 0;
 
-		/* A row a foreign writer left malformed is not trusted. */
-		if (gene == NULL || !(acc >= 0 && acc <= 1))
+		/* A row a foreign writer left malformed is not trusted: a
+		 * miss (the subnet is evaluated again), with one warning. */
+		if (gene == NULL || what != NULL || !(acc >= 0 && acc <= 1)) {
+			char v[32];
+
+			if (what == NULL)
+				snprintf(v, sizeof v, "%g", acc);
+			db_bad_row(db, "'%s': subnet_accuracy of supernet %s, "
+			    "gene '%.64s': accuracy is %s", db->path, supernet,
+			    gene != NULL ? gene : "(NULL)",
+			    what != NULL ? what : v);
 			continue;
+		}
 		if (fn(ctx, gene, acc) != 0)
 			break;
 	}

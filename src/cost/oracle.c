@@ -50,6 +50,12 @@ memo_get(h4h_oracle *o, uint64_t key)
 	return h4h_htab_find(&o->memo, key, NULL, NULL);
 }
 
+const h4h_db *
+h4h_oracle_db(const h4h_oracle *o)
+{
+	return o->db;
+}
+
 int
 h4h_oracle_open(const char *db_path, const sim_profile *p, h4h_oracle **out,
     h4h_err *err)
@@ -60,7 +66,8 @@ h4h_oracle_open(const char *db_path, const sim_profile *p, h4h_oracle **out,
 	o->p = *p;
 	if ((rc = h4h_db_open(db_path, H4H_DB_CREATE, &o->db, err)) != 0 ||
 	    (rc = h4h_db_system(o->db, p, &o->system_id, err)) != 0 ||
-	    (rc = h4h_db_cache(o->db, o->system_id, &o->cache, err)) != 0 ||
+	    (rc = h4h_db_cache(o->db, o->system_id, p, &o->cache,
+	    err)) != 0 ||
 	    (rc = h4h_db_preload(o->db, o->system_id, err)) != 0 ||
 	    (rc = sim_engine_create(p, &o->engine, err)) != 0) {
 		h4h_oracle_close(o);

@@ -14,6 +14,7 @@
 
 #include "sim/front/arch.h"
 #include "core/err.h"
+#include "cost/db.h"
 #include "sim/spec/net.h"
 #include "sim/spec/profile.h"
 #include "sim/sim.h"
@@ -50,6 +51,8 @@ int h4h_oracle_cost_arch(h4h_oracle *o, const sim_arch *a, h4h_cost *out,
 int h4h_oracle_cost_net(h4h_oracle *o, const sim_net *net, h4h_cost *out,
     sim_result **detail, h4h_err *err);
 int h4h_oracle_flush(h4h_oracle *o, h4h_err *err);
+/* The oracle's database handle (for h4h_db_bad_rows). */
+const h4h_db *h4h_oracle_db(const h4h_oracle *o);
 void h4h_oracle_get_stats(const h4h_oracle *o, h4h_oracle_stats *s);
 
 #endif

@@ -492,7 +492,14 @@ h4h_db_export(h4h_db *db, const char *what, const char *format, FILE *f,
 			return h4h_errf(err, H4H_EINPUT, "unknown table '%s' "
 			    "in '%s' (one of %s)", arg, what, names);
 		}
-		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", arg);
+		/* Labels as the text they deflate (zblob.h). */
+		if (strcmp(arg, "networks") == 0)
+			snprintf(sql, sizeof sql, "SELECT id, hash, body, name, "
+			    "source, h4h_inflate(arch) AS arch, n_layers, macs "
+			    "FROM networks");
+		else
+			snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"",
+			    arg);
 	} else if (strncmp(what, "sweep:", 6) == 0) {
 		if (parse_id(arg, &id) != 0)
 			goto bad;

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
+#include "cost/zblob.h"
 
 /* The doubles of a network cost, in NCOST_COLS order (macs follows). */
 static const size_t ncost_cols[] = {
@@ -121,6 +122,39 @@ bind_sys(sqlite3_stmt *st, const void *arg)
 	sqlite3_bind_int(st, 4, SIM_MODEL_REVISION);
 }
 
+/* The row found by its canonical text must carry that text's hash: one
+ * whose text was edited to another system's would lend that system its
+ * costs.  A system row is the key of all its costs, not a cache entry, and
+ * a second row of the same text cannot be made, so this is an error. */
+static int
+sys_hash_check(h4h_db *db, int64_t id, const char *hash, h4h_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ok = 0;
+	char stored[17] = "";
+
+	if (sqlite3_prepare_v2(db->s, "SELECT hash FROM systems WHERE id = ?1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return db_read_err(db, err);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+
+		snprintf(stored, sizeof stored, "%s", h != NULL ? h : "");
+		ok = h != NULL && strcmp(h, hash) == 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_read_err(db, err);
+	if (ok)
+		return 0;
+	return h4h_errf(err, H4H_EINPUT, "'%s': system %lld's hash '%s' is not "
+	    "its canonical text's (%s): the row was changed outside h4h, so "
+	    "its costs cannot be trusted (delete the system's rows or use "
+	    "another --db)", db->path, (long long)id, stored, hash);
+}
+
 int
 h4h_db_system(h4h_db *db, const sim_profile *p, int64_t *id, h4h_err *err)
 {
@@ -138,6 +172,8 @@ h4h_db_system(h4h_db *db, const sim_profile *p, int64_t *id, h4h_err *err)
 	db_hex64(h, hash);
 	rc = identity(db, ST_SYS_ID, ST_SYS_INSERT, canon, bind_sys, &a, id,
 	    err);
+	if (rc == 0)
+		rc = sys_hash_check(db, *id, hash, err);
 	if (rc != 0) {
 		free(canon);
 		return rc;
@@ -202,7 +238,8 @@ shape_eq(const pnet_ent *a, const pnet_ent *b)
 static int
 body_build(h4h_db *db, const pnet_ent *e, int add, db_body *b, h4h_err *err)
 {
-	db_body_start(b, e->in[0], e->in[1], e->in[2], e->n_layers);
+	db_body_start(b, DB_BODY_VERSION, e->in[0], e->in[1], e->in[2],
+	    e->n_layers);
 	for (int i = 0; i < e->n_layers; i++) {
 		int rc;
 
@@ -248,6 +285,8 @@ net_id_tx(h4h_db *db, const pnet_ent *e, const char *source,
 {
 	sqlite3_stmt *st = db->st[ST_NET_INSERT];
 	db_body b = { 0 };
+	unsigned char *zarch = NULL;
+	size_t zn = 0;
 	char hash[17];
 	int rc;
 
@@ -267,8 +306,17 @@ net_id_tx(h4h_db *db, const pnet_ent *e, const char *source,
 	sqlite3_bind_blob(st, 2, b.p, (int)b.n, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, e->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
-	if (e->arch != NULL)
-		sqlite3_bind_text(st, 5, e->arch, -1, SQLITE_STATIC);
+	if (e->arch != NULL) {
+		size_t an = strlen(e->arch);
+
+		/* Deflated (zblob.h); the text itself if zlib cannot. */
+		if ((zarch = db_zdeflate(e->arch, an, &zn)) != NULL)
+			sqlite3_bind_blob(st, 5, zarch, (int)zn,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_text(st, 5, e->arch, (int)an,
+			    SQLITE_STATIC);
+	}
 	sqlite3_bind_int(st, 6, e->n_layers);
 	sqlite3_bind_int64(st, 7, macs);
 	if (db_run_st(db, ST_NET_INSERT) != SQLITE_OK) {
@@ -279,6 +327,7 @@ net_id_tx(h4h_db *db, const pnet_ent *e, const char *source,
 	rc = 0;
 out:
 	db_body_free(&b);
+	free(zarch);
 	return rc;
 }
 
@@ -464,6 +513,49 @@ db_objective_ok(sim_objective obj, h4h_err *err)
 	return 0;
 }
 
+/* A network cost read from the file, or NULL (one bad-row warning) when a
+ * column is not a finite number >= 0: a -1 ms cost would win every
+ * search.  The caller then costs the network again. */
+static ncost_ent *
+ncost_read(h4h_db *db, const ncost_ent *key, sqlite3_stmt *st)
+{
+	ncost_ent *ce;
+
+	for (int i = 0; i <= (int)N_NCOST; i++) {
+		const char *what = db_column_not_number(st, i);
+
+		if (what != NULL) {
+			db_bad_row(db, "'%s': network_costs of system %lld, "
+			    "network %lld: column %d is %s", db->path,
+			    (long long)key->sys, (long long)key->net, i, what);
+			return NULL;
+		}
+	}
+	ce = h4h_xcalloc(1, sizeof *ce);
+	*ce = *key;
+	for (size_t i = 0; i < N_NCOST; i++) {
+		ce->v[i] = sqlite3_column_double(st, (int)i);
+		if (!isfinite(ce->v[i]) || ce->v[i] < 0 ||
+		    (i == 0 && ce->v[i] == 0)) {
+			db_bad_row(db, "'%s': network_costs of system %lld, "
+			    "network %lld: column %zu is %g", db->path,
+			    (long long)key->sys, (long long)key->net, i,
+			    ce->v[i]);
+			free(ce);
+			return NULL;
+		}
+	}
+	ce->macs = sqlite3_column_int64(st, (int)N_NCOST);
+	if (ce->macs < 0) {
+		db_bad_row(db, "'%s': network_costs of system %lld, network "
+		    "%lld: macs is %lld", db->path, (long long)key->sys,
+		    (long long)key->net, (long long)ce->macs);
+		free(ce);
+		return NULL;
+	}
+	return ce;
+}
+
 int
 h4h_db_net_cost_get(h4h_db *db, int64_t system_id, int64_t network_id,
     sim_objective obj, double *latency_s, double *energy_j, int *found,
@@ -485,12 +577,9 @@ h4h_db_net_cost_get(h4h_db *db, int64_t system_id, int64_t network_id,
 		    SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			ce = h4h_xcalloc(1, sizeof *ce);
-			*ce = key;
-			for (size_t i = 0; i < N_NCOST; i++)
-				ce->v[i] = sqlite3_column_double(st, (int)i);
-			ce->macs = sqlite3_column_int64(st, (int)N_NCOST);
-			h4h_htab_add(&db->ncosts, h, ce);
+			ce = ncost_read(db, &key, st);
+			if (ce != NULL)
+				h4h_htab_add(&db->ncosts, h, ce);
 		} else if (rc != SQLITE_DONE) {
 			rc = db_read_err(db, err);
 			db_done_st(st);

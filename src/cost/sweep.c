@@ -63,10 +63,20 @@ h4h_db_sweep_begin(h4h_db *db, const char *args, int n_points,
 			rc = h4h_errf(err, H4H_EINPUT, "sweep %lld in '%s' has "
 			    "the same arguments but %d points, not %d",
 			    (long long)*sweep_id, db->path, have, n_points);
-		/* Beginning a sweep again retries the points that failed. */
+		/* Beginning a sweep again retries the points that failed,
+		 * and those done whose stored cost cannot be right (their
+		 * rerun repairs it, store.c). */
 		if (rc == 0 && exec_int64(db, "UPDATE runs SET status = "
 		    "'pending', error = NULL, pid = NULL WHERE sweep_id = ?1 AND "
 		    "status = 'failed'", *sweep_id) != SQLITE_OK)
+			rc = db_write_err(db, err);
+		if (rc == 0 && exec_int64(db, "UPDATE runs SET status = "
+		    "'pending', pid = NULL, started_at = NULL, ended_at = NULL "
+		    "WHERE sweep_id = ?1 AND status = 'done' AND EXISTS (SELECT "
+		    "1 FROM network_costs c WHERE c.system_id = runs.system_id "
+		    "AND c.network_id = runs.network_id AND ' ' || runs.params "
+		    "|| ' ' LIKE '% objective=' || c.objective || ' %' AND NOT "
+		    NCOST_OK("c.") ")", *sweep_id) != SQLITE_OK)
 			rc = db_write_err(db, err);
 		return db_tx_end(db, rc, err);
 	}

@@ -14,6 +14,7 @@
 #include "nas/study.h"
 #include "sim/front/arch.h"
 #include "cost/db.h"
+#include "cost/memo.h"
 
 #define MAX_SYSTEMS 16
 
@@ -225,6 +226,23 @@ nas_study_close(nas_study *st)
 	if (st->sn_open)
 		nas_supernet_close(&st->sn);
 	free(st);
+}
+
+int
+nas_study_bad_rows(const nas_study *st, const char **first)
+{
+	const char *f = NULL, *one;
+	int n = h4h_db_bad_rows(st->db, &f);
+
+	for (int i = 0; i < st->n_sys; i++) {
+		int k = h4h_db_bad_rows(h4h_oracle_db(st->sys[i]->o), &one);
+
+		if (k > 0 && f == NULL)
+			f = one;
+		n += k;
+	}
+	*first = f;
+	return n;
 }
 
 const nas_space *

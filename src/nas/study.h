@@ -70,6 +70,9 @@ typedef struct nas_study_cfg {
 } nas_study_cfg;
 
 int nas_study_open(const nas_study_cfg *cfg, nas_study **out, h4h_err *err);
+/* Stored rows its databases (accuracies, and each system's costs) found
+ * invalid and ignored as misses; *first is the first one's message. */
+int nas_study_bad_rows(const nas_study *st, const char **first);
 void nas_study_close(nas_study *st);
 const nas_space *nas_study_space(const nas_study *st);
 /* One line about the dataset used or skipped ("" when none was looked

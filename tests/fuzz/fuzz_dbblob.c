@@ -76,7 +76,7 @@ setup(void)
 	    h4h_db_open(db_path, H4H_DB_CREATE, &db, &err) != 0)
 		die("setup", err.msg);
 	if (h4h_db_system(db, &prof, &sys, &err) != 0 ||
-	    h4h_db_cache(db, sys, &cache, &err) != 0 ||
+	    h4h_db_cache(db, sys, &prof, &cache, &err) != 0 ||
 	    sim_run_cached(&prof, net, &cache, &r, &err) != 0 ||
 	    h4h_db_flush(db, &err) != 0)
 		die("setup", err.msg);
@@ -200,7 +200,7 @@ h4h_fuzz_dbblob(const uint8_t *data, size_t size)
 	if (rc == 0)
 		rc = h4h_db_system(db, &prof, &sys, &err);
 	if (rc == 0)
-		rc = h4h_db_cache(db, sys, &cache, &err);
+		rc = h4h_db_cache(db, sys, &prof, &cache, &err);
 	if (rc == 0 && (data[0] & 0x40))
 		rc = h4h_db_preload(db, sys, &err);
 	if (rc == 0)

@@ -91,7 +91,6 @@ estimate(const sim_profile *p, const sim_layer *l, const sim_npu_work *npu,
 		noc_bytes += cw.ifm_bytes + cw.ofm_bytes;
 		dyn += cw.dyn_energy_j;
 	}
-	c->est_noc_bytes = noc_bytes;
 	c->est_latency_s = (double)sim_noc_occupancy_ps(&p->noc, noc_bytes) *
 	    1e-12;
 	if (t_npu > c->est_latency_s)
@@ -106,54 +105,79 @@ estimate(const sim_profile *p, const sim_layer *l, const sim_npu_work *npu,
 	    c->est_latency_s;
 }
 
+size_t
+sim_cands_max(const sim_profile *p, const sim_layer *l)
+{
+	int g = p->part.granularity, total = l->out_c, M = p->cim.macros;
+
+	if (g <= 0 || total <= 0)
+		return 1;
+	if (M <= 0 || !sim_layer_cim_capable(l))
+		return 1;
+	return (size_t)((total + g - 1) / g) * (size_t)M + 1;
+}
+
+int
+sim_cands_layout(const sim_profile *p, const sim_layer *l, sim_cand *c)
+{
+	int g = p->part.granularity, total = l->out_c;
+	int G = (total + g - 1) / g, M = p->cim.macros, n = 0;
+	double wpc = (double)sim_layer_weight_bytes(l) / total;
+	double cap = p->cim.capacity_mbit * 1e6 / 8;
+
+	memset(&c[n], 0, sizeof *c);
+	c[n++].npu_channels = total;	/* all on the NPU */
+	if (M <= 0 || !sim_layer_cim_capable(l))
+		return n;
+	/* n0 = granules on the NPU, from all but one down to none. */
+	for (int n0 = G - 1; n0 >= 0; n0--) {
+		int npu_ch = n0 * g, rest = G - n0;
+
+		for (int m = 1; m <= M && m <= rest; m++) {
+			sim_cand *k = &c[n];
+
+			memset(k, 0, sizeof *k);
+			k->npu_channels = npu_ch;
+			k->cim_channels = total - npu_ch;
+			k->macros = m;
+			k->cim_weight_bytes = wpc * k->cim_channels;
+			k->max_macro_bytes = wpc * sim_cand_macro_channels(k,
+			    g, 0);
+			if (!(k->max_macro_bytes > cap))
+				n++;	/* else it does not fit one macro */
+		}
+	}
+	return n;
+}
+
 static int
 build_layer(const sim_profile *p, const sim_layer *l, sim_layer_plan *lp,
     h4h_err *err)
 {
 	int g = p->part.granularity, total = l->out_c;
-	int G = (total + g - 1) / g, M = p->cim.macros;
-	double wpc, cap = p->cim.capacity_mbit * 1e6 / 8;
-	int cim_ok = M > 0 && sim_layer_cim_capable(l);
+	int G = (total + g - 1) / g, k = 0, n;
+	int cim_ok = p->cim.macros > 0 && sim_layer_cim_capable(l);
 	sim_npu_work npu;
 	sim_cand *cands;
 	int rc;
 
-	lp->n_cands = 0;
-	cands = h4h_xcalloc(cim_ok ? (size_t)G * M + 1 : 1, sizeof *cands);
+	cands = h4h_xcalloc(sim_cands_max(p, l), sizeof *cands);
 	lp->cands = cands;
 	lp->owned = 1;
-	wpc = (double)sim_layer_weight_bytes(l) / total;
-	/* n0 = granules on the NPU, from all of them down to none. */
+	lp->n_cands = n = sim_cands_layout(p, l, cands);
+	/* The NPU's part is planned once per share, for every share the
+	 * layout walks (a share whose splits all overflow a macro too: its
+	 * plan may refuse the layer), and estimates its candidates. */
 	for (int n0 = G; n0 >= 0; n0--) {
 		int npu_ch = n0 * g < total ? n0 * g : total;
-		int rest = G - n0;
 
 		if (n0 < G && !cim_ok)
 			break;
 		rc = sim_npu_plan(p, l, npu_ch, &npu, err);
 		if (rc != 0)
 			return rc;
-		if (rest == 0) {
-			sim_cand *c = &cands[lp->n_cands++];
-
-			c->npu_channels = total;
-			estimate(p, l, &npu, c);
-			continue;
-		}
-		for (int m = 1; m <= M && m <= rest; m++) {
-			sim_cand *c = &cands[lp->n_cands];
-
-			memset(c, 0, sizeof *c);
-			c->npu_channels = npu_ch;
-			c->cim_channels = total - npu_ch;
-			c->macros = m;
-			c->cim_weight_bytes = wpc * c->cim_channels;
-			c->max_macro_bytes = wpc * sim_cand_macro_channels(c, g, 0);
-			if (c->max_macro_bytes > cap)
-				continue;	/* does not fit one macro */
-			estimate(p, l, &npu, c);
-			lp->n_cands++;
-		}
+		for (; k < n && cands[k].npu_channels == npu_ch; k++)
+			estimate(p, l, &npu, &cands[k]);
 	}
 	return 0;
 }
@@ -178,8 +202,8 @@ cands_valid(const sim_profile *p, const sim_layer *l, const sim_cand *c,
 	}
 	for (int i = 0; i < n; i++) {
 		const sim_cand *k = &c[i];
-		const double v[5] = { k->cim_weight_bytes, k->max_macro_bytes,
-		    k->est_latency_s, k->est_energy_j, k->est_noc_bytes };
+		const double v[4] = { k->cim_weight_bytes, k->max_macro_bytes,
+		    k->est_latency_s, k->est_energy_j };
 		int granules;
 
 		if (k->npu_channels < 0 || k->npu_channels > total ||
@@ -198,7 +222,7 @@ cands_valid(const sim_profile *p, const sim_layer *l, const sim_cand *c,
 			    k->cim_channels);
 			return 0;
 		}
-		for (int j = 0; j < 5; j++)
+		for (int j = 0; j < 4; j++)
 			if (!isfinite(v[j]) || v[j] < 0) {
 				snprintf(why, why_n, "candidate %d has estimate "
 				    "%d = %g", i, j, v[j]);

@@ -53,6 +53,13 @@ void sim_partition_destroy(sim_partition *part);
 double sim_cand_cost(const sim_cand *c, sim_objective obj, double tot_lat,
     double tot_energy);
 
+/* The candidates of a layer on a system, in the partitioner's order, with
+ * their splits and weight bytes but no estimates: what a stored list
+ * need not store (cost/memo.c keeps only the estimates).  c holds
+ * sim_cands_max(p, l) entries; returns how many were filled. */
+size_t sim_cands_max(const sim_profile *p, const sim_layer *l);
+int sim_cands_layout(const sim_profile *p, const sim_layer *l, sim_cand *c);
+
 /* Channels of the j-th macro (0-based) a candidate uses. */
 int sim_cand_macro_channels(const sim_cand *c, int granularity, int j);
 

@@ -36,7 +36,6 @@ typedef struct sim_cand {
 	double max_macro_bytes;		/* largest share of one macro */
 	double est_latency_s;
 	double est_energy_j;
-	double est_noc_bytes;
 } sim_cand;
 
 typedef struct sim_layer_result {
