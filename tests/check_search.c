@@ -305,6 +305,70 @@ START_TEST(test_search_beats_random)
 }
 END_TEST
 
+/* With an accuracy dataset, its best subnets within the budget start the
+ * population at no evaluation cost: the winner is never worse than the
+ * dataset's best within budget (here a planted 0.99), the dataset's
+ * subnets are never evaluated again, and the start beats the same search
+ * without the dataset. */
+START_TEST(test_search_dataset_start)
+{
+	nas_space *s = load_proxy();
+	nas_search_cfg cfg;
+	double minc[NAS_METRIC_COUNT];
+	nas_gene dg[200];
+	double dy[200];
+	problem pd;
+	int better = 0;
+	h4h_err err;
+
+	small_cfg(&cfg);
+	cfg.generations = 2;
+	cfg.real_per_gen = 2;
+	pd.s = s;
+	nas_accdata_sample(s, 200, 5, 0, dg);
+	for (int i = 0; i < 200; i++)
+		dy[i] = synth_acc1(&pd, &dg[i]);
+	/* A planted score no synthetic subnet reaches, on the smallest
+	 * subnet (within every budget): only the dataset knows it, so it
+	 * wins only if the dataset's scores start the search as real ones. */
+	nas_gene_min(s, 1, &dg[199]);
+	dy[199] = 0.99;
+	for (int b = 0; b < 5; b++) {
+		problem p1, p2;
+		nas_search *A, *R;
+		nas_search_result ra, rr;
+		double budget, best = -1;
+
+		A = make_search(s, &p1, &cfg);
+		R = make_search(s, &p2, &cfg);
+		nas_search_set_dataset(A, dg, dy, 200);
+		OK(nas_search_min_cost(A, minc, &err));
+		budget = minc[NAS_METRIC_LATENCY] * (1.5 + 0.4 * b);
+		for (int i = 0; i < 200; i++) {
+			double c[NAS_METRIC_COUNT];
+
+			OK(synth_cost(NULL, &dg[i], c, &err));
+			if (c[NAS_METRIC_LATENCY] <= budget && dy[i] > best)
+				best = dy[i];
+		}
+		OK(nas_search_run(A, NAS_METRIC_LATENCY, budget, &ra, &err));
+		OK(nas_search_run(R, NAS_METRIC_LATENCY, budget, &rr, &err));
+		ck_assert(ra.cost[NAS_METRIC_LATENCY] <= budget);
+		ck_assert_msg(ra.acc >= best, "budget %d: winner %.4f below the "
+		    "dataset's best %.4f", b, ra.acc, best);
+		ck_assert(best == 0.99);
+		ck_assert_int_eq(p1.acc_genes, ra.real_evals);
+		better += ra.acc > rr.acc;
+		nas_search_result_free(&ra);
+		nas_search_result_free(&rr);
+		nas_search_destroy(A);
+		nas_search_destroy(R);
+	}
+	ck_assert_int_eq(better, 5);
+	nas_space_destroy(s);
+}
+END_TEST
+
 START_TEST(test_search_no_predictor_and_aging)
 {
 	nas_space *s = load_proxy();
@@ -605,6 +669,7 @@ search_suite(void)
 	tcase_add_test(core, test_predictor_rho);
 	tcase_add_test(core, test_search_budget_deterministic);
 	tcase_add_test(core, test_search_beats_random);
+	tcase_add_test(core, test_search_dataset_start);
 	tcase_add_test(core, test_search_no_predictor_and_aging);
 	tcase_add_test(core, test_aging_beats_random);
 	tcase_add_test(core, test_intervals);

@@ -32,7 +32,8 @@ struct nas_search {
 	double rho_holdout, rho_online, tau_holdout;
 	int n_holdout;
 	/* the accuracy dataset (nas_search_set_dataset): fits the predictor
-	 * beside the real evaluations; never in the archive */
+	 * beside the real evaluations, and its best subnets within a budget
+	 * start the population (from_data entries) */
 	nas_gene *dg;
 	double *dy;
 	int nd;
@@ -185,7 +186,7 @@ refit(nas_search *S, h4h_err *err)
 		y[m++] = S->dy[i];
 	}
 	for (int i = 0; i < S->n; i++)
-		if (S->e[i]->acc >= 0) {
+		if (S->e[i]->acc >= 0 && !S->e[i]->from_data) {
 			g[m] = S->e[i]->g;
 			y[m++] = S->e[i]->acc;
 		}
@@ -531,9 +532,69 @@ mean_fit(const member *m, int n)
 	return n ? s / n : 0;
 }
 
-/* The first population: random subnets that meet the budget, topped up
- * with mutations of those found (or of the minimum subnet, which always
- * fits) when rejection finds too few. */
+typedef struct data_rank {
+	double acc;
+	int i;
+} data_rank;
+
+/* Most accurate first; the dataset's order breaks ties. */
+static int
+by_data_acc(const void *a, const void *b)
+{
+	const data_rank *x = a, *y = b;
+
+	return x->acc < y->acc ? 1 : x->acc > y->acc ? -1 :
+	    (x->i > y->i) - (x->i < y->i);
+}
+
+/* With an accuracy dataset, its most accurate subnets that meet the
+ * budget fill up to half of the first population: their validation
+ * scores are real and already paid for (the fitness cache holds them
+ * too), so the search starts where the measured subnets are best, as
+ * OFA's starts from its measured set; the other half stays random, for
+ * diversity.  Returns how many it placed in pop. */
+static int
+seed_from_dataset(nas_search *S, member *pop, int metric, double budget,
+    nas_search_result *res, int *n_out, h4h_err *err)
+{
+	int half = S->cfg.population / 2, n = 0, rc = 0, ok;
+	data_rank *ord;
+
+	*n_out = 0;
+	if (S->nd == 0 || !S->cfg.predictor || half == 0)
+		return 0;
+	ord = h4h_xmalloc((size_t)S->nd * sizeof *ord);
+	for (int i = 0; i < S->nd; i++)
+		ord[i] = (data_rank){ S->dy[i], i };
+	qsort(ord, (size_t)S->nd, sizeof *ord, by_data_acc);
+	for (int k = 0; k < S->nd && n < half && rc == 0; k++) {
+		const nas_gene *g = &S->dg[ord[k].i];
+		nas_entry *e = entry_get(S, g);
+		int dup = 0;
+
+		res->candidates++;
+		if ((rc = fits(S, e, metric, budget, &ok, err)) != 0 || !ok)
+			continue;
+		for (int j = 0; j < n; j++)
+			dup |= pop[j].e == e;
+		if (dup)
+			continue;
+		if (e->acc < 0) {
+			e->acc = ord[k].acc;
+			e->from_data = 1;
+		}
+		pop[n] = (member){ e, 0, nas_gene_hash(S->s, g), n, 0 };
+		n++;
+	}
+	free(ord);
+	*n_out = n;
+	return rc;
+}
+
+/* The first population: the accuracy dataset's best within budget (above),
+ * then random subnets that meet the budget, topped up with mutations of
+ * those found (or of the minimum subnet, which always fits) when
+ * rejection finds too few. */
 static int
 init_population(nas_search *S, member *pop, int metric, double budget,
     nn_rng *r, nas_search_result *res, h4h_err *err)
@@ -541,6 +602,10 @@ init_population(nas_search *S, member *pop, int metric, double budget,
 	const nas_search_cfg *c = &S->cfg;
 	int P = c->population, n = 0, rc, ok;
 	long long tries = (long long)P * c->max_tries;
+
+	if ((rc = seed_from_dataset(S, pop, metric, budget, res, &n,
+	    err)) != 0)
+		return rc;
 
 	for (long long t = 0; t < tries && n < P; t++) {
 		nas_gene g;

@@ -93,6 +93,8 @@ typedef struct nas_entry {
 	double pred;			/* the predictor's guess before its
 					 * real evaluation (< -1: none) */
 	int costed;
+	int from_data;			/* acc is the accuracy dataset's (a
+					 * real score paid for before) */
 } nas_entry;
 
 typedef struct nas_search_result {
