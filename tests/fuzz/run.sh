@@ -20,10 +20,11 @@ seeds() {
 	arch) ls "$src"/nets/h4h-*.json ;;
 	space) ls "$src"/spaces/*.json ;;
 	csv) ls "$src"/hwprofiles/tables/*.csv ;;
+	onnx) ls "$src"/nets/onnx/*.onnx ;;
 	esac
 }
 status=0
-for t in profile net arch space gene csv ckpt idx dbblob; do
+for t in profile net arch space gene csv ckpt idx dbblob onnx; do
 	c="$dir/corpus/$t"
 	mkdir -p "$c"
 	for f in $(seeds "$t") "$src/tests/fuzz/regress/$t"/* "$dir/gen/$t"/*; do

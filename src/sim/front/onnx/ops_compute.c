@@ -29,9 +29,9 @@ window(lower *lw, const tens *x, int64_t kh, int64_t kw, int *stride,
 	int64_t st[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 }, dil[2] = { 1, 1 };
 	int ns = onnx_attr_ints(n, "strides", st, 2);
 	int np = onnx_attr_ints(n, "pads", pads, 4);
-	int ceil_mode = (int)onnx_attr_i(n, "ceil_mode", 0);
+	int ceil_mode = onnx_attr_i(n, "ceil_mode", 0) != 0;
+	int nd = onnx_attr_ints(n, "dilations", dil, 2);
 
-	onnx_attr_ints(n, "dilations", dil, 2);
 	if (kh != kw)
 		return onnx_bad(lw,
 		    "kernel %lldx%lld is not square (h4h models "
@@ -46,10 +46,20 @@ window(lower *lw, const tens *x, int64_t kh, int64_t kw, int *stride,
 		    "undilated kernel)", (long long)dil[0], (long long)dil[1]);
 	if (np >= 0 && np != 4)
 		return onnx_bad(lw, "'pads' has %d values (expected 4)", np);
+	if (ns > 2 || nd > 2)
+		return onnx_bad(lw, "'%s' has %d values (expected 2)",
+		    ns > 2 ? "strides" : "dilations", ns > 2 ? ns : nd);
 	if (st[0] < 1 || st[0] > 64 || kh < 1 || kh > 64)
 		return onnx_bad(lw,
 		    "kernel %lld or stride %lld is outside 1..64",
 		    (long long)kh, (long long)st[0]);
+	/* A pad of the kernel or more reads only padding (and a huge one
+	 * would overflow the size arithmetic). */
+	for (int i = 0; i < 4; i++)
+		if (pads[i] < 0 || pads[i] >= kh)
+			return onnx_bad(lw, "pad %lld is outside 0..%lld (the "
+			    "kernel less one)", (long long)pads[i],
+			    (long long)kh - 1);
 	*stride = (int)st[0];
 	if (onnx_attr_is(n, "auto_pad", "SAME_UPPER") ||
 	    onnx_attr_is(n, "auto_pad", "SAME_LOWER")) {
@@ -137,7 +147,8 @@ onnx_op_conv(lower *lw, const onnx_op *e ONNX_UNUSED)
 		    "input of rank 4", wt->name);
 	oc = wt->dims[0];
 	g = onnx_attr_i(lw->node, "group", 1);
-	if (g < 1 || wt->dims[1] * g != x->dims[1])
+	/* g <= the channels first: then the product cannot overflow */
+	if (g < 1 || g > x->dims[1] || wt->dims[1] * g != x->dims[1])
 		return onnx_bad(lw,
 		    "group %lld and weight %lldx%lldx%lldx%lld do "
 		    "not match the %lld input channels", (long long)g,
@@ -257,6 +268,9 @@ emit_fc(lower *lw, tens *x, int64_t k, int64_t n)
 	int64_t dims[MAX_RANK];
 	int h, w, c, rc;
 
+	if (k < 1 || n < 1)
+		return onnx_bad(lw, "the weight is %lldx%lld (an empty "
+		    "matrix)", (long long)k, (long long)n);
 	if (x->rank < 1 || x->dims[x->rank - 1] != k)
 		return onnx_bad(lw,
 		    "input '%s' does not end in the weight's %lld "
@@ -306,10 +320,13 @@ emit_matmul(lower *lw, tens *a, tens *b)
 			return onnx_bad(lw, "batch dims of %s and %s do not "
 			    "broadcast", sa, sb);
 		dims[i] = x > y ? x : y;
+		/* heads <= 2^20 before, dims[i] <= INT_MAX: no overflow */
 		heads *= dims[i];
+		if (heads > (1 << 20))
+			break;
 	}
 	if (heads > (1 << 20) || m > (1 << 20) || k > (1 << 20) ||
-	    n > (1 << 20))
+	    n > (1 << 20) || heads * k > INT_MAX || heads * n > INT_MAX)
 		return onnx_bad(lw, "%s x %s is too large", sa, sb);
 	if ((rc = onnx_settle(lw, ai)) != 0 || (rc = onnx_settle(lw, bi)) != 0)
 		return rc;
@@ -389,7 +406,7 @@ emit_eltwise(lower *lw, tens *a, tens *b)
 	sim_layer l;
 
 	memset(&tmp, 0, sizeof tmp);
-	tmp.name = "";
+	tmp.name = lw->node->output[0];
 	if ((rc = onnx_broadcast(lw, a, b, &tmp)) != 0)
 		return rc;
 	if (onnx_numel(b) > onnx_numel(a)) {
@@ -556,7 +573,7 @@ onnx_op_arith(lower *lw, const onnx_op *e ONNX_UNUSED)
 			tens tmp;
 
 			memset(&tmp, 0, sizeof tmp);
-			tmp.name = "";
+			tmp.name = lw->node->output[0];
 			if ((rc = onnx_broadcast(lw, x, cst, &tmp)) != 0)
 				return rc;
 			if (onnx_numel(&tmp) != onnx_numel(x))
@@ -703,16 +720,24 @@ onnx_op_reducemean(lower *lw, const onnx_op *e ONNX_UNUSED)
 	xi = onnx_idx(lw, x);
 	na = onnx_attr_ints(lw->node, "axes", axes, MAX_RANK);
 	if (na < 0 && (rc = onnx_in(lw, 1, &ax)) == 0 && ax != NULL &&
-	    (rc = onnx_const_ints(lw, ax, "'axes'", axes, &na)) != 0)
+	    (rc = onnx_const_ints(lw, ax, "'axes'", axes, MAX_RANK,
+	    &na)) != 0)
 		return rc;
 	if (rc != 0)
 		return rc;
 	x = &lw->t[xi];
 	if (x->kind != T_DYN)
 		return onnx_bad(lw, "a mean of a constant");
-	for (int i = 0; i < na; i++)
+	if (na > MAX_RANK)
+		return onnx_bad(lw, "'axes' has %d values (at most %d)", na,
+		    MAX_RANK);
+	for (int i = 0; i < na; i++) {
 		if (axes[i] < 0)
 			axes[i] += x->rank;
+		if (axes[i] < 0 || axes[i] >= x->rank)
+			return onnx_bad(lw, "axis %lld for rank %d",
+			    (long long)axes[i], x->rank);
+	}
 	if (na == 1 && axes[0] == x->rank - 1 && x->rank != 4) {
 		tens *t;
 		int p = x->pend;
