@@ -481,6 +481,14 @@ findings(void)
 	write_model(&b->m, "fc-weight-0x0");
 	b = mb_new(13);
 	mb_input(b, "x", 4, in4);
+	mb_dims(b, "w", 2, (const int64_t[]){ 0, 5 });
+	mb_node(b, "Split", "/split", "x", "a,bb", "axis=i:3",
+	    "split=is:0,16", NULL);
+	mb_node(b, "MatMul", "/fc", "a,w", "y", NULL);
+	mb_output(b, "y");
+	write_model(&b->m, "fc-after-empty-split");
+	b = mb_new(13);
+	mb_input(b, "x", 4, in4);
 	mb_ints(b, "empty", 0, zero);
 	mb_ints(b, "ax", 1, zero);
 	mb_ints(b, "one", 1, one);
@@ -732,8 +740,12 @@ mut_dims(Onnx__GraphProto *g)
 			    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
 			    :
 			    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-			d->dim_value = pick();
-			d->dim_param = sdup("s");
+			/* dim_value and dim_param share a union (oneof) */
+			if (d->value_case ==
+			    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+				d->dim_value = pick();
+			else
+				d->dim_param = sdup("s");
 			if (rnd(6) == 0) {	/* rank 9 */
 				Onnx__TensorShapeProto__Dimension **nd =
 				    zalloc(9 * sizeof *nd);
@@ -750,8 +762,18 @@ mut_dims(Onnx__GraphProto *g)
 		Onnx__TensorProto *t = g->initializer[rnd(
 		    (uint32_t)g->n_initializer)];
 
-		if (t->n_dims > 0 && rnd(4)) {
+		if (t->n_dims > 0 && rnd(3) == 0) {
 			t->dims[rnd((uint32_t)t->n_dims)] = pick();
+		} else if (t->n_int64_data > 0 && t->n_dims == 1 && rnd(2)) {
+			/* a shape, axes or sizes constant 9 or 70 long */
+			size_t len = rnd(2) ? 9 : 70;
+			int64_t *v = zalloc(len * sizeof *v);
+
+			for (size_t i = 0; i < len; i++)
+				v[i] = t->int64_data[i % t->n_int64_data];
+			t->int64_data = v;
+			t->n_int64_data = len;
+			t->dims[0] = (int64_t)len;
 		} else if (t->n_int64_data > 0) {
 			t->int64_data[rnd((uint32_t)t->n_int64_data)] = pick();
 		}
