@@ -6,6 +6,8 @@
  */
 #include "sim/front/onnx/onnxInt.h"
 
+#include "sim/front/gpool.h"
+
 /* ---- the ops ------------------------------------------------------------ */
 
 /* Output size of a conv or pool along one axis, as ONNX defines it. */
@@ -178,48 +180,17 @@ onnx_op_conv(lower *lw, const onnx_op *e ONNX_UNUSED)
 	return onnx_emit(lw, &l, 0, dims, 4);
 }
 
-/* The largest map the U55 model pools globally in one pass: beyond it no
- * block configuration fits SHRAM (measured: 16x16 passes, 28x28 does not;
- * 14 leaves a margin), so a larger map is first reduced by pools of
- * kernel = stride <= 8.  The MACs differ from one global pool only in the
- * pool's own (uncounted) reads. */
-#define GLOBAL_POOL_MAX 14
-
-/* Reduces the map x (read by l, not yet emitted) below GLOBAL_POOL_MAX with
- * strided pools named NODE~pre1, ...; l then reads the last of them. */
+/* A global pool over a large map: strided pools first (gpool.h), named
+ * NODE~pre1, ...; l then reads the last of them. */
 static int
 pre_pool(lower *lw, sim_layer *l)
 {
-	int h = l->view ? l->in_h : 0, w = 0, c, step = 0;
+	char base[SIM_NAME_MAX];
+	h4h_err sub;
 
-	if (!l->view)
-		onnx_src_hwc(lw, l->inputs[0], &h, &w, &c);
-	else
-		w = l->in_w, c = l->in_c;
-	while (h > GLOBAL_POOL_MAX || w > GLOBAL_POOL_MAX) {
-		int m = h > w ? h : w;
-		int k = (m + GLOBAL_POOL_MAX - 1) / GLOBAL_POOL_MAX;
-		sim_layer p = *l;
-		h4h_err sub;
-		char base[SIM_NAME_MAX];
-		int rc;
-
-		k = k > 8 ? 8 : k;
-		p.global = 0;
-		p.kh = k;
-		p.stride = k;
-		p.out_h = p.out_w = 0;
-		onnx_layer_name(lw, base);
-		snprintf(p.name, sizeof p.name, "%.52s~pre%d", base,
-		    ++step % 100);
-		if ((rc = sim_net_append(lw->net, &p, &sub)) != 0)
-			return onnx_bad(lw, "%s", sub.msg);
-		h = (h + k - 1) / k;
-		w = (w + k - 1) / k;
-		memset(l->name, 0, sizeof l->name);
-		l->inputs[0] = lw->net->n_layers - 1;
-		l->view = 0;
-	}
+	onnx_layer_name(lw, base);
+	if (sim_front_pre_pool(lw->net, l, base, &sub) != 0)
+		return onnx_bad(lw, "%s", sub.msg);
 	return 0;
 }
 
