@@ -244,8 +244,8 @@ sim_exec(int argc, char **argv)
 			char why[sizeof err.msg];
 
 			snprintf(why, sizeof why, "%s", err.msg);
-			rc = h4h_errf(&err, rc, "'%s': %s", net_path ? net_path :
-			    arch_path ? arch_path : onnx_path, why);
+			rc = h4h_errf(&err, rc, "'%s': %s", net_path ?
+			    net_path : arch_path ? arch_path : onnx_path, why);
 		}
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);

@@ -158,7 +158,7 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 				h4h_errf(err, rc, "--vary system.include=%s: %s",
 				    tok, sub.msg);
 				free(path);
-				goto fail;	/* the good values before it too */
+				goto fail;	/* frees the good ones too */
 			}
 			v->paths[v->n] = path;
 			v->values[v->n++] = h4h_xstrdup(tok);

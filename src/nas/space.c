@@ -388,8 +388,8 @@ parse(json_t *root, const char *path, const char *full_text, int nested,
 		    snprintf(full, sizeof full, "%s", json_string_value(e)) :
 		    snprintf(full, sizeof full, "%.*s/%s", (int)(slash - path),
 		    path, json_string_value(e))) >= (int)sizeof full)
-			return bad(err, path, -1, NULL, "'full_scale' is a path "
-			    "of more than %d bytes (beside this file)",
+			return bad(err, path, -1, NULL, "'full_scale' is a "
+			    "path of more than %d bytes (beside this file)",
 			    (int)sizeof full - 1);
 		if ((rc = load(full, full_text, NULL, 1, &s->full, err)) != 0)
 			return rc;

@@ -316,15 +316,26 @@ onnx_check_attrs(lower *lw)
 			return onnx_bad(lw, "attribute '%.60s' is %s (expected "
 			    "%s)", a->name, attr_type_name(got),
 			    attr_type_name(want));
-		has = got == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ?
-		    a->has_i : got == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT
-		    ? a->has_f : got ==
-		    ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING ? a->has_s :
-		    got == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR ?
-		    a->t != NULL : 1;
+		switch (got) {
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+			has = a->has_i;
+			break;
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+			has = a->has_f;
+			break;
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+			has = a->has_s;
+			break;
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+			has = a->t != NULL;
+			break;
+		default:	/* a list may be empty */
+			has = 1;
+			break;
+		}
 		if (!has)
-			return onnx_bad(lw, "attribute '%.60s' is %s but has no "
-			    "value", a->name, attr_type_name(got));
+			return onnx_bad(lw, "attribute '%.60s' is %s but has "
+			    "no value", a->name, attr_type_name(got));
 	}
 	return 0;
 }
