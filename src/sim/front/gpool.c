@@ -7,7 +7,7 @@
 
 int
 sim_front_pre_pool(sim_net *net, sim_layer *l, const char *base,
-    h4h_err *err)
+    int unique, h4h_err *err)
 {
 	int h, w, step = 0;
 
@@ -34,7 +34,8 @@ sim_front_pre_pool(sim_net *net, sim_layer *l, const char *base,
 		p.out_h = p.out_w = 0;
 		snprintf(p.name, sizeof p.name, "%.52s~pre%d", base,
 		    ++step % 100);
-		if ((rc = sim_net_append(net, &p, err)) != 0)
+		if ((rc = unique ? sim_net_append_named(net, &p, err) :
+		    sim_net_append(net, &p, err)) != 0)
 			return rc;
 		h = (h + k - 1) / k;
 		w = (w + k - 1) / k;

@@ -18,13 +18,18 @@
  * margin). */
 #define SIM_GLOBAL_POOL_MAX 14
 
+/* The most pools sim_front_pre_pool appends (a map of SIM_DIM_MAX per
+ * side, divided by 8 at each). */
+#define SIM_PRE_POOL_MAX 7
+
 /* l is a global pool not yet appended to net (its input, or its view,
  * set).  Appends the strided pools that bring the map it reads to at most
  * SIM_GLOBAL_POOL_MAX per side, named BASE~pre1, BASE~pre2, ... (BASE cut
  * to 52 bytes), and makes l read the last of them; nothing if the map is
  * small enough.  A name already in the net is an error (sim_net_append's
- * message). */
+ * message), unless `unique`: the caller has made sure there is none, and
+ * the O(layers) check is skipped. */
 int sim_front_pre_pool(sim_net *net, sim_layer *l, const char *base,
-    h4h_err *err);
+    int unique, h4h_err *err);
 
 #endif

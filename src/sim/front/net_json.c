@@ -335,7 +335,7 @@ parse_layer(sim_net *net, const json_t *layers, int idx, int *at,
 	}
 
 	if (l.global && l.n_inputs == 1 &&
-	    (rc = sim_front_pre_pool(net, &l, l.name, &sub)) != 0)
+	    (rc = sim_front_pre_pool(net, &l, l.name, 0, &sub)) != 0)
 		return h4h_errf(err, rc, "'%s' %s", label, sub.msg);
 	if ((rc = sim_net_append(net, &l, &sub)) != 0)
 		return h4h_errf(err, rc, "'%s' %s", label, sub.msg);

@@ -53,6 +53,16 @@ names_sync(lower *lw)
 
 /* The layer named nm, or -1. */
 static int
+names_find(const lower *lw, const char *nm);
+
+int
+onnx_layer_taken(lower *lw, const char *nm)
+{
+	names_sync(lw);
+	return names_find(lw, nm) >= 0;
+}
+
+static int
 names_find(const lower *lw, const char *nm)
 {
 	size_t i = (size_t)(onnx_str_hash(lw, nm) & (uint64_t)(lw->ncap - 1));

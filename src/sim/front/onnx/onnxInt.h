@@ -165,6 +165,7 @@ int onnx_idx(const lower *lw, const tens *t);
 int onnx_in(lower *lw, size_t i, tens **out);
 int onnx_is_scalar(const tens *t);
 void onnx_layer_name(lower *lw, char *buf);
+int onnx_layer_taken(lower *lw, const char *name);
 uint64_t onnx_str_hash(const lower *lw, const char *s);
 int onnx_lower_node(lower *lw);
 int onnx_need_in(lower *lw, size_t i, tens **out);

@@ -181,15 +181,22 @@ onnx_op_conv(lower *lw, const onnx_op *e ONNX_UNUSED)
 }
 
 /* A global pool over a large map: strided pools first (gpool.h), named
- * NODE~pre1, ...; l then reads the last of them. */
+ * NODE~pre1, ...; l then reads the last of them.  The names are looked up
+ * in the layer-name set first, so that many such pools do not each scan
+ * every layer. */
 static int
 pre_pool(lower *lw, sim_layer *l)
 {
-	char base[SIM_NAME_MAX];
+	char base[SIM_NAME_MAX], name[SIM_NAME_MAX];
 	h4h_err sub;
+	int unique = 1;
 
 	onnx_layer_name(lw, base);
-	if (sim_front_pre_pool(lw->net, l, base, &sub) != 0)
+	for (int i = 1; i <= SIM_PRE_POOL_MAX && unique; i++) {
+		snprintf(name, sizeof name, "%.52s~pre%d", base, i);
+		unique = !onnx_layer_taken(lw, name);
+	}
+	if (sim_front_pre_pool(lw->net, l, base, unique, &sub) != 0)
 		return onnx_bad(lw, "%s", sub.msg);
 	return 0;
 }
