@@ -243,6 +243,44 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* A global pool over a map beyond 14x14 is lowered as the ONNX importer
+ * lowers one (gpool.h): strided pools first, named POOL~pre1, ...; layers
+ * that name the pool still read the pool. */
+START_TEST(test_global_pool_large)
+{
+	sim_net *net = parse_ok("{\"input\": [224, 224, 8], \"layers\": ["
+	    "{\"name\": \"gap\", \"op\": \"avgpool\", \"global\": true},"
+	    "{\"name\": \"fc\", \"op\": \"fc\", \"out\": 10},"
+	    "{\"name\": \"skip\", \"op\": \"fc\", \"out\": 10, "
+	    "\"inputs\": [\"gap\"]},"
+	    "{\"name\": \"sum\", \"op\": \"add\", \"inputs\": [\"fc\", "
+	    "\"skip\"]}]}");
+
+	/* 224 -> 28 (kernel 8) -> 14 (kernel 2) -> 1 */
+	ck_assert_int_eq(net->n_layers, 6);
+	ck_assert_str_eq(net->layers[0].name, "gap~pre1");
+	ck_assert_int_eq(net->layers[0].kh, 8);
+	ck_assert_int_eq(net->layers[0].out_h, 28);
+	ck_assert_str_eq(net->layers[1].name, "gap~pre2");
+	ck_assert_int_eq(net->layers[1].stride, 2);
+	ck_assert_int_eq(net->layers[1].out_h, 14);
+	ck_assert_str_eq(net->layers[2].name, "gap");
+	ck_assert_int_eq(net->layers[2].global, 1);
+	ck_assert_int_eq(net->layers[2].in_h, 14);
+	ck_assert_int_eq(net->layers[2].out_c, 8);
+	ck_assert_int_eq(net->layers[3].inputs[0], 2);	/* fc reads gap */
+	ck_assert_int_eq(net->layers[4].inputs[0], 2);	/* skip too */
+	ck_assert_int_eq(net->layers[5].inputs[0], 3);
+	ck_assert_int_eq(net->layers[5].inputs[1], 4);
+	sim_net_destroy(net);
+	/* 14x14 and below: one global pool, as before */
+	net = parse_ok("{\"input\": [14, 14, 8], \"layers\": ["
+	    "{\"name\": \"gap\", \"op\": \"maxpool\", \"global\": true}]}");
+	ck_assert_int_eq(net->n_layers, 1);
+	sim_net_destroy(net);
+}
+END_TEST
+
 START_TEST(test_mobilenet_v2)
 {
 	char path[1024];
@@ -767,6 +805,7 @@ net_suite(void)
 	tcase_add_test(tc, test_cim_capable);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_mobilenet_v2);
+	tcase_add_test(tc, test_global_pool_large);
 	tcase_add_test(tc, test_hybrid_example);
 	tcase_add_test(tc, test_h4h_max_min);
 	tcase_add_test(tc, test_arch_mbconv);

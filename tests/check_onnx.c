@@ -9,7 +9,8 @@
  * Lowering: small graphs built here with protobuf-c, one per rule (BN
  * folding, padding, Gelu's Erf pattern, LayerNormalization, squeeze-excite
  * broadcast, layout ops).  Errors: truncated, empty and non-ONNX files, an
- * unsupported op named with its node, a symbolic input.
+ * unsupported op named with its node, a symbolic input, and the hostile
+ * models of tests/fuzz/regress/onnx/ (issue 19), each with its message.
  */
 #include "check_util.h"
 #include <check.h>
@@ -752,6 +753,106 @@ START_TEST(test_errors_graphs)
 }
 END_TEST
 
+/* The models of tests/fuzz/regress/onnx/ that tests/fuzz/mkonnx.c writes,
+ * one per class of hostile input of issue 19: each is refused with one
+ * line that names the file, the node or tensor and the value (the fuzz
+ * replay checks that none crashes; this checks what they say). */
+static const struct {
+	const char *file, *words;
+} hostile[] = {
+	{ "slice-9-values", "node '/slice' (Slice): 'starts' has 9 values "
+	    "(at most 8)" },
+	{ "reducemean-9-axes", "node '/mean' (ReduceMean): 'axes' has 9 "
+	    "values (at most 8)" },
+	{ "reducemean-12-axes-attr", "'axes' has 12 values (at most 8)" },
+	{ "squeeze-9-axes", "node '/sq' (Squeeze): 'axes' has 9 values" },
+	{ "unsqueeze-9-axes", "node '/us' (Unsqueeze): 'axes' has 9 values" },
+	{ "reshape-9-dims", "node '/rs' (Reshape): the shape has 9 values" },
+	{ "split-100-outputs", "node '/split' (Split): 100 outputs (at most "
+	    "64)" },
+	{ "split-sizes-60-of-32", "sizes that add up to 60 for an axis of "
+	    "32" },
+	{ "split-size-negative", "size 40 for an axis of 32" },
+	{ "split-5-of-3", "5 outputs for an axis of 3" },
+	{ "fc-weight-0x0", "node '/fc' (MatMul): the weight is 0x0" },
+	{ "where-empty-operand", "node '/sq' (Squeeze): axis 0 has size 0" },
+	{ "numel-overflow", "tensor 'huge' has more than 2147483647 "
+	    "elements" },
+	{ "conv-pads-int64-max", "node '/conv' (Conv): pad "
+	    "9223372036854775807 is outside 0..2" },
+	{ "conv-pads-negative", "pad -5 is outside 0..2" },
+	{ "conv-group-overflow", "group 4611686018427387906 and weight" },
+	{ "reshape-overflow", "node '/rs' (Reshape): dimension 4294967296 in "
+	    "the shape" },
+	{ "reshape-overflow-minus1", "dimension 3037000500 in the shape" },
+	{ "matmul-heads-overflow", "tensor 'a' has more than 2147483647 "
+	    "elements" },
+	{ "transpose-perm-twice", "node '/t' (Transpose): 'perm' names axis "
+	    "1 twice" },
+	{ "squeeze-non-unit", "node '/sq' (Squeeze): axis 1 has size 8" },
+	{ "input-2pow32-elements", "tensor 'x' has more than 2147483647 "
+	    "elements" },
+	{ "input-dim-0", "graph input 'x' dimension 2 is 0 (a size must be "
+	    "at least 1)" },
+	{ "input-dim-negative", "graph input 'x' dimension 2 is -7" },
+	{ "input-batch-0", "graph input 'x' dimension 0 is 0" },
+	{ "attr-strides-floats", "node '/conv' (Conv): attribute 'strides' "
+	    "is FLOATS (expected INTS)" },
+	{ "attr-group-float", "attribute 'group' is FLOAT (expected INT)" },
+	{ "attr-kernel-string", "attribute 'kernel_shape' is STRING "
+	    "(expected INTS)" },
+	{ "attr-axis-ints", "attribute 'axis' is INTS (expected INT)" },
+	{ "attr-int-no-value", "attribute 'group' is INT but has no value" },
+	{ "name-long-unsupported-op", "node 'nnnnnnnnnn" },
+	{ "name-control-characters", "node '\\x1b]0;t\\x07' (Transpose): "
+	    "'perm' names axis 0 twice" },
+};
+
+START_TEST(test_hostile)
+{
+	char rel[256], path[512];
+	sim_net *net = NULL;
+	h4h_err err = { "" };
+	int rc;
+
+	snprintf(rel, sizeof rel, "tests/fuzz/regress/onnx/%s",
+	    hostile[_i].file);
+	tu_src_path(path, sizeof path, rel);
+	rc = sim_onnx_load(path, &net, &err);
+	expect_error(rc, &err, hostile[_i].words);
+	ck_assert_msg(strncmp(err.msg, "'", 1) == 0 && strstr(err.msg,
+	    hostile[_i].file) != NULL, "no file in '%s'", err.msg);
+	ck_assert_ptr_null(net);
+}
+END_TEST
+
+/* What lowered badly before: 10,000 nodes of one name get ~2..~10000 (in
+ * linear time: the replay would time out otherwise), and a name of 8,191
+ * bytes keeps its tail instead of becoming "empty name". */
+START_TEST(test_hostile_names)
+{
+	char path[512];
+	sim_net *net = NULL;
+	h4h_err err = { "" };
+
+	tu_src_path(path, sizeof path,
+	    "tests/fuzz/regress/onnx/same-name-10000-nodes");
+	ck_assert_msg(sim_onnx_load(path, &net, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(net->n_layers, 10000);
+	ck_assert_str_eq(net->layers[0].name, "same/Relu");
+	ck_assert_str_eq(net->layers[1].name, "same/Relu~2");
+	ck_assert_str_eq(net->layers[9999].name, "same/Relu~10000");
+	sim_net_destroy(net);
+	tu_src_path(path, sizeof path,
+	    "tests/fuzz/regress/onnx/name-8191-bytes");
+	ck_assert_msg(sim_onnx_load(path, &net, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(net->n_layers, 1);
+	ck_assert_int_eq((int)strlen(net->layers[0].name), SIM_NAME_MAX - 5);
+	ck_assert_int_eq(net->layers[0].name[0], 'n');
+	sim_net_destroy(net);
+}
+END_TEST
+
 static Suite *
 onnx_suite(void)
 {
@@ -774,6 +875,9 @@ onnx_suite(void)
 	suite_add_tcase(s, tl);
 	tcase_add_test(te, test_errors_files);
 	tcase_add_test(te, test_errors_graphs);
+	tcase_add_loop_test(te, test_hostile, 0,
+	    (int)(sizeof hostile / sizeof hostile[0]));
+	tcase_add_test(te, test_hostile_names);
 	suite_add_tcase(s, te);
 	return s;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_onnx.sh - `h4h sim --onnx` and `h4h sweep --onnx` on the torchvision
 # fixtures of nets/onnx/, and the one-line errors for a truncated file, a
-# non-ONNX file and a model given twice.  Needs $H4H_BIN and $H4H_SRCDIR.
+# non-ONNX file, a model given twice and a layer beyond the U55's limits.  Needs $H4H_BIN and $H4H_SRCDIR.
 CLI_NAME=cli_onnx
 . "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
@@ -46,5 +46,12 @@ check "--onnx with --net exits 2" '[ $? -eq 2 ]'
 check "... and says so" 'grep -q "exactly one of --net, --arch and --onnx" "$TMP/e3"'
 "$H4H" sim --system "$SYS8" --onnx "$TMP/missing.onnx" >/dev/null 2>"$TMP/e4"
 check "a missing file exits 2" '[ $? -eq 2 ]'
+# A layer beyond the U55's limits (70,000 channels): the file and the
+# layer (named after its node) in one line, exit 2.
+"$H4H" sim --system "$SYS8" --onnx \
+    "$SRC/tests/fuzz/regress/onnx/u55-channels-70000" >/dev/null 2>"$TMP/e5"
+check "a U55 limit exits 2" '[ $? -eq 2 ]'
+check "... with one line naming the file and the node" \
+    '[ "$(wc -l <"$TMP/e5")" -eq 1 ] && grep -q "u55-channels-70000.: layer .wide/Conv.: u55: ifm_c must be in 1..65536 (got 70000)" "$TMP/e5"'
 
 cli_done

@@ -251,6 +251,28 @@ check "header step disagreeing with the tensor: exit 2, one line" \
 "$H4H" train $T --steps 3 --resume "$TMP/a.ckpt" --out "$TMP/h2.ckpt" >/dev/null 2>"$TMP/e"
 check "the untouched checkpoint resumes" '[ $? -eq 0 ]'
 
+# ---- stored names printed: escaped, valid JSON (issue 19) -------------------------------
+"$H4H" sim --system "$SYS" --net "$NET" --db "$TMP/names.db" >/dev/null 2>&1
+python3 - "$TMP/names.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+# a name with an escape sequence and a newline, and one of invalid UTF-8
+c.execute("UPDATE networks SET name = 'n\x1b[31mred\nline'")
+c.execute("UPDATE systems SET name = CAST(X'61ff62c0af63eda080' AS TEXT)")
+c.commit()
+PY
+"$H4H" db summary --db "$TMP/names.db" >"$TMP/names.sum" 2>"$TMP/e"
+check "db summary of control characters: exit 0" '[ $? -eq 0 ]'
+check "... printed escaped, on one line" \
+    '! grep -q "$(printf "\033")" "$TMP/names.sum" && grep -q "n\\\\x1b\[31mred\\\\x0aline" "$TMP/names.sum"'
+for t in networks systems; do
+	"$H4H" db export --db "$TMP/names.db" --format json "table:$t" \
+	    >"$TMP/names.json" 2>"$TMP/e"
+	check "db export --format json table:$t: valid JSON despite the bytes" \
+	    'python3 -c "import json, sys; json.loads(open(sys.argv[1], \"rb\").read().decode(\"utf-8\"))" "$TMP/names.json"'
+done
+check "... invalid UTF-8 as U+FFFD" 'grep -q "a\\\\ufffdb\\\\ufffd\\\\ufffdc" "$TMP/names.json"'
+
 # ---- wide CSV ----------------------------------------------------------------------------
 python3 -c "
 import sys

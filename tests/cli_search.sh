@@ -134,6 +134,35 @@ sys.exit(0 if abs(float(r[\"energy_mj\"]) - d[\"energy_j\"] * 1e3) < 1e-6 else 1
 rc=$?
 check "a checkpoint of another space: exit 2, one line" \
     '[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/x.err")" -eq 1 ] && grep -q "is of space .h4h-fmnist., not of .h4h-imagenet." "$TMP/x.err"'
+check "... and it creates no output folder" '[ ! -e "$TMP/x" ]'
+# Another space of the same name: say what differs (issue 19 printed
+# "of space 'h4h-fmnist', not of 'h4h-fmnist'").
+python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); d['description'] = 'another'
+d['full_scale'] = sys.argv[1].rsplit('/', 1)[0] + '/' + d['full_scale']
+json.dump(d, open(sys.argv[2], 'w'))" "$SPACE" "$TMP/same-name.json"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --space "$TMP/same-name.json" \
+    --db "$TMP/none.db" --out "$TMP/none" >/dev/null 2>"$TMP/x2.err"
+rc=$?
+check "a checkpoint of another space of the same name: exit 2, one line" \
+    '[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/x2.err")" -eq 1 ]'
+check "... saying what differs" \
+    'grep -q "of another space named .h4h-fmnist. than .*same-name.json (JSON hash [0-9a-f]*, not [0-9a-f]*; they first differ at byte" "$TMP/x2.err"'
+check "... and creating nothing" '[ ! -e "$TMP/none.db" ] && [ ! -e "$TMP/none" ]'
+# A full_scale path longer than the buffer is refused, not cut.
+long=$(python3 -c 'print("d/" * 600 + "full.json")')
+python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); d['full_scale'] = sys.argv[3]
+json.dump(d, open(sys.argv[2], 'w'))" "$SPACE" "$TMP/long.json" "$long"
+# shellcheck disable=SC2086
+"$H4H" search $S --latency-max "$B" --space "$TMP/long.json" \
+    --db "$TMP/none.db" --out "$TMP/none" >/dev/null 2>"$TMP/x3.err"
+rc=$?
+check "a 1,209-byte full_scale path: exit 2, one line, nothing created" \
+    '[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/x3.err")" -eq 1 ] && grep -q ".full_scale. is a path of more than 1023 bytes" "$TMP/x3.err" && [ ! -e "$TMP/none.db" ] && [ ! -e "$TMP/none" ]'
 python3 -c "
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])

@@ -3,8 +3,8 @@
 # the layers' latencies add up to the total, determinism), no SystemC banner
 # anywhere, the Chrome trace (valid JSON, the expected tracks, spans), the
 # CSV (one line per layer), the side-by-side comparison of two systems, an
-# H4H architecture as input, and the energy objective never costing more
-# energy than the latency one.
+# H4H architecture as input, the energy objective never costing more
+# energy than the latency one, and a global pool over a large map.
 #
 # Needs H4H_BIN (the built h4h) and H4H_SRCDIR (the source root), as
 # `make check` provides.  JSON checks need python3 and are skipped (counted
@@ -230,6 +230,25 @@ if not l["latency_s"] <= e["latency_s"] * 1.0001:
 		fi
 	else
 		skipped=$((skipped + 1))
+	fi
+fi
+
+# A global pool over a 56x56 map: strided pools first, as for ONNX (issue
+# 19: it failed "no block configuration fits SHRAM").
+cat >"$TMP/gp.json" <<'EOF2'
+{"name": "gp", "input": [56, 56, 16], "layers": [
+ {"name": "c1", "op": "conv", "kernel": 3, "out": 32},
+ {"name": "gap", "op": "avgpool", "global": true},
+ {"name": "fc", "op": "fc", "out": 10}]}
+EOF2
+if run "large global pool" "$TMP/gp.out" "$TMP/gp.err" -- \
+    sim --system "$SYS" --net "$TMP/gp.json"; then
+	pass
+	if grep -q "^gap~pre1 *avgpool *56x56x32>14x14x32 " "$TMP/gp.out" &&
+	    grep -q "^gap *avgpool *14x14x32>1x1x32 " "$TMP/gp.out"; then
+		pass
+	else
+		fail "large global pool" "no 56x56 -> 14x14 pre-pool" "$TMP/gp.out"
 	fi
 fi
 

@@ -237,6 +237,16 @@ sim_exec(int argc, char **argv)
 			    NULL, &results[s], &err);
 			sim_engine_destroy(e);
 		}
+		/* A layer the hardware cannot run (a U55 limit) is the
+		 * network file's fault: name the file (the layer is named
+		 * after its node or entry). */
+		if (rc == H4H_EINPUT) {
+			char why[sizeof err.msg];
+
+			snprintf(why, sizeof why, "%s", err.msg);
+			rc = h4h_errf(&err, rc, "'%s': %s", net_path ?
+			    net_path : arch_path ? arch_path : onnx_path, why);
+		}
 		if (rc != 0) {
 			status = cli_fail("sim", rc, &err);
 			goto out;

@@ -158,8 +158,7 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 				h4h_errf(err, rc, "--vary system.include=%s: %s",
 				    tok, sub.msg);
 				free(path);
-				free(list);
-				return rc;
+				goto fail;	/* frees the good ones too */
 			}
 			v->paths[v->n] = path;
 			v->values[v->n++] = h4h_xstrdup(tok);
@@ -179,8 +178,11 @@ parse_vary(const char *arg, const char *system, const sim_profile *base,
 	return 0;
 fail:
 	/* The caller frees only the --vary lists that parsed. */
-	for (int i = 0; i < v->n; i++)
+	for (int i = 0; i < v->n; i++) {
 		free(v->values[i]);
+		free(v->paths[i]);
+		v->values[i] = v->paths[i] = NULL;
+	}
 	v->n = 0;
 	free(list);
 	return rc;

@@ -14,6 +14,8 @@
 #include "cli/plot.h"
 #include "cli/search_out.h"
 #include "core/clock.h"
+#include "nas/sntrain.h"
+#include "nn/ckpt.h"
 
 #define MAX_BUDGETS 64
 
@@ -227,6 +229,57 @@ print_summary(const search_job *j, double seconds)
 	    j->cost_queries, seconds);
 }
 
+/* FNV-1a of a space's canonical JSON: what tells two spaces of one name
+ * apart in a message. */
+static unsigned long long
+text_hash(const char *s)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* --space FILE against the checkpoint's own space, before anything is
+ * created: a bad file or another space leaves no database and no output
+ * folder behind.  Two spaces of one name are told apart by their hashes
+ * and where their JSON first differs. */
+static int
+check_space(const char *space, const char *ckpt, h4h_err *err)
+{
+	nas_space *want = NULL, *have = NULL;
+	nn_ckpt *ck = NULL;
+	int rc;
+
+	if ((rc = nas_space_load(space, &want, err)) != 0)
+		return rc;
+	if ((rc = nn_ckpt_read(ckpt, &ck, err)) != 0 ||
+	    (rc = nas_ckpt_space(ck, ckpt, &have, err)) != 0)
+		goto out;
+	if (strcmp(want->name, have->name) != 0) {
+		rc = h4h_errf(err, H4H_EINPUT, "checkpoint '%s' is of space "
+		    "'%s', not of '%s' (%s)", ckpt, have->name, want->name,
+		    space);
+	} else if (strcmp(want->json, have->json) != 0) {
+		size_t i = 0;
+
+		while (want->json[i] == have->json[i])
+			i++;
+		rc = h4h_errf(err, H4H_EINPUT, "checkpoint '%s' is of another "
+		    "space named '%s' than %s (JSON hash %016llx, not %016llx; "
+		    "they first differ at byte %zu: '%.24s' in the checkpoint, "
+		    "'%.24s' in the file)", ckpt, have->name, space,
+		    text_hash(have->json), text_hash(want->json), i,
+		    have->json + i, want->json + i);
+	}
+out:
+	nas_space_destroy(want);
+	nas_space_destroy(have);
+	nn_ckpt_destroy(ck);
+	return rc;
+}
+
 int
 search_job_run(search_job *job, const nas_study_cfg *cfg_in)
 {
@@ -256,6 +309,9 @@ search_job_run(search_job *job, const nas_study_cfg *cfg_in)
 	snprintf(job->system_name, sizeof job->system_name, "%s", prof.name);
 	job->macros = prof.cim.macros;
 	job->cus = prof.cim.cus_per_macro;
+	if (job->space != NULL && (rc = check_space(job->space, cfg.ckpt,
+	    &err)) != 0)
+		return cli_fail(job->cmd, rc, &err);
 	if ((rc = plot_dir_prepare(job->out, &err)) != 0)
 		return cli_fail(job->cmd, rc, &err);
 	v.n_budgets = n;
@@ -264,21 +320,6 @@ search_job_run(search_job *job, const nas_study_cfg *cfg_in)
 	cfg.progress_ctx = &v;
 	if ((rc = nas_study_open(&cfg, &st, &err)) != 0)
 		goto out;
-	if (job->space != NULL) {
-		nas_space *want;
-
-		if ((rc = nas_space_load(job->space, &want, &err)) != 0)
-			goto out;
-		if (strcmp(want->name, nas_study_space(st)->name) != 0 ||
-		    strcmp(want->json, nas_study_space(st)->json) != 0)
-			rc = h4h_errf(&err, H4H_EINPUT, "checkpoint '%s' is "
-			    "of space '%s', not of '%s' (%s)", cfg.ckpt,
-			    nas_study_space(st)->name, want->name,
-			    job->space);
-		nas_space_destroy(want);
-		if (rc != 0)
-			goto out;
-	}
 	if ((rc = nas_study_system(st, &prof, job->metric, &sys, &err)) != 0)
 		goto out;
 	if ((rc = nas_search_min_cost(nas_study_searcher(sys), job->min_cost,

@@ -178,6 +178,19 @@ count_rows(h4h_db *db, const char *table, long long *n)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* A stored text as a terminal may show it: control characters as \xNN
+ * (h4h_escape), so that a name in a database someone else wrote cannot
+ * move the cursor or end a line.  The caller frees it. */
+static char *
+shown_text(const char *t)
+{
+	size_t n = 4 * strlen(t) + 1;
+	char *out = h4h_xmalloc(n);
+
+	h4h_escape(out, n, t);
+	return out;
+}
+
 /* Prints a header of `heads` (space-separated) and the rows of sql, one
  * line each, as the format's columns (i: integer, right-aligned; s: text,
  * left-aligned; '-' for NULL).  Columns are at least 10 (i) or 20 (s)
@@ -203,9 +216,11 @@ print_rows(h4h_db *db, FILE *f, const char *sql, const char *fmt,
 		for (int i = 0; i < n && i < 16; i++) {
 			const char *t =
 			    (const char *)sqlite3_column_text(st, i);
+			char *e = t != NULL ? shown_text(t) : NULL;
 
-			if (t != NULL && (int)strlen(t) > w[i])
-				w[i] = (int)strlen(t);
+			if (e != NULL && (int)strlen(e) > w[i])
+				w[i] = (int)strlen(e);
+			free(e);
 		}
 	if (rc != SQLITE_DONE) {
 		sqlite3_finalize(st);
@@ -222,9 +237,11 @@ print_rows(h4h_db *db, FILE *f, const char *sql, const char *fmt,
 		for (int i = 0; i < n && i < 16; i++) {
 			const char *t =
 			    (const char *)sqlite3_column_text(st, i);
+			char *e = t != NULL ? shown_text(t) : NULL;
 
 			fprintf(f, fmt[i] == 'i' ? " %*s" : " %-*s", w[i],
-			    t ? t : "-");
+			    e ? e : "-");
+			free(e);
 		}
 		fputs("\n", f);
 	}
@@ -276,14 +293,52 @@ h4h_db_summary(h4h_db *db, FILE *f, h4h_err *err)
 	return 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static int
+utf8_len(const unsigned char *s)
+{
+	int n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* the NUL ends it too */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* s as a JSON string.  A stored text is whatever bytes a tool put there:
+ * a byte that is not part of well-formed UTF-8 becomes U+FFFD, so that
+ * the output is valid JSON (RFC 8259 requires UTF-8). */
 static void
 json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
+		int len = utf8_len((const unsigned char *)s);
 
-		if (c == '"' || c == '\\')
+		if (len == 0) {
+			fputs("\\ufffd", f);
+		} else if (len > 1) {
+			fwrite(s, 1, (size_t)len, f);
+			s += len - 1;
+		} else if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);

@@ -380,11 +380,17 @@ parse(json_t *root, const char *path, const char *full_text, int nested,
 		if (nested)
 			return bad(err, path, -1, NULL, "a full-scale space may "
 			    "not name another ('full_scale')");
-		if (json_string_value(e)[0] == '/' || slash == NULL)
-			snprintf(full, sizeof full, "%s", json_string_value(e));
-		else
-			snprintf(full, sizeof full, "%.*s/%s",
-			    (int)(slash - path), path, json_string_value(e));
+		if (strlen(json_string_value(e)) != json_string_length(e))
+			return bad(err, path, -1, NULL, "'full_scale' holds a "
+			    "NUL character");
+		/* A path cut at the buffer would name another file. */
+		if ((json_string_value(e)[0] == '/' || slash == NULL ?
+		    snprintf(full, sizeof full, "%s", json_string_value(e)) :
+		    snprintf(full, sizeof full, "%.*s/%s", (int)(slash - path),
+		    path, json_string_value(e))) >= (int)sizeof full)
+			return bad(err, path, -1, NULL, "'full_scale' is a "
+			    "path of more than %d bytes (beside this file)",
+			    (int)sizeof full - 1);
 		if ((rc = load(full, full_text, NULL, 1, &s->full, err)) != 0)
 			return rc;
 		if ((rc = check_scales(s, s->full, err)) != 0)

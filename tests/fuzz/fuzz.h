@@ -12,11 +12,12 @@
  * tests/check_fuzz_replay (replay.c, make check) calls each one on every
  * file under tests/fuzz/regress/<format>/ and on its shipped seeds.
  *
- * A new format (the ONNX importer, say) gets tests/fuzz/fuzz_onnx.c with
- * h4h_fuzz_onnx, a declaration here, a line in the table of fuzz_util.c,
- * the file in FUZZ_SRC of Makefile.am, seeds (a glob of shipped models in
- * the table, or cases in mkseeds.py) and a tests/fuzz/regress/onnx/ folder
- * for what the fuzzer finds.
+ * A new format gets tests/fuzz/fuzz_FORMAT.c with h4h_fuzz_FORMAT, a
+ * declaration here, a line in the table of fuzz_util.c, the file in
+ * FUZZ_SRC of Makefile.am, seeds (a glob of shipped files in the table, or
+ * cases in mkseeds.py) and a tests/fuzz/regress/FORMAT/ folder for what the
+ * fuzzer finds, as the ONNX importer's fuzz_onnx.c has (its corpus written
+ * by tests/fuzz/mkonnx.c).
  */
 #ifndef H4H_TESTS_FUZZ_H
 #define H4H_TESTS_FUZZ_H
@@ -35,6 +36,7 @@ int h4h_fuzz_csv(const uint8_t *data, size_t size);
 int h4h_fuzz_ckpt(const uint8_t *data, size_t size);
 int h4h_fuzz_idx(const uint8_t *data, size_t size);
 int h4h_fuzz_dbblob(const uint8_t *data, size_t size);
+int h4h_fuzz_onnx(const uint8_t *data, size_t size);
 
 /* The input as a NUL-terminated string (embedded NULs end it early, as
  * they would for a text parser); the caller frees it. */

@@ -24,6 +24,7 @@ const h4h_fuzz_target h4h_fuzz_targets[] = {
 	{ "ckpt", h4h_fuzz_ckpt, NULL },
 	{ "idx", h4h_fuzz_idx, NULL },
 	{ "dbblob", h4h_fuzz_dbblob, NULL },
+	{ "onnx", h4h_fuzz_onnx, "nets/onnx/*.onnx" },
 };
 const int h4h_fuzz_n_targets = sizeof h4h_fuzz_targets /
     sizeof h4h_fuzz_targets[0];

@@ -20,22 +20,25 @@ seeds() {
 	arch) ls "$src"/nets/h4h-*.json ;;
 	space) ls "$src"/spaces/*.json ;;
 	csv) ls "$src"/hwprofiles/tables/*.csv ;;
+	onnx) ls "$src"/nets/onnx/*.onnx ;;
 	esac
 }
 status=0
-for t in profile net arch space gene csv ckpt idx dbblob; do
+for t in profile net arch space gene csv ckpt idx dbblob onnx; do
 	c="$dir/corpus/$t"
 	mkdir -p "$c"
 	for f in $(seeds "$t") "$src/tests/fuzz/regress/$t"/* "$dir/gen/$t"/*; do
 		[ -f "$f" ] && cp "$f" "$c/seed-$(basename "$f")"
 	done
-	leaks=1
+	leaks=1 maxlen=65536
 	[ "$t" = dbblob ] && leaks=0
+	# the shipped models are up to 213 KB: longer ones would be cut
+	[ "$t" = onnx ] && maxlen=262144
 	before=$(ls "$dir/crashes" | wc -l)
 	H4H_FUZZ_TARGET=$t H4H_SRCDIR="$src" TMPDIR="$dir" \
 	    ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    nice -n 15 "$bin" -max_total_time="$secs" -timeout=20 \
-	    -rss_limit_mb=2048 -max_len=65536 -detect_leaks=$leaks \
+	    -rss_limit_mb=2048 -max_len=$maxlen -detect_leaks=$leaks \
 	    -artifact_prefix="$dir/crashes/$t-" "$c" >"$dir/$t.log" 2>&1
 	rc=$?
 	runs=$(grep -o 'Done [0-9]* runs' "$dir/$t.log" | tail -1)

@@ -21,7 +21,9 @@
  *   matmul     m, k, n, heads = 1; 1 or 2 inputs        (see net.h)
  *   softmax, layernorm
  *   add        inputs (exactly two, equal shapes), act = none
- *   avgpool, maxpool   kernel, stride = 1, or global: true (-> [1,1,C])
+ *   avgpool, maxpool   kernel, stride = 1, or global: true (-> [1,1,C];
+ *                      over a map beyond 14x14, strided pools first:
+ *                      gpool.h)
  *   relu, relu6, hswish, gelu, sigmoid, silu   standalone activation
  *              (SIM_OP_ACT)
  *   act        act (the activation); the long form of the line above
@@ -32,6 +34,7 @@
  * layer at most 2^62 MACs, so the long long counts below cannot overflow.
  */
 #include "sim/front/net_json.h"
+#include "sim/front/gpool.h"
 #include "sim/front/read.h"
 
 #include <jansson.h>
@@ -171,9 +174,12 @@ find_input(const where *w, const json_t *layers, int idx, const char *s,
 	return bad(w, "'inputs' names unknown layer '%s'", s);
 }
 
+/* Layer idx of the JSON array, appended to net; at[j] is the net's index
+ * of JSON layer j < idx (a global pool of a large map appends strided
+ * pools before it, gpool.h, so the two differ). */
 static int
-parse_layer(sim_net *net, const json_t *layers, int idx, const char *label,
-    h4h_err *err)
+parse_layer(sim_net *net, const json_t *layers, int idx, int *at,
+    const char *label, h4h_err *err)
 {
 	const json_t *jl = json_array_get(layers, idx);
 	where w = { label, NULL, idx, err };
@@ -304,7 +310,7 @@ parse_layer(sim_net *net, const json_t *layers, int idx, const char *label,
 			return bad(&w, "missing key 'inputs' (op 'add' needs "
 			    "two)");
 		l.n_inputs = 1;
-		l.inputs[0] = idx - 1;
+		l.inputs[0] = idx == 0 ? -1 : at[idx - 1];
 	} else {
 		size_t n = json_is_array(in) ? json_array_size(in) : 0;
 
@@ -322,12 +328,18 @@ parse_layer(sim_net *net, const json_t *layers, int idx, const char *label,
 			if ((rc = find_input(&w, layers, idx,
 			    json_string_value(v), &l.inputs[i])) != 0)
 				return rc;
+			if (l.inputs[i] >= 0)
+				l.inputs[i] = at[l.inputs[i]];
 		}
 		l.n_inputs = (int)n;
 	}
 
+	if (l.global && l.n_inputs == 1 &&
+	    (rc = sim_front_pre_pool(net, &l, l.name, 0, &sub)) != 0)
+		return h4h_errf(err, rc, "'%s' %s", label, sub.msg);
 	if ((rc = sim_net_append(net, &l, &sub)) != 0)
 		return h4h_errf(err, rc, "'%s' %s", label, sub.msg);
+	at[idx] = net->n_layers - 1;
 	return 0;
 }
 
@@ -342,7 +354,7 @@ parse_buf(const char *buf, size_t len, const char *label, void *vout,
 	char name[SIM_NAME_MAX];
 	long long dim[3];
 	sim_net *net = NULL;
-	int rc = 0;
+	int *at = NULL, rc = 0;
 
 	*out = NULL;
 	/* A UTF-8 byte-order mark (Windows editors write one) is not JSON,
@@ -428,12 +440,15 @@ parse_buf(const char *buf, size_t len, const char *label, void *vout,
 	}
 
 	net = sim_net_new(name, (int)dim[0], (int)dim[1], (int)dim[2]);
+	at = h4h_xcalloc(json_array_size(layers), sizeof *at);
 	for (size_t i = 0; i < json_array_size(layers); i++)
-		if ((rc = parse_layer(net, layers, (int)i, label, err)) != 0)
+		if ((rc = parse_layer(net, layers, (int)i, at, label,
+		    err)) != 0)
 			goto out;
 	*out = net;
 	net = NULL;
 out:
+	free(at);
 	sim_net_destroy(net);
 	json_decref(root);
 	return rc;

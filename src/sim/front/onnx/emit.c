@@ -14,21 +14,90 @@ const char *const onnx_pend_names[] = {
 	[P_STD] = "a layernorm",
 };
 
+/* ---- layer names in use: a hash set, so that naming is O(1) ----------- */
+
+static void
+names_put(lower *lw, int layer)
+{
+	const char *nm = lw->net->layers[layer].name;
+	size_t i = (size_t)(onnx_str_hash(lw, nm) & (uint64_t)(lw->ncap - 1));
+
+	while (lw->names[i] != 0)
+		i = (i + 1) & (size_t)(lw->ncap - 1);
+	lw->names[i] = layer + 1;
+}
+
+/* Brings the set up to the net's layers (however they were appended). */
+static void
+names_sync(lower *lw)
+{
+	int n = lw->net->n_layers;
+
+	if (2 * (n + 1) > lw->ncap) {
+		int cap = lw->ncap ? lw->ncap : 256;
+
+		while (2 * (n + 1) > cap)
+			cap *= 2;
+		free(lw->names);
+		lw->names = h4h_xcalloc((size_t)cap, sizeof *lw->names);
+		lw->next_dup = h4h_xrealloc(lw->next_dup, (size_t)cap *
+		    sizeof *lw->next_dup);
+		for (int i = lw->ncap; i < cap; i++)
+			lw->next_dup[i] = 1;
+		lw->ncap = cap;
+		lw->named = 0;
+	}
+	for (; lw->named < n; lw->named++)
+		names_put(lw, lw->named);
+}
+
+/* The layer named nm, or -1. */
+static int
+names_find(const lower *lw, const char *nm);
+
+int
+onnx_layer_taken(lower *lw, const char *nm)
+{
+	names_sync(lw);
+	return names_find(lw, nm) >= 0;
+}
+
+static int
+names_find(const lower *lw, const char *nm)
+{
+	size_t i = (size_t)(onnx_str_hash(lw, nm) & (uint64_t)(lw->ncap - 1));
+
+	for (; lw->names[i] != 0; i = (i + 1) & (size_t)(lw->ncap - 1))
+		if (strcmp(lw->net->layers[lw->names[i] - 1].name, nm) == 0)
+			return lw->names[i] - 1;
+	return -1;
+}
+
 /* A layer name from the node name: "/features/0/Conv" -> "features/0/Conv",
  * with characters that CSV or a terminal would mangle replaced, the tail
- * kept if it is too long, and "~N" added to repeat names unique. */
+ * kept if it is too long, and "~N" added to repeat names unique (N counts
+ * on from the last one given to that name, so that 10,000 nodes of one
+ * name cost 10,000 lookups, not 10,000^2). */
 void
-onnx_layer_name(const lower *lw, char *buf)
+onnx_layer_name(lower *lw, char *buf)
 {
 	const char *s = onnx_node_name(lw->node);
 	char tmp[SIM_NAME_MAX];
 	size_t n;
-	int dup = 1;
+	int first;
 
 	while (*s == '/')
 		s++;
 	if (*s == '\0')
 		s = lw->node->op_type;
+	/* Only the tail is kept: start at a component boundary within the
+	 * last 400 bytes (or at the cut, if it has none). */
+	if ((n = strlen(s)) > 400) {
+		const char *slash = strchr(s + n - 400, '/');
+
+		s = slash != NULL && slash[1] != '\0' ? slash + 1 :
+		    s + n - 400;
+	}
 	/* PyTorch's scopes repeat themselves ("features/features.1/block/
 	 * block.1/Conv"): drop a component that the next one extends. */
 	{
@@ -61,17 +130,21 @@ onnx_layer_name(const lower *lw, char *buf)
 		if (*p == ',' || *p == '"' || *p == ' ' || *p == '\t' ||
 		    (unsigned char)*p < 0x20)
 			*p = '_';
+	if (tmp[0] == '\0')
+		snprintf(tmp, sizeof tmp, "%.40s", lw->node->op_type[0] ?
+		    lw->node->op_type : "node");
 	if (strcmp(tmp, "input") == 0)
 		snprintf(tmp, sizeof tmp, "input~1");
 	snprintf(buf, SIM_NAME_MAX, "%s", tmp);
-	for (;;) {
-		int clash = 0;
-
-		for (int i = 0; i < lw->net->n_layers && !clash; i++)
-			clash = strcmp(lw->net->layers[i].name, buf) == 0;
-		if (!clash)
+	names_sync(lw);
+	if ((first = names_find(lw, buf)) < 0)
+		return;
+	for (int dup = lw->next_dup[first];;) {
+		snprintf(buf, SIM_NAME_MAX, "%.52s~%u", tmp, (unsigned)++dup);
+		if (names_find(lw, buf) < 0) {
+			lw->next_dup[first] = dup;
 			return;
-		snprintf(buf, SIM_NAME_MAX, "%.52s~%d", tmp, ++dup);
+		}
 	}
 }
 

@@ -58,6 +58,13 @@
 
 #define MAX_RANK 8
 #define MAX_VALS 64		/* values kept per constant: shapes, indices */
+/* The most elements a tensor may have: every count computed from dims
+ * then fits an int64 and every h4h shape an int.  A model for a
+ * microcontroller NPU is far below it (assumed bound). */
+#define ONNX_MAX_ELEMS ((long long)INT_MAX)
+/* The most nodes a graph may have: bounds the total work of a file (the
+ * largest shipped model, vit_b_16, has about 1,400; assumed bound). */
+#define ONNX_MAX_NODES 200000
 
 enum { T_NONE, T_CONST, T_DYN };
 
@@ -102,6 +109,12 @@ typedef struct lower {
 	int nt, cap;
 	int *hash;		/* open addressing: tensor index + 1 */
 	int hcap;
+	uint64_t seed;		/* of the name hashes (tensor.c) */
+	int *names;		/* layer names in use: layer index + 1 */
+	int ncap;
+	int named;		/* layers [0, named) are in `names` */
+	int *next_dup;		/* per layer: the next "~N" to try for the
+				 * names made from its node's (emit.c) */
 	int *uses;		/* readers of each tensor */
 	const Onnx__NodeProto *node;	/* the node being lowered */
 	int node_i;			/* its index in the graph */
@@ -139,8 +152,9 @@ int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *v,
 int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *s);
 int onnx_broadcast(lower *lw, const tens *a, const tens *b, tens *t);
 void onnx_const_binary(const char *op, const tens *a, const tens *b, tens *t);
+int onnx_check_attrs(lower *lw);
 int onnx_const_ints(lower *lw, const tens *t, const char *what, int64_t *v,
-    int *n);
+    int max, int *n);
 void onnx_dims_str(const tens *t, char *buf, size_t n);
 int onnx_emit(lower *lw, sim_layer *l, size_t o, const int64_t *dims,
     int rank);
@@ -150,7 +164,9 @@ int onnx_hwc(lower *lw, const tens *t, int *h, int *w, int *c);
 int onnx_idx(const lower *lw, const tens *t);
 int onnx_in(lower *lw, size_t i, tens **out);
 int onnx_is_scalar(const tens *t);
-void onnx_layer_name(const lower *lw, char *buf);
+void onnx_layer_name(lower *lw, char *buf);
+int onnx_layer_taken(lower *lw, const char *name);
+uint64_t onnx_str_hash(const lower *lw, const char *s);
 int onnx_lower_node(lower *lw);
 int onnx_need_in(lower *lw, size_t i, tens **out);
 const char *onnx_node_name(const Onnx__NodeProto *n);

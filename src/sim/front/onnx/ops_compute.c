@@ -6,6 +6,8 @@
  */
 #include "sim/front/onnx/onnxInt.h"
 
+#include "sim/front/gpool.h"
+
 /* ---- the ops ------------------------------------------------------------ */
 
 /* Output size of a conv or pool along one axis, as ONNX defines it. */
@@ -29,9 +31,9 @@ window(lower *lw, const tens *x, int64_t kh, int64_t kw, int *stride,
 	int64_t st[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 }, dil[2] = { 1, 1 };
 	int ns = onnx_attr_ints(n, "strides", st, 2);
 	int np = onnx_attr_ints(n, "pads", pads, 4);
-	int ceil_mode = (int)onnx_attr_i(n, "ceil_mode", 0);
+	int ceil_mode = onnx_attr_i(n, "ceil_mode", 0) != 0;
+	int nd = onnx_attr_ints(n, "dilations", dil, 2);
 
-	onnx_attr_ints(n, "dilations", dil, 2);
 	if (kh != kw)
 		return onnx_bad(lw,
 		    "kernel %lldx%lld is not square (h4h models "
@@ -46,10 +48,20 @@ window(lower *lw, const tens *x, int64_t kh, int64_t kw, int *stride,
 		    "undilated kernel)", (long long)dil[0], (long long)dil[1]);
 	if (np >= 0 && np != 4)
 		return onnx_bad(lw, "'pads' has %d values (expected 4)", np);
+	if (ns > 2 || nd > 2)
+		return onnx_bad(lw, "'%s' has %d values (expected 2)",
+		    ns > 2 ? "strides" : "dilations", ns > 2 ? ns : nd);
 	if (st[0] < 1 || st[0] > 64 || kh < 1 || kh > 64)
 		return onnx_bad(lw,
 		    "kernel %lld or stride %lld is outside 1..64",
 		    (long long)kh, (long long)st[0]);
+	/* A pad of the kernel or more reads only padding (and a huge one
+	 * would overflow the size arithmetic). */
+	for (int i = 0; i < 4; i++)
+		if (pads[i] < 0 || pads[i] >= kh)
+			return onnx_bad(lw, "pad %lld is outside 0..%lld (the "
+			    "kernel less one)", (long long)pads[i],
+			    (long long)kh - 1);
 	*stride = (int)st[0];
 	if (onnx_attr_is(n, "auto_pad", "SAME_UPPER") ||
 	    onnx_attr_is(n, "auto_pad", "SAME_LOWER")) {
@@ -137,7 +149,8 @@ onnx_op_conv(lower *lw, const onnx_op *e ONNX_UNUSED)
 		    "input of rank 4", wt->name);
 	oc = wt->dims[0];
 	g = onnx_attr_i(lw->node, "group", 1);
-	if (g < 1 || wt->dims[1] * g != x->dims[1])
+	/* g <= the channels first: then the product cannot overflow */
+	if (g < 1 || g > x->dims[1] || wt->dims[1] * g != x->dims[1])
 		return onnx_bad(lw,
 		    "group %lld and weight %lldx%lldx%lldx%lld do "
 		    "not match the %lld input channels", (long long)g,
@@ -167,48 +180,24 @@ onnx_op_conv(lower *lw, const onnx_op *e ONNX_UNUSED)
 	return onnx_emit(lw, &l, 0, dims, 4);
 }
 
-/* The largest map the U55 model pools globally in one pass: beyond it no
- * block configuration fits SHRAM (measured: 16x16 passes, 28x28 does not;
- * 14 leaves a margin), so a larger map is first reduced by pools of
- * kernel = stride <= 8.  The MACs differ from one global pool only in the
- * pool's own (uncounted) reads. */
-#define GLOBAL_POOL_MAX 14
-
-/* Reduces the map x (read by l, not yet emitted) below GLOBAL_POOL_MAX with
- * strided pools named NODE~pre1, ...; l then reads the last of them. */
+/* A global pool over a large map: strided pools first (gpool.h), named
+ * NODE~pre1, ...; l then reads the last of them.  The names are looked up
+ * in the layer-name set first, so that many such pools do not each scan
+ * every layer. */
 static int
 pre_pool(lower *lw, sim_layer *l)
 {
-	int h = l->view ? l->in_h : 0, w = 0, c, step = 0;
+	char base[SIM_NAME_MAX], name[SIM_NAME_MAX];
+	h4h_err sub;
+	int unique = 1;
 
-	if (!l->view)
-		onnx_src_hwc(lw, l->inputs[0], &h, &w, &c);
-	else
-		w = l->in_w, c = l->in_c;
-	while (h > GLOBAL_POOL_MAX || w > GLOBAL_POOL_MAX) {
-		int m = h > w ? h : w;
-		int k = (m + GLOBAL_POOL_MAX - 1) / GLOBAL_POOL_MAX;
-		sim_layer p = *l;
-		h4h_err sub;
-		char base[SIM_NAME_MAX];
-		int rc;
-
-		k = k > 8 ? 8 : k;
-		p.global = 0;
-		p.kh = k;
-		p.stride = k;
-		p.out_h = p.out_w = 0;
-		onnx_layer_name(lw, base);
-		snprintf(p.name, sizeof p.name, "%.52s~pre%d", base,
-		    ++step % 100);
-		if ((rc = sim_net_append(lw->net, &p, &sub)) != 0)
-			return onnx_bad(lw, "%s", sub.msg);
-		h = (h + k - 1) / k;
-		w = (w + k - 1) / k;
-		memset(l->name, 0, sizeof l->name);
-		l->inputs[0] = lw->net->n_layers - 1;
-		l->view = 0;
+	onnx_layer_name(lw, base);
+	for (int i = 1; i <= SIM_PRE_POOL_MAX && unique; i++) {
+		snprintf(name, sizeof name, "%.52s~pre%d", base, i);
+		unique = !onnx_layer_taken(lw, name);
 	}
+	if (sim_front_pre_pool(lw->net, l, base, unique, &sub) != 0)
+		return onnx_bad(lw, "%s", sub.msg);
 	return 0;
 }
 
@@ -257,6 +246,9 @@ emit_fc(lower *lw, tens *x, int64_t k, int64_t n)
 	int64_t dims[MAX_RANK];
 	int h, w, c, rc;
 
+	if (k < 1 || n < 1)
+		return onnx_bad(lw, "the weight is %lldx%lld (an empty "
+		    "matrix)", (long long)k, (long long)n);
 	if (x->rank < 1 || x->dims[x->rank - 1] != k)
 		return onnx_bad(lw,
 		    "input '%s' does not end in the weight's %lld "
@@ -306,10 +298,13 @@ emit_matmul(lower *lw, tens *a, tens *b)
 			return onnx_bad(lw, "batch dims of %s and %s do not "
 			    "broadcast", sa, sb);
 		dims[i] = x > y ? x : y;
+		/* heads <= 2^20 before, dims[i] <= INT_MAX: no overflow */
 		heads *= dims[i];
+		if (heads > (1 << 20))
+			break;
 	}
 	if (heads > (1 << 20) || m > (1 << 20) || k > (1 << 20) ||
-	    n > (1 << 20))
+	    n > (1 << 20) || heads * k > INT_MAX || heads * n > INT_MAX)
 		return onnx_bad(lw, "%s x %s is too large", sa, sb);
 	if ((rc = onnx_settle(lw, ai)) != 0 || (rc = onnx_settle(lw, bi)) != 0)
 		return rc;
@@ -389,7 +384,7 @@ emit_eltwise(lower *lw, tens *a, tens *b)
 	sim_layer l;
 
 	memset(&tmp, 0, sizeof tmp);
-	tmp.name = "";
+	tmp.name = lw->node->output[0];
 	if ((rc = onnx_broadcast(lw, a, b, &tmp)) != 0)
 		return rc;
 	if (onnx_numel(b) > onnx_numel(a)) {
@@ -556,7 +551,7 @@ onnx_op_arith(lower *lw, const onnx_op *e ONNX_UNUSED)
 			tens tmp;
 
 			memset(&tmp, 0, sizeof tmp);
-			tmp.name = "";
+			tmp.name = lw->node->output[0];
 			if ((rc = onnx_broadcast(lw, x, cst, &tmp)) != 0)
 				return rc;
 			if (onnx_numel(&tmp) != onnx_numel(x))
@@ -703,16 +698,24 @@ onnx_op_reducemean(lower *lw, const onnx_op *e ONNX_UNUSED)
 	xi = onnx_idx(lw, x);
 	na = onnx_attr_ints(lw->node, "axes", axes, MAX_RANK);
 	if (na < 0 && (rc = onnx_in(lw, 1, &ax)) == 0 && ax != NULL &&
-	    (rc = onnx_const_ints(lw, ax, "'axes'", axes, &na)) != 0)
+	    (rc = onnx_const_ints(lw, ax, "'axes'", axes, MAX_RANK,
+	    &na)) != 0)
 		return rc;
 	if (rc != 0)
 		return rc;
 	x = &lw->t[xi];
 	if (x->kind != T_DYN)
 		return onnx_bad(lw, "a mean of a constant");
-	for (int i = 0; i < na; i++)
+	if (na > MAX_RANK)
+		return onnx_bad(lw, "'axes' has %d values (at most %d)", na,
+		    MAX_RANK);
+	for (int i = 0; i < na; i++) {
 		if (axes[i] < 0)
 			axes[i] += x->rank;
+		if (axes[i] < 0 || axes[i] >= x->rank)
+			return onnx_bad(lw, "axis %lld for rank %d",
+			    (long long)axes[i], x->rank);
+	}
 	if (na == 1 && axes[0] == x->rank - 1 && x->rank != 4) {
 		tens *t;
 		int p = x->pend;

@@ -102,11 +102,10 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 		int minus = -1;
 
 		if ((rc = onnx_need_in(lw, 1, &s)) != 0 ||
-		    (rc = onnx_const_ints(lw, s, "the shape", v, &nv)) != 0)
+		    (rc = onnx_const_ints(lw, s, "the shape", v, MAX_RANK,
+		    &nv)) != 0)
 			return rc;
 		x = &lw->t[xi];
-		if (nv > MAX_RANK)
-			return onnx_bad(lw, "a shape of rank %d", nv);
 		for (int i = 0; i < nv; i++) {
 			dims[i] = v[i] == 0 && !onnx_attr_i(n, "allowzero",
 			    0) &&
@@ -116,21 +115,24 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 					return onnx_bad(lw,
 					    "two -1 in the shape");
 				minus = i;
-			} else if (dims[i] < 0) {
+			} else if (dims[i] < 0 || dims[i] > INT_MAX) {
 				return onnx_bad(lw,
 				    "dimension %lld in the shape",
 				    (long long)dims[i]);
-			} else {
-				known *= dims[i];
+			} else if (__builtin_mul_overflow(known,
+			    (long long)dims[i], &known) ||
+			    known > ONNX_MAX_ELEMS) {
+				return onnx_bad(lw, "the shape has more than "
+				    "%lld elements", ONNX_MAX_ELEMS);
 			}
 		}
 		if (minus >= 0)
 			dims[minus] = known ? onnx_numel(x) / known : 0;
 		{
-			long long tot = 1;
+			/* each factor <= INT_MAX, the known ones' product
+			 * <= ONNX_MAX_ELEMS, -1's <= numel: no overflow */
+			long long tot = known * (minus >= 0 ? dims[minus] : 1);
 
-			for (int i = 0; i < nv; i++)
-				tot *= dims[i];
 			if (tot != onnx_numel(x))
 				return onnx_bad(lw,
 				    "reshapes %lld elements into "
@@ -152,6 +154,9 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 
 		if (axis < 0)
 			axis += x->rank;
+		if (axis < 0 || axis > x->rank)
+			return onnx_bad(lw, "axis %lld for rank %d",
+			    (long long)onnx_attr_i(n, "axis", 1), x->rank);
 		for (int i = 0; i < x->rank; i++)
 			*(i < axis ? &a : &b) *= x->dims[i];
 		dims[0] = a;
@@ -173,6 +178,10 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 			if (perm[i] < 0 || perm[i] >= x->rank)
 				return onnx_bad(lw, "'perm' value %lld",
 				    (long long)perm[i]);
+			for (int j = 0; j < i; j++)
+				if (perm[j] == perm[i])
+					return onnx_bad(lw, "'perm' names axis "
+					    "%lld twice", (long long)perm[i]);
 			dims[i] = x->dims[perm[i]];
 		}
 		rc = layout_out(lw, x, 0, x->rank, dims, &t);
@@ -190,18 +199,36 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 		if (na < 0 && n->n_input > 1) {
 			if ((rc = onnx_need_in(lw, 1, &s)) != 0 ||
 			    (rc = onnx_const_ints(lw, s, "'axes'", axes,
-			    &na)) != 0)
+			    MAX_RANK, &na)) != 0)
 				return rc;
 			x = &lw->t[xi];
 		}
 		if (na > MAX_RANK)
-			return onnx_bad(lw, "too many axes");
+			return onnx_bad(lw, "'axes' has %d values (at most %d)",
+			    na, MAX_RANK);
+		if (!sq && na < 0)
+			return onnx_bad(lw, "no 'axes'");
 		outr = sq ? (na < 0 ? 0 : x->rank - na) : x->rank + na;
 		if (outr < 0 || outr > MAX_RANK)
-			return onnx_bad(lw, "rank %d", outr);
-		for (int i = 0; i < na; i++)
+			return onnx_bad(lw, "%d axes for rank %d", na, x->rank);
+		for (int i = 0; i < na; i++) {
+			int64_t a0 = axes[i], r0 = sq ? x->rank : outr;
+
 			if (axes[i] < 0)
-				axes[i] += sq ? x->rank : outr;
+				axes[i] += r0;
+			if (axes[i] < 0 || axes[i] >= r0)
+				return onnx_bad(lw, "axis %lld for rank %lld",
+				    (long long)a0, (long long)r0);
+			for (int j = 0; j < i; j++)
+				if (axes[j] == axes[i])
+					return onnx_bad(lw, "axis %lld named "
+					    "twice", (long long)a0);
+			if (sq && x->dims[axes[i]] != 1)
+				return onnx_bad(lw, "axis %lld has size %lld "
+				    "(Squeeze removes axes of size 1)",
+				    (long long)a0,
+				    (long long)x->dims[axes[i]]);
+		}
 		if (sq) {
 			for (int i = 0; i < x->rank; i++) {
 				int drop = 0;
@@ -236,13 +263,16 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 		tens shp;
 
 		if ((rc = onnx_need_in(lw, 1, &s)) != 0 ||
-		    (rc = onnx_const_ints(lw, s, "the shape", v, &nv)) != 0)
+		    (rc = onnx_const_ints(lw, s, "the shape", v, MAX_RANK,
+		    &nv)) != 0)
 			return rc;
 		x = &lw->t[xi];
 		memset(&shp, 0, sizeof shp);
-		shp.name = "";
-		if (nv > MAX_RANK)
-			return onnx_bad(lw, "a shape of rank %d", nv);
+		shp.name = "the shape";
+		for (int i = 0; i < nv; i++)
+			if (v[i] < 0 || v[i] > INT_MAX)
+				return onnx_bad(lw, "dimension %lld in the "
+				    "shape", (long long)v[i]);
 		shp.rank = nv;
 		for (int i = 0; i < nv; i++)
 			shp.dims[i] = v[i];
@@ -252,7 +282,7 @@ onnx_op_layout(lower *lw, const onnx_op *e)
 			tens r;
 
 			memset(&r, 0, sizeof r);
-			r.name = "";
+			r.name = lw->node->output[0];
 			if ((rc = onnx_broadcast(lw, x, &shp, &r)) != 0)
 				return rc;
 			if (x->kind == T_DYN && onnx_numel(&r) != onnx_numel(x))
@@ -312,7 +342,17 @@ onnx_op_concat(lower *lw, const onnx_op *e ONNX_UNUSED)
 	dims[axis] = 0;
 	for (size_t i = 0; i < n->n_input; i++) {
 		onnx_in(lw, i, &x);
+		for (int k = 0; k < rank; k++)
+			if (k != axis && x->dims[k] != dims[k])
+				return onnx_bad(lw, "input '%s' has %lld on "
+				    "axis %d, not %lld", x->name,
+				    (long long)x->dims[k], k,
+				    (long long)dims[k]);
+		/* each <= INT_MAX; stop before the sum could wrap */
 		dims[axis] += x->dims[axis];
+		if (dims[axis] > INT_MAX)
+			return onnx_bad(lw, "the result has %lld on axis %lld",
+			    (long long)dims[axis], (long long)axis);
 	}
 	/* Producers write into their slices of the output (as Vela lays
 	 * out a concatenation): free; the reader reads the whole tensor,
@@ -342,7 +382,7 @@ onnx_op_slice(lower *lw, const onnx_op *e ONNX_UNUSED)
 	const Onnx__NodeProto *n = lw->node;
 	int64_t st[MAX_RANK], en[MAX_RANK], ax[MAX_RANK], sp[MAX_RANK];
 	int64_t dims[MAX_RANK], first[MAX_RANK], step[MAX_RANK];
-	int ns, ne, na = -1, np = -1, xi, rc;
+	int ns = -1, ne = -1, na = -1, np = -1, xi, rc;
 	tens *x, *a, *t;
 
 	if ((rc = onnx_need_in(lw, 0, &x)) != 0)
@@ -350,15 +390,19 @@ onnx_op_slice(lower *lw, const onnx_op *e ONNX_UNUSED)
 	xi = onnx_idx(lw, x);
 	if (n->n_input >= 3) {
 		if ((rc = onnx_need_in(lw, 1, &a)) != 0 ||
-		    (rc = onnx_const_ints(lw, a, "'starts'", st, &ns)) != 0 ||
+		    (rc = onnx_const_ints(lw, a, "'starts'", st, MAX_RANK,
+		    &ns)) != 0 ||
 		    (rc = onnx_need_in(lw, 2, &a)) != 0 ||
-		    (rc = onnx_const_ints(lw, a, "'ends'", en, &ne)) != 0)
+		    (rc = onnx_const_ints(lw, a, "'ends'", en, MAX_RANK,
+		    &ne)) != 0)
 			return rc;
 		if ((rc = onnx_in(lw, 3, &a)) != 0 || (a != NULL &&
-		    (rc = onnx_const_ints(lw, a, "'axes'", ax, &na)) != 0))
+		    (rc = onnx_const_ints(lw, a, "'axes'", ax, MAX_RANK,
+		    &na)) != 0))
 			return rc;
 		if ((rc = onnx_in(lw, 4, &a)) != 0 || (a != NULL &&
-		    (rc = onnx_const_ints(lw, a, "'steps'", sp, &np)) != 0))
+		    (rc = onnx_const_ints(lw, a, "'steps'", sp, MAX_RANK,
+		    &np)) != 0))
 			return rc;
 	} else {
 		ns = onnx_attr_ints(n, "starts", st, MAX_RANK);
@@ -381,10 +425,21 @@ onnx_op_slice(lower *lw, const onnx_op *e ONNX_UNUSED)
 			axis += x->rank;
 		if (axis < 0 || axis >= x->rank)
 			return onnx_bad(lw, "axis %lld", (long long)axis);
+		for (int j = 0; j < i; j++)
+			if ((na >= 0 ? (ax[j] < 0 ? ax[j] + x->rank : ax[j]) :
+			    j) == axis)
+				return onnx_bad(lw, "axis %lld sliced twice",
+				    (long long)axis);
 		d = x->dims[axis];
 		k = np >= 0 ? sp[i] : 1;
 		if (k == 0)
 			return onnx_bad(lw, "step 0");
+		/* A step past the axis takes one element, as the axis's
+		 * length does: clamped, no size arithmetic overflows. */
+		if (k > d)
+			k = d > 0 ? d : 1;
+		if (k < -d)
+			k = d > 0 ? -d : -1;
 		s = st[i] < 0 ? st[i] + d : st[i];
 		e = en[i] < 0 ? en[i] + d : en[i];
 		if (k > 0) {
@@ -429,22 +484,48 @@ onnx_op_split(lower *lw, const onnx_op *e ONNX_UNUSED)
 	if (axis < 0 || axis >= x->rank)
 		return onnx_bad(lw, "axis %lld for rank %d", (long long)axis,
 		    x->rank);
+	if (n->n_output > MAX_VALS)
+		return onnx_bad(lw, "%zu outputs (at most %d)", n->n_output,
+		    MAX_VALS);
 	nsz = onnx_attr_ints(n, "split", sz, MAX_VALS);
-	if (nsz < 0 && n->n_input > 1) {
+	if (nsz < 0 && n->n_input > 1 && n->input[1][0] != '\0') {
 		if ((rc = onnx_need_in(lw, 1, &s)) != 0 ||
-		    (rc = onnx_const_ints(lw, s, "'split'", sz, &nsz)) != 0)
+		    (rc = onnx_const_ints(lw, s, "'split'", sz, MAX_VALS,
+		    &nsz)) != 0)
 			return rc;
 	}
 	x = &lw->t[xi];
 	if (nsz < 0) {
+		/* ONNX: equal parts, the last one smaller if need be */
+		int64_t part;
+
 		nsz = (int)n->n_output;
+		part = (x->dims[axis] + nsz - 1) / nsz;
 		for (int i = 0; i < nsz; i++)
-			sz[i] = (x->dims[axis] + nsz - 1) / nsz;
-		sz[nsz - 1] = x->dims[axis] - (nsz - 1) * sz[0];
+			sz[i] = part;
+		sz[nsz - 1] = x->dims[axis] - (nsz - 1) * part;
+		if (sz[nsz - 1] < 1)
+			return onnx_bad(lw, "%d outputs for an axis of %lld",
+			    nsz, (long long)x->dims[axis]);
 	}
 	if ((size_t)nsz != n->n_output)
 		return onnx_bad(lw, "%d sizes for %zu outputs", nsz,
 		    n->n_output);
+	{
+		int64_t sum = 0;
+
+		for (int i = 0; i < nsz; i++) {
+			if (sz[i] < 0 || sz[i] > x->dims[axis])
+				return onnx_bad(lw, "size %lld for an axis of "
+				    "%lld", (long long)sz[i],
+				    (long long)x->dims[axis]);
+			sum += sz[i];
+		}
+		if (sum != x->dims[axis])
+			return onnx_bad(lw, "sizes that add up to %lld for an "
+			    "axis of %lld", (long long)sum,
+			    (long long)x->dims[axis]);
+	}
 	for (int i = 0; i < nsz; i++) {
 		memcpy(dims, lw->t[xi].dims, sizeof dims);
 		dims[axis] = sz[i];
@@ -566,12 +647,11 @@ onnx_op_const(lower *lw, const onnx_op *e)
 		tens fill;
 
 		if ((rc = onnx_need_in(lw, 0, &a)) != 0 ||
-		    (rc = onnx_const_ints(lw, a, "the shape", v, &nv)) != 0)
+		    (rc = onnx_const_ints(lw, a, "the shape", v, MAX_RANK,
+		    &nv)) != 0)
 			return rc;
-		if (nv > MAX_RANK)
-			return onnx_bad(lw, "a shape of rank %d", nv);
 		memset(&fill, 0, sizeof fill);
-		fill.name = "";
+		fill.name = "value";
 		fill.nval = 1;
 		if (at != NULL && at->t != NULL &&
 		    (rc = onnx_from_proto(lw, &fill, at->t)) != 0)
@@ -599,7 +679,7 @@ onnx_op_const(lower *lw, const onnx_op *e)
 			return onnx_bad(lw, "a Where on activations (not "
 			    "modelled)");
 		memset(&ab, 0, sizeof ab);
-		ab.name = "";
+		ab.name = lw->node->output[0];
 		if ((rc = onnx_broadcast(lw, a, b, &ab)) != 0)
 			return rc;
 		t = onnx_out_t(lw, 0);
@@ -610,18 +690,23 @@ onnx_op_const(lower *lw, const onnx_op *e)
 			return rc;
 		t->kind = T_CONST;
 		t->isint = a->isint && b->isint;
+		/* Folded where each operand is one value or all of them
+		 * (what shape arithmetic needs), as onnx_const_binary. */
 		if (c->nval >= 0 && a->nval >= 0 && b->nval >= 0 &&
 		    onnx_numel(t) <= MAX_VALS) {
 			int nn = (int)onnx_numel(t);
 
+			if ((c->nval != 1 && c->nval != nn) ||
+			    (a->nval != 1 && a->nval != nn) ||
+			    (b->nval != 1 && b->nval != nn))
+				return 0;
 			t->nval = nn;
 			for (int i = 0; i < nn; i++) {
-				double cv = c->val[c->nval == 1 ? 0 : i %
-				    (c->nval ? c->nval : 1)];
+				double cv = c->val[c->nval == 1 ? 0 : i];
 
 				t->val[i] = cv != 0 ?
-				    a->val[a->nval == 1 ? 0 : i % a->nval] :
-				    b->val[b->nval == 1 ? 0 : i % b->nval];
+				    a->val[a->nval == 1 ? 0 : i] :
+				    b->val[b->nval == 1 ? 0 : i];
 			}
 		}
 		return 0;
@@ -643,7 +728,14 @@ onnx_op_const(lower *lw, const onnx_op *e)
 		d = c->val[0];
 		if (d == 0)
 			return onnx_bad(lw, "a Range of step 0");
-		cnt = (int)fmax(ceil((l - s) / d), 0);
+		{
+			double count = fmax(ceil((l - s) / d), 0);
+
+			if (!(count <= INT_MAX))
+				return onnx_bad(lw, "a Range of %g values",
+				    count);
+			cnt = (int)count;
+		}
 		t = onnx_out_t(lw, 0);
 		t->kind = T_CONST;
 		t->rank = 1;

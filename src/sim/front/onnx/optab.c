@@ -92,6 +92,7 @@ int
 onnx_lower_node(lower *lw)
 {
 	const char *op = lw->node->op_type;
+	int rc;
 
 	if (lw->node->domain != NULL && lw->node->domain[0] != '\0' &&
 	    strcmp(lw->node->domain, "ai.onnx") != 0)
@@ -107,6 +108,8 @@ onnx_lower_node(lower *lw)
 		if (e->fn == NULL)
 			return onnx_bad(lw, "unsupported op '%s' (use %s)", op,
 			    e->alt);
+		if ((rc = onnx_check_attrs(lw)) != 0)
+			return rc;
 		return e->fn(lw, e);
 	}
 	return onnx_bad(lw, "unsupported op '%s' (doc/formats.md lists the ops "

@@ -6,6 +6,8 @@
  */
 #include "sim/front/onnx/onnxInt.h"
 
+#include <time.h>
+
 #include "sim/front/read.h"
 
 /* ---- messages ----------------------------------------------------------- */
@@ -53,7 +55,7 @@ onnx_dims_str(const tens *t, char *buf, size_t n)
 /* ---- the graph ---------------------------------------------------------- */
 
 /* A graph input's dims: a symbolic batch is 1; other symbolic dims are
- * errors (the sizes decide the cost). */
+ * errors (the sizes decide the cost), and so is a fixed one below 1. */
 static int
 value_dims(lower *lw, const Onnx__ValueInfoProto *vi, tens *t, int first)
 {
@@ -73,8 +75,12 @@ value_dims(lower *lw, const Onnx__ValueInfoProto *vi, tens *t, int first)
 		const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
 
 		if (dm->value_case ==
-		    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-		    dm->dim_value >= 1) {
+		    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+			if (dm->dim_value < 1)
+				return onnx_bad(lw, "graph input '%s' "
+				    "dimension %zu is %lld (a size must be at "
+				    "least 1)", vi->name, i,
+				    (long long)dm->dim_value);
 			d[i] = dm->dim_value;
 		} else if (i == 0 && first) {
 			d[i] = 1;
@@ -117,8 +123,14 @@ lower_graph(lower *lw)
 	tens *x;
 	int h, w, c, rc;
 
+	if (g->n_node > ONNX_MAX_NODES)
+		return onnx_bad(lw, "the graph has %zu nodes (at most %d)",
+		    g->n_node, ONNX_MAX_NODES);
 	for (size_t i = 0; i < g->n_node; i++)
 		ntens += g->node[i]->n_output;
+	if (ntens > (size_t)1 << 24)
+		return onnx_bad(lw, "the graph has %zu tensors (at most %d)",
+		    ntens, 1 << 24);
 	for (lw->hcap = 64; (size_t)lw->hcap < 2 * ntens + 1; lw->hcap *= 2)
 		;
 	lw->hash = h4h_xcalloc((size_t)lw->hcap, sizeof *lw->hash);
@@ -235,6 +247,8 @@ sim_onnx_parse(const void *buf, size_t len, const char *label,
 	memset(&lw, 0, sizeof lw);
 	lw.label = label;
 	lw.err = err;
+	lw.seed = ((uint64_t)(uintptr_t)&lw * 0x9e3779b97f4a7c15ULL) ^
+	    (uint64_t)time(NULL);
 	m = onnx__model_proto__unpack(NULL, len, buf);
 	if (m == NULL)
 		return h4h_errf(err, H4H_EINPUT, "'%s': not an ONNX model (the "
@@ -253,6 +267,8 @@ sim_onnx_parse(const void *buf, size_t len, const char *label,
 		sim_net_destroy(lw.net);
 	free(lw.t);
 	free(lw.hash);
+	free(lw.names);
+	free(lw.next_dup);
 	free(lw.uses);
 	onnx__model_proto__free_unpacked(m, NULL);
 	return rc;

@@ -8,10 +8,13 @@
 
 /* ---- the tensor table --------------------------------------------------- */
 
-static uint64_t
-str_hash(const char *s)
+/* FNV-1a from a per-graph seed (lower.seed, from the clock and the
+ * table's address), so that no file can be made of names that all collide
+ * and turn every lookup into a scan. */
+uint64_t
+onnx_str_hash(const lower *lw, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 1469598103934665603ULL ^ lw->seed;
 
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
@@ -21,7 +24,7 @@ str_hash(const char *s)
 int
 onnx_find(const lower *lw, const char *name)
 {
-	size_t i = (size_t)(str_hash(name) & (uint64_t)(lw->hcap - 1));
+	size_t i = (size_t)(onnx_str_hash(lw, name) & (uint64_t)(lw->hcap - 1));
 
 	for (;; i = (i + 1) & (size_t)(lw->hcap - 1)) {
 		int k = lw->hash[i];
@@ -57,7 +60,7 @@ onnx_add(lower *lw, const char *name)
 	lw->t[k].name = name;
 	lw->t[k].nval = -1;
 	lw->t[k].root = k;
-	for (i = (size_t)(str_hash(name) & (uint64_t)(lw->hcap - 1));
+	for (i = (size_t)(onnx_str_hash(lw, name) & (uint64_t)(lw->hcap - 1));
 	    lw->hash[i] != 0; i = (i + 1) & (size_t)(lw->hcap - 1))
 		;
 	lw->hash[i] = k + 1;
@@ -70,13 +73,20 @@ onnx_idx(const lower *lw, const tens *t)
 	return (int)(t - lw->t);
 }
 
+/* The element count; onnx_set_dims bounds it by ONNX_MAX_ELEMS, and a
+ * tensor whose dims were set otherwise (rank 1, a count) is below it too,
+ * but the product saturates rather than wrap all the same. */
 long long
 onnx_numel(const tens *t)
 {
 	long long n = 1;
 
 	for (int i = 0; i < t->rank; i++)
-		n *= t->dims[i];
+		if (t->dims[i] <= 0)
+			return 0;
+	for (int i = 0; i < t->rank; i++)
+		if (__builtin_mul_overflow(n, (long long)t->dims[i], &n))
+			return LLONG_MAX;
 	return n;
 }
 
@@ -115,20 +125,37 @@ onnx_out_t(lower *lw, size_t i)
 	return onnx_add(lw, lw->node->output[i]);
 }
 
+/* Sets t's dims: each in 0..INT_MAX (an activation's in 1..INT_MAX), at
+ * most ONNX_MAX_ELEMS elements in all, so that no count computed from
+ * them overflows. */
 int
 onnx_set_dims(lower *lw, tens *t, int rank, const int64_t *dims)
 {
+	long long n = 1;
+
 	if (rank < 0 || rank > MAX_RANK)
 		return onnx_bad(lw, "tensor '%s' has rank %d (at most %d)",
-		    t->name,
-		    rank, MAX_RANK);
-	t->rank = rank;
+		    t->name, rank, MAX_RANK);
 	for (int i = 0; i < rank; i++) {
 		if (dims[i] < 0 || dims[i] > INT_MAX)
-			return onnx_bad(lw, "tensor '%s' has dimension %lld",
-			    t->name, (long long)dims[i]);
-		t->dims[i] = dims[i];
+			return onnx_bad(lw, "tensor '%s' has dimension %d of "
+			    "%lld", t->name, i, (long long)dims[i]);
+		if (dims[i] == 0 && t->kind == T_DYN)
+			return onnx_bad(lw, "activation '%s' has dimension %d "
+			    "of 0 (an empty tensor)", t->name, i);
 	}
+	for (int i = 0; i < rank; i++)
+		if (dims[i] == 0)
+			n = 0;
+	for (int i = 0; i < rank && n > 0; i++) {
+		n *= dims[i];
+		if (n > ONNX_MAX_ELEMS)
+			return onnx_bad(lw, "tensor '%s' has more than %lld "
+			    "elements", t->name, (long long)ONNX_MAX_ELEMS);
+	}
+	t->rank = rank;
+	for (int i = 0; i < rank; i++)
+		t->dims[i] = dims[i];
 	return 0;
 }
 
@@ -177,7 +204,9 @@ onnx_attr_f(const Onnx__NodeProto *n, const char *name, double def)
 	return a != NULL && a->has_f ? a->f : def;
 }
 
-/* Up to `max` ints of a list attribute; returns the count (-1 absent). */
+/* Up to `max` ints of a list attribute into v; returns how many the
+ * attribute has (-1 absent), which may be more than max: the caller
+ * refuses that. */
 int
 onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *v, int max)
 {
@@ -187,7 +216,128 @@ onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *v, int max)
 		return -1;
 	for (size_t i = 0; i < a->n_ints && (int)i < max; i++)
 		v[i] = a->ints[i];
-	return a->n_ints > (size_t)max ? max : (int)a->n_ints;
+	return a->n_ints > (size_t)INT_MAX ? INT_MAX : (int)a->n_ints;
+}
+
+/* The attributes h4h reads, with the type each must have: one of another
+ * type is refused, not read as absent (float strides would be stride 1). */
+static const struct {
+	const char *name;
+	Onnx__AttributeProto__AttributeType type;
+} attr_types[] = {
+	{ "axis", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "group", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "keepdims", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "ceil_mode", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "transA", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "transB", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "allowzero", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "start", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "end", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "value_int", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT },
+	{ "strides", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "pads", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "dilations", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "kernel_shape", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "axes", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "split", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "starts", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "ends", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "value_ints", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS },
+	{ "min", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT },
+	{ "max", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT },
+	{ "value_float", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT },
+	{ "value_floats", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS },
+	{ "auto_pad", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING },
+	{ "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR },
+};
+
+static const char *
+attr_type_name(int type)
+{
+	switch (type) {
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: return "FLOAT";
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: return "INT";
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: return "STRING";
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: return "TENSOR";
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: return "FLOATS";
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS: return "INTS";
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED:
+		return "of no type";
+	default: return "of another type";
+	}
+}
+
+/* The type an attribute has: the one it declares, else (IR version 1
+ * files) the one its value field says. */
+static int
+attr_type(const Onnx__AttributeProto *a)
+{
+	if (a->has_type &&
+	    a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED)
+		return (int)a->type;
+	if (a->has_i)
+		return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+	if (a->has_f)
+		return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+	if (a->has_s)
+		return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+	if (a->t != NULL)
+		return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+	if (a->n_ints > 0)
+		return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+	if (a->n_floats > 0)
+		return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+	return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED;
+}
+
+/* Every attribute of the node that h4h reads has the type it must have
+ * and a value of that type. */
+int
+onnx_check_attrs(lower *lw)
+{
+	const Onnx__NodeProto *n = lw->node;
+
+	for (size_t i = 0; i < n->n_attribute; i++) {
+		const Onnx__AttributeProto *a = n->attribute[i];
+		int want = -1, got, has;
+
+		if (a->name == NULL)
+			continue;
+		for (size_t k = 0; k < sizeof attr_types /
+		    sizeof attr_types[0]; k++)
+			if (strcmp(a->name, attr_types[k].name) == 0)
+				want = (int)attr_types[k].type;
+		if (want < 0)
+			continue;
+		got = attr_type(a);
+		if (got != want)
+			return onnx_bad(lw, "attribute '%.60s' is %s (expected "
+			    "%s)", a->name, attr_type_name(got),
+			    attr_type_name(want));
+		switch (got) {
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+			has = a->has_i;
+			break;
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+			has = a->has_f;
+			break;
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+			has = a->has_s;
+			break;
+		case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+			has = a->t != NULL;
+			break;
+		default:	/* a list may be empty */
+			has = 1;
+			break;
+		}
+		if (!has)
+			return onnx_bad(lw, "attribute '%.60s' is %s but has "
+			    "no value", a->name, attr_type_name(got));
+	}
+	return 0;
 }
 
 int
@@ -290,17 +440,32 @@ onnx_from_proto(lower *lw, tens *t, const Onnx__TensorProto *p)
 	return 0;
 }
 
-/* The i-th value of a CONST input as an integer: required. */
+/* The values of a CONST input as integers, at most `max` of them:
+ * required. */
 int
-onnx_const_ints(lower *lw, const tens *t, const char *what, int64_t *v, int *n)
+onnx_const_ints(lower *lw, const tens *t, const char *what, int64_t *v,
+    int max, int *n)
 {
 	if (t == NULL || t->kind != T_CONST || t->nval < 0)
 		return onnx_bad(lw,
 		    "%s must be a constant (it is computed from %s)",
 		    what, t != NULL && t->kind == T_DYN ? "the activations" :
 		    "values h4h does not fold");
-	for (int i = 0; i < t->nval; i++)
-		v[i] = (int64_t)t->val[i];
+	if (t->nval > max)
+		return onnx_bad(lw, "%s has %d values (at most %d)", what,
+		    t->nval, max);
+	for (int i = 0; i < t->nval; i++) {
+		double x = t->val[i];
+
+		/* an integer; a fraction or NaN there is not a count.
+		 * Exporters write INT64_MAX for "to the end", which the
+		 * double holding it rounds up to 2^63: saturate. */
+		if (isnan(x) || (x != floor(x) && !isinf(x)))
+			return onnx_bad(lw, "%s holds %g, not an integer",
+			    what, x);
+		v[i] = x >= 0x1p63 ? INT64_MAX : x <= -0x1p63 ? INT64_MIN :
+		    (int64_t)x;
+	}
 	*n = t->nval;
 	return 0;
 }
