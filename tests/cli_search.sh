@@ -198,7 +198,7 @@ check "  each winner's test accuracy inside its 95% interval" \
 check "  the predictor's rho on each system" \
     '[ "$(grep -c "predictor .*Spearman rho [-0-9.]*, Kendall tau" "$TMP/demo.out")" -eq 2 ]'
 check "  a Perfetto trace of each winner" \
-    '[ "$(ls "$TMP"/demo/npu-*/trace-*ms.json | wc -l)" -eq 6 ] && python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"traceEvents\"]" "$TMP/demo/npu-8cim/trace-20ms.json"'
+    '[ "$(ls "$TMP"/demo/npu-*/trace-*ms.json | wc -l)" -eq 6 ] && python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"traceEvents\"]" "$TMP/demo/npu-8cim/trace-60ms.json"'
 check "  summary.md and the database" '[ -s "$TMP/demo/summary.md" ] && [ -s "$TMP/demo/h4h.db" ]'
 "$H4H" demo --ckpt "$TMP/sn.ckpt" --data "$TMP" --out "$TMP/demo" --jobs 1 \
     >"$TMP/demo2.out" 2>&1
