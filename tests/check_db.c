@@ -22,6 +22,7 @@
 #include "check_util.h"
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -602,6 +603,54 @@ END_TEST
 START_TEST(test_migrate_v5_fixture)
 {
 	check_upgrade("tests/fixtures/cost-v5.db", 5);
+}
+END_TEST
+
+/* Whether another process sees a lock on path's SQLite lock bytes (the
+ * shared range after the pending byte at 1 GiB), asked from a child. */
+static int
+locked_from_outside(const char *path)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+		    .l_start = 0x40000000 + 2, .l_len = 510 };
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0)
+			_exit(2);
+		_exit(fl.l_type != F_UNLCK);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status);
+}
+
+/* A second handle on a file this process has open keeps the first one's
+ * SQLite locks: h4h once read the header with open() and close(), which
+ * drops every POSIX lock of the process on the file, so another process
+ * took the file for unused, checkpointed and deleted the WAL under a
+ * writer, and two `h4h reproduce` on one database corrupted it. */
+START_TEST(test_second_handle_keeps_locks)
+{
+	tu_tmpdir t = TU_TMPDIR_INIT;
+	const char *path = tmp_make(&t, "locks.db");
+	h4h_db *a = db_open_ok(path, H4H_DB_CREATE), *b;
+
+	/* In WAL mode an open connection holds a shared lock on the file. */
+	ck_assert_int_eq(query_int(a, "SELECT count(*) FROM systems"), 0);
+	ck_assert_int_eq(locked_from_outside(path), 1);
+	b = db_open_ok(path, 0);
+	ck_assert_int_eq(locked_from_outside(path), 1);
+	h4h_db_close(b);
+	b = db_open_ok(path, H4H_DB_READONLY);
+	ck_assert_int_eq(locked_from_outside(path), 1);
+	h4h_db_close(b);
+	h4h_db_close(a);
+	tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -1993,6 +2042,7 @@ db_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_open_create);
+	tcase_add_test(tc, test_second_handle_keeps_locks);
 	tcase_add_test(tc, test_migrate_v1_train_logs);
 	tcase_add_test(tc, test_system_identity);
 	tcase_add_test(tc, test_layer_cost_roundtrip);

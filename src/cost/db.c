@@ -324,36 +324,54 @@ db_tx_end(h4h_db *db, int rc, h4h_err *err)
 
 static const char sqlite_magic[16] = "SQLite format 3";
 
-/* Whether the path holds an SQLite file, before SQLite touches it: 0 with
- * *exists set (an empty file exists, and is a new database), or
- * H4H_EINPUT. */
+/* Whether path is a regular file (*exists), or missing; H4H_EINPUT
+ * otherwise.  stat only, never open: closing any descriptor of a file
+ * drops every POSIX lock this process holds on it, SQLite's included, so
+ * opening a second handle on a database the process already has open
+ * would let another process take it for unused, checkpoint and delete the
+ * WAL under this one's writer, and corrupt the file (two `h4h reproduce`
+ * on one database did).  The header is read through SQLite's own
+ * descriptor instead (check_magic). */
 static int
 check_file(const char *path, int *exists, h4h_err *err)
 {
-	char head[16];
 	struct stat sb;
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
 
 	*exists = 0;
-	if (fd < 0) {
+	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT)
 			return 0;
 		return h4h_errf(err, H4H_EINPUT, "cannot open database '%s': "
 		    "%s", path, strerror(errno));
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
+	if (!S_ISREG(sb.st_mode))
 		return h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h database "
 		    "(not a regular file)", path);
-	}
 	*exists = 1;
-	n = sb.st_size > 0 ? read(fd, head, sizeof head) : 0;
-	close(fd);
-	if (sb.st_size > 0 && (n != (ssize_t)sizeof head ||
+	return 0;
+}
+
+/* A non-empty file must start with SQLite's 16-byte magic: read through
+ * the connection's own file handle (check_file says why), before SQLite
+ * itself reads or writes anything. */
+static int
+check_magic(h4h_db *db, h4h_err *err)
+{
+	sqlite3_file *f = NULL;
+	sqlite3_int64 size = 0;
+	char head[16];
+
+	if (sqlite3_file_control(db->s, "main", SQLITE_FCNTL_FILE_POINTER,
+	    &f) != SQLITE_OK || f == NULL || f->pMethods == NULL)
+		return 0;	/* not opened yet: SQLite will say */
+	if (f->pMethods->xFileSize(f, &size) != SQLITE_OK)
+		return h4h_errf(err, H4H_EINPUT, "cannot open database '%s': "
+		    "cannot read its size", db->path);
+	if (size > 0 && (size < (sqlite3_int64)sizeof head ||
+	    f->pMethods->xRead(f, head, sizeof head, 0) != SQLITE_OK ||
 	    memcmp(head, sqlite_magic, sizeof head) != 0))
 		return h4h_errf(err, H4H_EINPUT, "'%s' is not an h4h database "
-		    "(not an SQLite file)", path);
+		    "(not an SQLite file)", db->path);
 	return 0;
 }
 
@@ -529,6 +547,8 @@ h4h_db_open(const char *path, int flags, h4h_db **out, h4h_err *err)
 		    path, db_reason(db->s));
 		goto fail;
 	}
+	if ((rc = check_magic(db, err)) != 0)
+		goto fail;
 	sqlite3_extended_result_codes(db->s, 1);
 	sqlite3_busy_timeout(db->s, 30000);
 	if (db_funcs_register(db->s) != SQLITE_OK) {
