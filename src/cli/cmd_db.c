@@ -1,8 +1,10 @@
 /*
- * cmd_db.c - `h4h db summary|export|query`: read the cost database.
+ * cmd_db.c - `h4h db summary|export|query|merge`: read the cost database,
+ * or merge several into one.
  *
- * Every subcommand opens the database read-only, so none of them can change
- * it; `query` also refuses SQL that would write.
+ * summary, export and query open the database read-only, so none of them
+ * can change it; `query` also refuses SQL that would write.  merge writes
+ * only its --into file, atomically (merge.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "core/text.h"
 #include "cost/db.h"
 #include "cost/memo.h"
+#include "cost/merge.h"
 #include "cost/query.h"
 
 static const char *usage_text =
@@ -19,11 +22,58 @@ static const char *usage_text =
     "       h4h db export --db FILE [--format csv|json] "
     "(sweep:ID | network:ID | table:NAME)\n"
     "       h4h db query --db FILE 'SELECT ...'\n"
+    "       h4h db merge --into OUT.db IN.db...\n"
     "\n"
     "  summary   what the database holds: systems, networks, sweeps\n"
     "  export    a sweep's points, a network's costs on every system, or a\n"
     "            whole table, as CSV (default) or JSON on stdout\n"
-    "  query     a read-only SQL statement; rows as CSV on stdout\n";
+    "  query     a read-only SQL statement; rows as CSV on stdout\n"
+    "  merge     the rows of every IN.db into OUT.db (created if missing),\n"
+    "            matched by identity; one key with two values is an error;\n"
+    "            OUT.db is replaced atomically (sweep --shard K/N)\n";
+
+/* `h4h db merge --into OUT IN...` (argv[0] is "merge"). */
+static int
+db_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "into", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	h4h_merge_stats st;
+	h4h_err err = { "" };
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			out = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return cli_usage_error("db", "unknown option or missing "
+			    "value '%s' (see h4h db --help)", argv[optind - 1]);
+		}
+	}
+	if (out == NULL || optind == argc)
+		return cli_usage_error("db", "merge needs --into OUT.db and at "
+		    "least one input database");
+	rc = h4h_db_merge_files(out, (const char *const *)argv + optind,
+	    argc - optind, &st, &err);
+	if (rc != 0)
+		return cli_fail("db", rc, &err);
+	fprintf(stderr, "h4h: db: merged %d file%s into %s: %lld rows added, "
+	    "%lld already there, %lld runs now done\n", argc - optind,
+	    argc - optind == 1 ? "" : "s", out, st.added, st.same,
+	    st.advanced);
+	return 0;
+}
 
 typedef struct query_ctx {
 	int rows;
@@ -72,10 +122,12 @@ db_exec(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "merge") == 0)
+		return db_merge(argc - 1, argv + 1);
 	if (strcmp(sub, "summary") != 0 && strcmp(sub, "export") != 0 &&
 	    strcmp(sub, "query") != 0)
 		return cli_usage_error("db", "unknown subcommand '%s' (summary, "
-		    "export or query)", sub);
+		    "export, query or merge)", sub);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -128,7 +180,7 @@ db_exec(int argc, char **argv)
 
 const h4h_cmd h4h_cmd_db = {
 	.name = "db",
-	.summary = "summarise, export or query the cost database",
+	.summary = "summarise, export, query or merge cost databases",
 	.exec = db_exec,
 };
 

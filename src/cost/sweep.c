@@ -105,6 +105,13 @@ pid_dead(sqlite3_int64 pid)
 int
 h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err)
 {
+	return h4h_db_run_claim_share(db, sweep_id, 0, 1, point, err);
+}
+
+int
+h4h_db_run_claim_share(h4h_db *db, int64_t sweep_id, int share,
+    int n_shares, int *point, h4h_err *err)
+{
 	sqlite3_stmt *st;
 	int64_t n;
 	vec dead = { 0 };
@@ -137,6 +144,8 @@ h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err)
 	if (rc == 0) {
 		st = db->st[ST_RUN_NEXT];
 		sqlite3_bind_int64(st, 1, sweep_id);
+		sqlite3_bind_int(st, 2, n_shares);
+		sqlite3_bind_int(st, 3, share);
 		step = sqlite3_step(st);
 		if (step == SQLITE_ROW)
 			*point = sqlite3_column_int(st, 0);
