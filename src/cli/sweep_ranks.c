@@ -21,7 +21,9 @@
  * on signal 9") and stops the others.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,19 +103,55 @@ scratch_remove(const char *path)
 	unlink(side);
 }
 
+/* Removes the scratch files (and their -wal, -shm) of this host's ranks
+ * whose process no longer exists. */
+static void
+scratch_sweep_stale(const char *dir, const char *host)
+{
+	char prefix[300], path[4200];
+	size_t np;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	np = (size_t)snprintf(prefix, sizeof prefix, "h4h-sweep-%s-", host);
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, prefix, np) != 0)
+			continue;
+		pid = strtol(e->d_name + np, &end, 10);
+		if (end == e->d_name + np || *end != '-' || pid <= 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int
 sweep_ranks_serve(const sweep *s, h4h_err *err)
 {
 	const char *dir = getenv("TMPDIR");
-	char path[4096];
+	char path[4096], host[256] = "host";
 	h4h_db *db = NULL;
 	int fd, rc;
 
-	snprintf(path, sizeof path, "%s/h4h-sweep-rank%d-XXXXXX",
-	    dir != NULL && *dir != '\0' ? dir : "/tmp", cli_rank());
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	gethostname(host, sizeof host - 1);
+	for (char *c = host; *c != '\0'; c++)
+		if (*c == '/' || *c == '-')
+			*c = '_';
+	scratch_sweep_stale(dir, host);
+	snprintf(path, sizeof path, "%s/h4h-sweep-%s-%ld-XXXXXX", dir, host,
+	    (long)getpid());
 	if ((fd = mkstemp(path)) < 0)
 		return h4h_errf(err, H4H_EIO, "rank %d: cannot create a scratch "
-		    "database in %s: %s", cli_rank(), dir ? dir : "/tmp",
+		    "database in %s: %s", cli_rank(), dir,
 		    strerror(errno));
 	close(fd);
 	if ((rc = h4h_db_open(path, H4H_DB_CREATE, &db, err)) != 0) {
@@ -162,6 +200,7 @@ typedef struct coord {
 	const sweep *s;
 	h4h_db *db;
 	int failed;
+	int remote;		/* points the other ranks simulated */
 	int *point;		/* per rank: the point it runs, -1 idle, */
 } coord;			/* -2 stopped */
 
@@ -196,6 +235,7 @@ take_result(coord *c, int from, const unsigned char *msg, size_t n,
 		if (rc == 0)
 			rc = h4h_db_run_finish(c->db, s->sweep_id, point, sys,
 			    net, &perr);
+		c->remote += rc == 0;
 		if (rc == H4H_EIO)
 			return h4h_errf(err, rc, "%s", perr.msg);
 	} else {
@@ -240,7 +280,7 @@ dispatch(coord *c, h4h_err *err)
 int
 sweep_ranks_coordinate(const sweep *s, int jobs, int quiet, h4h_err *err)
 {
-	coord c = { s, NULL, 0, NULL };
+	coord c = { s, NULL, 0, 0, NULL };
 	int pids[MAX_LOCAL], live = jobs, rc, running = 1, done, nfail, total;
 	double t0 = now_s(), shown = 0;
 	struct timespec nap = { 0, 200000 };
@@ -308,6 +348,13 @@ sweep_ranks_coordinate(const sweep *s, int jobs, int quiet, h4h_err *err)
 				send_point(r, -1, &(h4h_err){ "" });
 		while (live > 0 && waitpid(-1, NULL, 0) > 0)
 			live--;
+	}
+	if (!quiet && rc == 0) {
+		cli_progress_end();
+		fprintf(stderr, "h4h: sweep: ranks 1-%d simulated %d point%s, "
+		    "rank 0's %d local worker%s the rest\n", cli_ranks() - 1,
+		    c.remote, c.remote == 1 ? "" : "s", jobs,
+		    jobs == 1 ? "" : "s");
 	}
 	cli_db_bad_rows("sweep", c.db);
 	h4h_db_close(c.db);

@@ -1,0 +1,172 @@
+#!/bin/sh
+# cli_mpi.sh - scale-out (doc/scale.md): `h4h sweep --shard K/N` and
+# `h4h db merge` give the rows of a one-process sweep; merge refuses two
+# values for one key and leaves its output as it was; under
+# `mpirun --allow-run-as-root --oversubscribe -np 2`, `h4h sweep` gives
+# the same rows, a SIGKILLed rank makes the run exit non-zero with the
+# launcher's line naming the rank, and a rerun resumes to the same rows.
+# The MPI cases skip (77 when nothing else ran) without mpirun or an h4h
+# built with MPI.  Rows are compared through tests/db_rows.sh, which
+# replaces ids by identities.
+CLI_NAME=cli_mpi
+. "${H4H_SRCDIR:-.}/tests/cli_common.sh"
+
+SYS=$SRC/hwprofiles/system-npu-only.ini
+NET1=$SRC/nets/hybrid_example.json
+NET2=$SRC/nets/mobilenet_v2.json
+rows() { sh "$SRC/tests/db_rows.sh" "$1"; }
+SW="--system $SYS --net $NET1 --net $NET2 --vary noc.bandwidth_gbps=4,8 \
+--vary cim.macros=0,1,4 --quiet"
+
+# ---- one process: the reference rows ----------------------------------------
+# shellcheck disable=SC2086
+"$H4H" sweep $SW --db "$TMP/one.db" >"$TMP/one.out" 2>&1
+check "one-process sweep exits 0" '[ $? -eq 0 ]'
+rows "$TMP/one.db" >"$TMP/one.rows"
+check "the reference has rows" '[ "$(wc -l <"$TMP/one.rows")" -gt 100 ]'
+
+# ---- shards and merge ---------------------------------------------------------
+for k in 1 2 3; do
+	# shellcheck disable=SC2086
+	"$H4H" sweep $SW --shard $k/3 --db "$TMP/s$k.db" >"$TMP/s$k.out" 2>&1
+	check "shard $k/3 exits 0" '[ $? -eq 0 ]'
+done
+check "a shard runs only its points (12 points, shard 1/3: 0 3 6 9)" \
+    '[ "$(grep -c " done " "$TMP/s1.out")" -eq 4 ] &&
+     [ "$(awk "/ done /{print \$1}" "$TMP/s1.out" | tr "\n" " ")" = "0 3 6 9 " ]'
+# shellcheck disable=SC2086
+"$H4H" sweep $SW --shard 0/3 --db "$TMP/bad.db" >/dev/null 2>"$TMP/shard.err"
+check "--shard 0/3 is a usage error naming the value" \
+    '[ $? -eq 2 ] && grep -q "0/3" "$TMP/shard.err" && [ ! -e "$TMP/bad.db" ]'
+"$H4H" db merge --into "$TMP/m.db" "$TMP/s1.db" "$TMP/s2.db" "$TMP/s3.db" \
+    2>"$TMP/merge.err"
+check "merge exits 0" '[ $? -eq 0 ]'
+rows "$TMP/m.db" >"$TMP/m.rows"
+check "shards merged = the one-process rows" \
+    'cmp -s "$TMP/one.rows" "$TMP/m.rows"'
+check "the merged sweep is done" \
+    '"$H4H" db query --db "$TMP/m.db" "SELECT status FROM sweeps" |
+     grep -qx done'
+cp "$TMP/m.db" "$TMP/m.copy"
+"$H4H" db merge --into "$TMP/m.db" "$TMP/s2.db" 2>"$TMP/merge2.err"
+check "merging a shard again adds nothing" \
+    '[ $? -eq 0 ] && grep -q " 0 rows added" "$TMP/merge2.err"'
+rows "$TMP/m.db" >"$TMP/m2.rows"
+check "and keeps the rows" 'cmp -s "$TMP/one.rows" "$TMP/m2.rows"'
+"$H4H" db merge --into "$TMP/one.db" "$TMP/s1.db" 2>/dev/null
+check "merging into a database that has the rows leaves them" \
+    '[ $? -eq 0 ] && rows "$TMP/one.db" | cmp -s - "$TMP/one.rows"'
+if command -v python3 >/dev/null 2>&1; then
+	check "the merged file passes integrity_check, foreign_key_check" \
+	    '[ "$(python3 - "$TMP/m.db" <<EOF
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+print(con.execute("PRAGMA integrity_check").fetchone()[0],
+      len(con.execute("PRAGMA foreign_key_check").fetchall()))
+EOF
+)" = "ok 0" ]'
+	# A shard whose one cost differs: refused, naming the key; the
+	# destination is byte for byte as it was, no temporary file left.
+	cp "$TMP/s2.db" "$TMP/conflict.db"
+	python3 - "$TMP/conflict.db" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+con.execute("UPDATE network_costs SET energy_j = energy_j * 2 WHERE "
+            "(system_id, network_id) IN (SELECT system_id, network_id "
+            "FROM network_costs LIMIT 1)")
+con.commit()
+con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+EOF
+	cp "$TMP/m.db" "$TMP/before.db"
+	"$H4H" db merge --into "$TMP/m.db" "$TMP/conflict.db" \
+	    2>"$TMP/conflict.err"
+	check "two values for one key: exit 2" '[ $? -eq 2 ]'
+	check "one line naming the table, key and column" \
+	    '[ "$(wc -l <"$TMP/conflict.err")" -eq 1 ] &&
+	     grep -q "network_costs (system_id=[0-9]*, network_id=[0-9]*, objective=latency): energy_j is" "$TMP/conflict.err"'
+	check "the destination is unchanged" 'cmp -s "$TMP/m.db" "$TMP/before.db"'
+	check "no temporary file is left" \
+	    '[ -z "$(ls "$TMP" | grep "m.db.tmp")" ]'
+fi
+printf 'not a database\n' >"$TMP/text.db"
+"$H4H" db merge --into "$TMP/text.db" "$TMP/s1.db" 2>"$TMP/text.err"
+check "a destination that is not an h4h database is refused, kept" \
+    '[ $? -eq 2 ] && grep -q "not an h4h database" "$TMP/text.err" &&
+     [ "$(cat "$TMP/text.db")" = "not a database" ]'
+"$H4H" db merge --into "$TMP/x.db" "$TMP/text.db" 2>"$TMP/in.err"
+check "an input that is not an h4h database is refused, nothing made" \
+    '[ $? -eq 2 ] && grep -q "text.db" "$TMP/in.err" && [ ! -e "$TMP/x.db" ]'
+
+# ---- mpirun ------------------------------------------------------------------
+if ! command -v mpirun >/dev/null 2>&1 ||
+    ! ldd "$H4H" 2>/dev/null | grep -q libmpi; then
+	echo "$CLI_NAME: mpirun or an h4h built with MPI is missing:" \
+	    "MPI cases skipped" >&2
+	cli_done || exit 1
+	exit 77
+fi
+MPIRUN="mpirun --allow-run-as-root --oversubscribe -np 2"
+export TMPDIR="$TMP"
+
+# shellcheck disable=SC2086
+$MPIRUN "$H4H" sweep $SW --db "$TMP/mpi.db" >"$TMP/mpi.out" 2>"$TMP/mpi.err"
+check "mpirun -np 2 sweep exits 0" '[ $? -eq 0 ]'
+check "it prints the one-process summary" 'cmp -s "$TMP/one.out" "$TMP/mpi.out"'
+rows "$TMP/mpi.db" >"$TMP/mpi.rows"
+check "mpirun -np 2 rows = the one-process rows" \
+    'cmp -s "$TMP/one.rows" "$TMP/mpi.rows"'
+check "the ranks removed their scratch databases" \
+    '[ -z "$(ls "$TMP" | grep "^h4h-sweep-")" ]'
+# shellcheck disable=SC2086
+$MPIRUN "$H4H" sweep $(echo "$SW" | sed 's/--quiet//') --db "$TMP/mpi2.db" \
+    >/dev/null 2>"$TMP/mpi2.err"
+check "rank 1 simulated points (not only rank 0's local worker)" \
+    'grep -q "ranks 1-1 simulated [1-9][0-9]* point" "$TMP/mpi2.err"'
+$MPIRUN "$H4H" sim --system "$SYS" --net "$NET1" >"$TMP/sim.out" \
+    2>"$TMP/sim.err"
+check "a command that does not share its work is refused under -np 2" \
+    '[ $? -ne 0 ] && grep -q "h4h: sim: runs as one process" "$TMP/sim.err" &&
+     [ ! -s "$TMP/sim.out" ]'
+
+# ---- a rank killed with SIGKILL, then a rerun -----------------------------------
+V=$(seq -s, 1 60)
+BIG="--system $SYS --net $NET1 --net $NET2 --vary noc.bandwidth_gbps=$V \
+--vary cim.macros=0,1,2,4 --quiet"
+# shellcheck disable=SC2086
+"$H4H" sweep $BIG --db "$TMP/big1.db" >"$TMP/big1.out" 2>&1
+rows "$TMP/big1.db" >"$TMP/big1.rows"
+# shellcheck disable=SC2086
+$MPIRUN "$H4H" sweep $BIG --db "$TMP/kill.db" >/dev/null 2>"$TMP/kill.err" &
+runner=$!
+victim=
+for _ in $(seq 1 400); do
+	for p in /proc/[0-9]*; do
+		grep -qa "OMPI_COMM_WORLD_RANK=1" "$p/environ" 2>/dev/null &&
+		    grep -qa "TMPDIR=$TMP" "$p/environ" 2>/dev/null &&
+		    victim=${p#/proc/} && break
+	done
+	[ -n "$victim" ] && [ -s "$TMP/kill.db" ] &&
+	    "$H4H" db query --db "$TMP/kill.db" "SELECT count(*) FROM runs
+	    WHERE status = 'done'" 2>/dev/null | tail -1 | grep -qv '^0$' &&
+	    break
+	sleep 0.05
+done
+[ -n "$victim" ] && kill -9 "$victim"
+wait "$runner"
+krc=$?
+check "the killed run exits non-zero" '[ -n "$victim" ] && [ $krc -ne 0 ]'
+check "one line names the rank that died" \
+    '[ "$(grep -c "rank 1" "$TMP/kill.err")" -eq 1 ]'
+check "it was killed before the end" \
+    '"$H4H" db query --db "$TMP/kill.db" "SELECT count(*) FROM runs WHERE
+     status != '"'done'"'" | tail -1 | grep -qv "^0$"'
+# shellcheck disable=SC2086
+$MPIRUN "$H4H" sweep $BIG --db "$TMP/kill.db" >"$TMP/rerun.out" 2>&1
+check "the rerun exits 0" '[ $? -eq 0 ]'
+rows "$TMP/kill.db" >"$TMP/kill.rows"
+check "and ends with the one-process rows" \
+    'cmp -s "$TMP/big1.rows" "$TMP/kill.rows"'
+check "the killed rank's scratch file is gone after the rerun" \
+    '[ -z "$(ls "$TMP" | grep "^h4h-sweep-")" ]'
+
+cli_done
