@@ -44,8 +44,10 @@ int cli_ranks_recv(int from, int tag, int *src, int *got_tag, void **buf,
     size_t *n, h4h_err *err);
 /* Whether a message waits (1), none (0), or an error (H4H_EIO < 0). */
 int cli_ranks_pending(int from, int tag, h4h_err *err);
-/* Sum of n doubles over every rank, in place, the same on each. */
+/* Sum of n doubles (floats) over every rank, in place, the same on
+ * each. */
 int cli_ranks_sum(double *v, size_t n, h4h_err *err);
+int cli_ranks_sum_f(float *v, size_t n, h4h_err *err);
 /* Every rank waits for the others. */
 int cli_ranks_barrier(h4h_err *err);
 

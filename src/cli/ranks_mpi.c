@@ -172,6 +172,21 @@ cli_ranks_sum(double *v, size_t n, h4h_err *err)
 }
 
 int
+cli_ranks_sum_f(float *v, size_t n, h4h_err *err)
+{
+	int rc;
+
+	if (size == 1)
+		return 0;
+	if (n > INT32_MAX)
+		return h4h_errf(err, H4H_EIO, "rank %d: allreduce of %zu "
+		    "values", rank, n);
+	rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM,
+	    MPI_COMM_WORLD);
+	return rc == MPI_SUCCESS ? 0 : mpi_err(err, "MPI_Allreduce", rc);
+}
+
+int
 cli_ranks_barrier(h4h_err *err)
 {
 	int rc;
