@@ -48,6 +48,9 @@ int cli_ranks_pending(int from, int tag, h4h_err *err);
  * each. */
 int cli_ranks_sum(double *v, size_t n, h4h_err *err);
 int cli_ranks_sum_f(float *v, size_t n, h4h_err *err);
+/* Rank 0's n bytes at *buf to every rank: on the others *buf and *n are
+ * set (*buf freed with free()). */
+int cli_ranks_bcast(void **buf, size_t *n, h4h_err *err);
 /* Every rank waits for the others. */
 int cli_ranks_barrier(h4h_err *err);
 

@@ -2,7 +2,10 @@
  * ranks_mpi.c - ranks.h on MPI: the only file that includes <mpi.h>.
  *
  * Errors return (MPI_ERRORS_RETURN) instead of aborting inside MPI, so a
- * failed send is one line of ours.  A rank that dies is reported by the
+ * failed send is one line of ours.  Collectives are the nonblocking ones,
+ * completed by wait_req, which sleeps between tests: OpenMPI's blocking
+ * calls spin, and a spinning rank takes a core from the rank it waits for
+ * when ranks share cores (2 ranks on this 2-core machine).  A rank that dies is reported by the
  * launcher (mpirun: "process rank N ... exited on signal 9"), which then
  * stops the others; doc/scale.md says what a rerun resumes.
  */
@@ -156,9 +159,31 @@ cli_ranks_recv(int from, int tag, int *src, int *got_tag, void **buf,
 	return 0;
 }
 
+/* Completes a nonblocking collective without MPI's spinning wait: a rank
+ * that arrives first sleeps (50 us, growing to 1 ms) instead of taking
+ * the core the last rank's work needs. */
+static int
+wait_req(MPI_Request *req, const char *what, h4h_err *err)
+{
+	struct timespec nap = { 0, 50000 };
+	int done = 0, rc;
+
+	for (;;) {
+		if ((rc = MPI_Test(req, &done, MPI_STATUS_IGNORE)) !=
+		    MPI_SUCCESS)
+			return mpi_err(err, what, rc);
+		if (done)
+			return 0;
+		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < 1000000)
+			nap.tv_nsec += nap.tv_nsec / 2;
+	}
+}
+
 int
 cli_ranks_sum(double *v, size_t n, h4h_err *err)
 {
+	MPI_Request req;
 	int rc;
 
 	if (size == 1)
@@ -166,14 +191,16 @@ cli_ranks_sum(double *v, size_t n, h4h_err *err)
 	if (n > INT32_MAX)
 		return h4h_errf(err, H4H_EIO, "rank %d: allreduce of %zu "
 		    "values", rank, n);
-	rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM,
-	    MPI_COMM_WORLD);
-	return rc == MPI_SUCCESS ? 0 : mpi_err(err, "MPI_Allreduce", rc);
+	rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM,
+	    MPI_COMM_WORLD, &req);
+	return rc == MPI_SUCCESS ? wait_req(&req, "MPI_Iallreduce", err) :
+	    mpi_err(err, "MPI_Iallreduce", rc);
 }
 
 int
 cli_ranks_sum_f(float *v, size_t n, h4h_err *err)
 {
+	MPI_Request req;
 	int rc;
 
 	if (size == 1)
@@ -181,9 +208,38 @@ cli_ranks_sum_f(float *v, size_t n, h4h_err *err)
 	if (n > INT32_MAX)
 		return h4h_errf(err, H4H_EIO, "rank %d: allreduce of %zu "
 		    "values", rank, n);
-	rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM,
-	    MPI_COMM_WORLD);
-	return rc == MPI_SUCCESS ? 0 : mpi_err(err, "MPI_Allreduce", rc);
+	rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM,
+	    MPI_COMM_WORLD, &req);
+	return rc == MPI_SUCCESS ? wait_req(&req, "MPI_Iallreduce", err) :
+	    mpi_err(err, "MPI_Iallreduce", rc);
+}
+
+int
+cli_ranks_bcast(void **buf, size_t *n, h4h_err *err)
+{
+	unsigned long long len = *n;
+	int rc;
+
+	if (size == 1)
+		return 0;
+	rc = MPI_Bcast(&len, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+	if (rc != MPI_SUCCESS)
+		return mpi_err(err, "MPI_Bcast", rc);
+	if (len > INT32_MAX)
+		return h4h_errf(err, H4H_EIO, "rank %d: a broadcast of %llu "
+		    "bytes is over MPI's 2 GiB", rank, len);
+	if (rank > 0) {
+		*n = (size_t)len;
+		*buf = h4h_xmalloc(len ? (size_t)len : 1);
+	}
+	{
+		MPI_Request req;
+
+		rc = MPI_Ibcast(*buf, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD,
+		    &req);
+		return rc == MPI_SUCCESS ? wait_req(&req, "MPI_Ibcast", err) :
+		    mpi_err(err, "MPI_Ibcast", rc);
+	}
 }
 
 int
@@ -193,6 +249,11 @@ cli_ranks_barrier(h4h_err *err)
 
 	if (size == 1)
 		return 0;
-	rc = MPI_Barrier(MPI_COMM_WORLD);
-	return rc == MPI_SUCCESS ? 0 : mpi_err(err, "MPI_Barrier", rc);
+	{
+		MPI_Request req;
+
+		rc = MPI_Ibarrier(MPI_COMM_WORLD, &req);
+		return rc == MPI_SUCCESS ? wait_req(&req, "MPI_Ibarrier", err) :
+		    mpi_err(err, "MPI_Ibarrier", rc);
+	}
 }
