@@ -169,4 +169,72 @@ check "and ends with the one-process rows" \
 check "the killed rank's scratch file is gone after the rerun" \
     '[ -z "$(ls "$TMP" | grep "^h4h-sweep-")" ]'
 
+# ---- supernet train: data-parallel; SIGINT, SIGKILL, --resume --------------
+if command -v python3 >/dev/null 2>&1; then
+	python3 "$SRC/tests/make_fmnist.py" "$TMP" 800 200 2
+	tensors() { python3 "$SRC/tests/ckpt_tensors.py" "$1" | grep -v \
+	    -e "^log " -e "^times_ms "; }
+	T="--space $SRC/spaces/h4h-fmnist.json --data $TMP --batch 16 \
+--val 100 --recal-images 64 --recal-batch 32 --threads 1 --recipe vanilla \
+--seed 3 --steps 40"
+	# shellcheck disable=SC2086
+	$MPIRUN "$H4H" supernet train $T --out "$TMP/full.ckpt" \
+	    --csv "$TMP/full.csv" >"$TMP/full.out" 2>"$TMP/full.err"
+	check "mpirun -np 2 supernet train exits 0" '[ $? -eq 0 ]'
+	check "rank 0 writes the checkpoint and one CSV row" \
+	    '[ -s "$TMP/full.ckpt" ] && [ "$(wc -l <"$TMP/full.csv")" -eq 2 ]'
+	check "it reports the allreduce per step" \
+	    'grep -q "2 ranks, batch 16 (8 per rank): allreduce of the gradient [0-9.]* ms per step (40 steps)" "$TMP/full.err"'
+	# shellcheck disable=SC2086
+	$MPIRUN "$H4H" supernet train $T --out "$TMP/part.ckpt" \
+	    >/dev/null 2>"$TMP/part.err" &
+	runner=$!
+	for _ in $(seq 1 300); do
+		grep -q "step [1-9][0-9]*/40" "$TMP/part.err" 2>/dev/null &&
+		    break
+		sleep 0.05
+	done
+	kill -INT "$runner"
+	wait "$runner"
+	check "SIGINT to mpirun: the ranks stop at one step, rank 0 writes" \
+	    'grep -q "interrupted; checkpoint written" "$TMP/part.err" &&
+	     [ -s "$TMP/part.ckpt" ]'
+	# shellcheck disable=SC2086
+	$MPIRUN "$H4H" supernet train $T --out "$TMP/part.ckpt" \
+	    --resume "$TMP/part.ckpt" >/dev/null 2>&1
+	check "--resume finishes" '[ $? -eq 0 ]'
+	check "to the uninterrupted run's weights, BN and moments, bit for bit" \
+	    '[ "$(tensors "$TMP/full.ckpt")" = "$(tensors "$TMP/part.ckpt")" ]'
+	# One process at the same global batch: another run (each rank
+	# normalises its 8 images), not a broken one.
+	# shellcheck disable=SC2086
+	"$H4H" supernet train $T --out "$TMP/one.ckpt" --csv "$TMP/one.csv" \
+	    >/dev/null 2>&1
+	check "one process at the same batch trains too, to other weights" \
+	    '[ -s "$TMP/one.ckpt" ] &&
+	     [ "$(tensors "$TMP/full.ckpt")" != "$(tensors "$TMP/one.ckpt")" ]'
+
+	# ---- search: the same pareto.csv as one process -------------------------
+	S="--ckpt $TMP/full.ckpt --system $SRC/hwprofiles/system-npu-8cim.ini \
+--data $TMP --population 12 --generations 2 --warmup 12 --real-per-gen 2 \
+--format png --seed 5 --latency-max 4,7"
+	# shellcheck disable=SC2086
+	"$H4H" search $S --db "$TMP/q1.db" --out "$TMP/q1" >"$TMP/q1.out" 2>&1
+	check "one-process search exits 0" '[ $? -eq 0 ]'
+	# shellcheck disable=SC2086
+	$MPIRUN "$H4H" search $S --db "$TMP/q2.db" --out "$TMP/q2" \
+	    >"$TMP/q2.out" 2>"$TMP/q2.err"
+	check "mpirun -np 2 search exits 0" '[ $? -eq 0 ]'
+	check "the same pareto.csv and front.csv as one process" \
+	    'cmp -s "$TMP/q1/pareto.csv" "$TMP/q2/pareto.csv" &&
+	     cmp -s "$TMP/q1/front.csv" "$TMP/q2/front.csv"'
+	check "the same accuracy rows in the database" \
+	    '[ "$("$H4H" db query --db "$TMP/q1.db" "SELECT gene, split,
+	     accuracy FROM subnet_accuracy ORDER BY 1, 2")" = "$("$H4H" db \
+	     query --db "$TMP/q2.db" "SELECT gene, split, accuracy FROM
+	     subnet_accuracy ORDER BY 1, 2")" ]'
+	check "rank 1 left no scratch file" \
+	    '[ -z "$(ls "$TMP" | grep "^h4h-search-")" ]'
+fi
+
 cli_done
