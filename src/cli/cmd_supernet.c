@@ -281,7 +281,7 @@ train(int argc, char **argv)
 	if ((rc = cli_ranks_start(&err)) != 0)
 		return cli_fail(cmd, rc, &err);
 	nas_train_dist dist = { cli_rank(), cli_ranks(), CHECK_EVERY, NULL,
-	    sum_f, sum_d, 0, 0 };
+	    sum_f, sum_d, 0, 0, 0 };
 	if (cli_ranks() > 1) {
 		/* Data-parallel: rank 0 alone writes and reports. */
 		a.tc.dist = &dist;
@@ -301,9 +301,10 @@ train(int argc, char **argv)
 	if (rc == 0 && cli_ranks() > 1 && cli_rank() == 0 && dist.allreduces)
 		fprintf(stderr, "h4h: supernet: %d ranks, batch %d (%d per "
 		    "rank): allreduce of the gradient %.2f ms per step (%lld "
-		    "steps)\n", cli_ranks(), a.tc.batch, a.tc.batch / cli_ranks(),
-		    1e3 * dist.allreduce_s / (double)dist.allreduces,
-		    (long long)dist.allreduces);
+		    "steps, %zu floats)\n", cli_ranks(), a.tc.batch,
+		    a.tc.batch / cli_ranks(), 1e3 * dist.allreduce_s /
+		    (double)dist.allreduces, (long long)dist.allreduces,
+		    dist.slab);
 	if (v.tty)
 		fputc('\n', stderr);
 	if (rc != 0)

@@ -533,6 +533,7 @@ dist_grad(nas_train_dist *d, float *g, size_t np, int mine, int k,
 	rc = d->sum(d->ctx, g, np, err);
 	d->allreduce_s += h4h_now_s() - t0;
 	d->allreduces++;
+	d->slab = np;
 	return rc;
 }
 

@@ -65,8 +65,10 @@ typedef struct nas_train_dist {
 	void *ctx;
 	int (*sum)(void *ctx, float *v, size_t n, h4h_err *err);
 	int (*sum_d)(void *ctx, double *v, size_t n, h4h_err *err);
-	double allreduce_s;	/* out: seconds in `sum` */
+	double allreduce_s;	/* out: seconds in `sum` (waiting for the
+				 * slowest rank included) */
 	int64_t allreduces;	/* out: its calls */
+	size_t slab;		/* out: floats in the gradient slab */
 } nas_train_dist;
 
 typedef struct nas_train_cfg {
