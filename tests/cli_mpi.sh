@@ -235,6 +235,32 @@ if command -v python3 >/dev/null 2>&1; then
 	     subnet_accuracy ORDER BY 1, 2")" ]'
 	check "rank 1 left no scratch file" \
 	    '[ -z "$(ls "$TMP" | grep "^h4h-search-")" ]'
+
+	# ---- demo and reproduce: the same outputs as one process ----------------
+	D="--ckpt $TMP/full.ckpt --data $TMP --budgets 9,12 --jobs 1"
+	# shellcheck disable=SC2086
+	"$H4H" demo $D --out "$TMP/d1" >"$TMP/d1.out" 2>/dev/null
+	# shellcheck disable=SC2086
+	$MPIRUN "$H4H" demo $D --out "$TMP/d2" >"$TMP/d2.out" 2>/dev/null
+	check "mpirun -np 2 demo: the same pareto.csv and summary.md" \
+	    '[ -s "$TMP/d1/summary.md" ] &&
+	     cmp -s "$TMP/d1/npu-only/pareto.csv" "$TMP/d2/npu-only/pareto.csv" &&
+	     cmp -s "$TMP/d1/npu-8cim/pareto.csv" "$TMP/d2/npu-8cim/pareto.csv" &&
+	     cmp -s "$TMP/d1/summary.md" "$TMP/d2/summary.md"'
+	R="--ckpt $TMP/full.ckpt --budgets 9,14 --population 12 \
+--generations 2 --warmup 12 --real-per-gen 2 --val-images 100 --seed 3"
+	# shellcheck disable=SC2086
+	"$H4H" reproduce fig11 $R --out "$TMP/r1" >"$TMP/r1.out" 2>/dev/null
+	# shellcheck disable=SC2086
+	$MPIRUN "$H4H" reproduce fig11 $R --out "$TMP/r2" >"$TMP/r2.out" \
+	    2>/dev/null
+	check "mpirun -np 2 reproduce fig11: the same table" \
+	    '[ -s "$TMP/r1/fig11.md" ] && cmp -s "$TMP/r1.out" "$TMP/r2.out" &&
+	     cmp -s "$TMP/r1/fig11.md" "$TMP/r2/fig11.md"'
+	$MPIRUN "$H4H" reproduce table2 --out "$TMP/t2" 2>"$TMP/t2.err"
+	check "reproduce table2 is refused under -np 2" \
+	    '[ $? -ne 0 ] && grep -q "h4h: reproduce: runs as one process" \
+	     "$TMP/t2.err"'
 fi
 
 cli_done

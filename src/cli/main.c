@@ -129,7 +129,9 @@ main(int argc, char **argv)
 	/* Under mpirun with several ranks, a command that does not share its
 	 * work would run N times over the same outputs (doc/scale.md). */
 	if (cli_ranks_announced() > 1 && strcmp(argv[1], "sweep") != 0 &&
-	    strcmp(argv[1], "search") != 0 &&
+	    strcmp(argv[1], "search") != 0 && strcmp(argv[1], "demo") != 0 &&
+	    !(strcmp(argv[1], "reproduce") == 0 && argc > 2 &&
+	    strcmp(argv[2], "table2") != 0) &&
 	    !(strcmp(argv[1], "supernet") == 0 && argc > 2 &&
 	    strcmp(argv[2], "train") == 0)) {
 		if (cli_rank_announced() == 0)

@@ -70,11 +70,17 @@ const char *cli_shipped(const char *rel, char *buf, size_t n);
  * Nothing happens on one rank. */
 typedef struct search_ranks {
 	nas_fitness_dist dist;
+	int active;		/* more than one rank */
 	char db[4096], out[4096];
-	int scratch;
+	int scratch;		/* a rank > 0: db and out are its scratch */
 } search_ranks;
 int search_ranks_prepare(search_job *job, nas_study_cfg *cfg,
     search_ranks *sr, h4h_err *err);
+/* The same for a command that runs several searches on one database
+ * (demo): db_path is rank 0's database; the caller points each job's
+ * dist at sr->dist when sr->active, and on a scratch rank uses sr->db and
+ * sr->out instead of its own. */
+int search_ranks_start(const char *db_path, search_ranks *sr, h4h_err *err);
 void search_ranks_end(search_ranks *sr);
 
 /* Returns the exit status; errors are printed as one line. */

@@ -49,8 +49,7 @@ write_all(int fd, const unsigned char *p, size_t n)
 }
 
 int
-search_ranks_prepare(search_job *job, nas_study_cfg *cfg, search_ranks *sr,
-    h4h_err *err)
+search_ranks_start(const char *db_path, search_ranks *sr, h4h_err *err)
 {
 	const char *dir = getenv("TMPDIR");
 	void *img = NULL;
@@ -63,14 +62,14 @@ search_ranks_prepare(search_job *job, nas_study_cfg *cfg, search_ranks *sr,
 	sr->dist.rank = cli_rank();
 	sr->dist.size = cli_ranks();
 	sr->dist.sum_d = sum_d;
-	job->dist = &sr->dist;
+	sr->active = 1;
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
 	if (cli_rank() == 0) {
 		h4h_db *db;
 
 		/* Opened for writing once, so the image is of this schema. */
-		if ((rc = h4h_db_open(cfg->db, H4H_DB_CREATE, &db, err)) == 0) {
+		if ((rc = h4h_db_open(db_path, H4H_DB_CREATE, &db, err)) == 0) {
 			rc = h4h_db_image_take(db, 0, &img, &n, err);
 			h4h_db_close(db);
 		}
@@ -86,13 +85,12 @@ search_ranks_prepare(search_job *job, nas_study_cfg *cfg, search_ranks *sr,
 		free(img);
 		return rc;
 	}
-	job->verbose = 0;
 	if ((rc = cli_ranks_bcast(&img, &n, err)) != 0)
 		return rc;
 	if (n == 0) {
 		free(img);
 		return h4h_errf(err, H4H_EIO, "rank %d: rank 0 could not open "
-		    "'%s'", cli_rank(), cfg->db);
+		    "'%s'", cli_rank(), db_path);
 	}
 	snprintf(sr->db, sizeof sr->db, "%s/h4h-search-rank%d-XXXXXX", dir,
 	    cli_rank());
@@ -107,8 +105,23 @@ search_ranks_prepare(search_job *job, nas_study_cfg *cfg, search_ranks *sr,
 	}
 	free(img);
 	sr->scratch = 1;
-	cfg->db = sr->db;
-	job->out = sr->out;
+	return 0;
+}
+
+int
+search_ranks_prepare(search_job *job, nas_study_cfg *cfg, search_ranks *sr,
+    h4h_err *err)
+{
+	int rc = search_ranks_start(cfg->db, sr, err);
+
+	if (rc != 0 || !sr->active)
+		return rc;
+	job->dist = &sr->dist;
+	if (sr->scratch) {
+		job->verbose = 0;
+		cfg->db = sr->db;
+		job->out = sr->out;
+	}
 	return 0;
 }
 
