@@ -88,6 +88,30 @@ EOF
 	check "no temporary file is left" \
 	    '[ -z "$(ls "$TMP" | grep "m.db.tmp")" ]'
 fi
+# Two files that number their layers differently (networks swept in
+# the other order): the merged networks' bodies are remapped, so both
+# networks are found again and nothing is simulated twice.
+"$H4H" sweep --system "$SYS" --net "$NET1" --net "$NET2" --vary cim.macros=0,4 \
+    --db "$TMP/ra.db" --quiet >/dev/null 2>&1
+"$H4H" sweep --system "$SYS" --net "$NET2" --net "$NET1" --vary cim.macros=1,4 \
+    --db "$TMP/rb.db" --quiet >/dev/null 2>&1
+check "the two files number their layers differently" \
+    '[ "$("$H4H" db query --db "$TMP/ra.db" "SELECT key FROM layers WHERE
+     id = 1")" != "$("$H4H" db query --db "$TMP/rb.db" "SELECT key FROM
+     layers WHERE id = 1")" ]'
+"$H4H" db merge --into "$TMP/rm.db" "$TMP/ra.db" "$TMP/rb.db" 2>/dev/null
+check "merged: two networks, not four" \
+    '[ "$("$H4H" db query --db "$TMP/rm.db" "SELECT count(*) FROM
+     networks" | tail -1)" -eq 2 ]'
+for n in "$NET1" "$NET2"; do
+	"$H4H" sim --system "$SYS" --net "$n" --set cim.macros=1 \
+	    --db "$TMP/rm.db" >/dev/null 2>"$TMP/rm.err"
+	check "$(basename "$n") on a system of the second file: 0 simulated" \
+	    'grep -q "reused, 0 simulated" "$TMP/rm.err"'
+done
+"$H4H" db merge --into "$TMP/none.db" 2>"$TMP/none.err"
+check "merge without inputs is a usage error" \
+    '[ $? -eq 2 ] && [ ! -e "$TMP/none.db" ]'
 printf 'not a database\n' >"$TMP/text.db"
 "$H4H" db merge --into "$TMP/text.db" "$TMP/s1.db" 2>"$TMP/text.err"
 check "a destination that is not an h4h database is refused, kept" \
