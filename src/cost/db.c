@@ -60,7 +60,8 @@ static const char *const st_sql[ST_COUNT] = {
 	[ST_SWEEP_NPOINTS] = "SELECT n_points FROM sweeps WHERE id = ?1",
 	[ST_RUN_INSERT] = "INSERT INTO runs (sweep_id, point, params, status) "
 	    "VALUES (?1, ?2, ?3, 'pending')",
-	[ST_RUN_RUNNING] = "SELECT point, pid FROM runs "
+	[ST_RUN_RUNNING] = "SELECT point, pid, CAST(strftime('%s', "
+	    "started_at) AS INTEGER) FROM runs "
 	    "WHERE sweep_id = ?1 AND status = 'running'",
 	[ST_RUN_RESET] = "UPDATE runs SET status = 'pending', pid = NULL, "
 	    "started_at = NULL WHERE sweep_id = ?1 AND point = ?2 "

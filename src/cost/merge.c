@@ -631,26 +631,34 @@ merge_table(merger *m, int di)
 	return rc;
 }
 
-/* Every table of the destination has a descriptor: a table added by a
- * later schema without one is refused, never left out of the result. */
+/* Every table of the destination and of the source has a descriptor: a
+ * table added by a later schema without one (or by hand) is refused, never
+ * left out of the result. */
 static int
 check_tables(merger *m)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(m->s, "SELECT name FROM main.sqlite_schema "
-	    "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", -1, &st,
-	    NULL) != SQLITE_OK)
-		return sql_err(m, "schema");
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
+	for (int k = 0; rc == 0 && k < 2; k++) {
+		if (sqlite3_prepare_v2(m->s, k == 0 ? "SELECT name FROM "
+		    "main.sqlite_schema WHERE type = 'table' AND name NOT LIKE "
+		    "'sqlite_%'" : "SELECT name FROM src.sqlite_schema WHERE "
+		    "type = 'table' AND name NOT LIKE 'sqlite_%'", -1, &st,
+		    NULL) != SQLITE_OK)
+			return sql_err(m, "schema");
+		while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(st,
+			    0);
 
-		if (desc_index(t) < 0)
-			rc = h4h_errf(m->err, H4H_EINPUT, "merge: table '%s' "
-			    "has no merge rule (src/cost/merge.c)", t);
+			if (desc_index(t) < 0)
+				rc = h4h_errf(m->err, H4H_EINPUT, "merge %s: "
+				    "table '%s' has no merge rule "
+				    "(src/cost/merge.c)", k == 0 ?
+				    "(destination)" : m->label, t);
+		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
