@@ -11,7 +11,8 @@ cd "$(dirname "$0")"
 PKGS="build-essential autoconf automake pkg-config libsystemc-dev \
 libsqlite3-dev check libinih-dev libjansson-dev libgsl-dev gnuplot-nox \
 zlib1g-dev libdnnl-dev libopenblas-dev dataset-fashion-mnist python3 \
-protobuf-c-compiler libprotobuf-c-dev libonnx-dev clang"
+protobuf-c-compiler libprotobuf-c-dev libonnx-dev clang \
+openmpi-bin libopenmpi-dev"
 
 missing=""
 for p in $PKGS; do

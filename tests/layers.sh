@@ -4,8 +4,8 @@
 # {sim/hw <- sim/engine <- sim/report; sim/front} <- cost <- nas <- cli;
 # core <- nn <- nas), hw and front never include each other, a private
 # *Int.h is included only from its own folder, <systemc> only in
-# hw/kernel.cpp, no SQLite or GSL in src/sim, and no source file in
-# src/sim or src/cost over 1,200 lines.
+# hw/kernel.cpp, <mpi.h> only in cli/ranks_mpi.c, no SQLite or GSL in
+# src/sim, and no source file in src/sim or src/cost over 1,200 lines.
 CLI_NAME=layers
 . "${H4H_SRCDIR:-.}/tests/cli_common.sh"
 
@@ -50,6 +50,9 @@ allowed cli 'core/ nn/ sim/ cost/ nas/ cli/ config.h'
 grep -rlE '#include <systemc' --exclude-dir=gen . >"$TMP/sc"
 check "<systemc> only in sim/hw/kernel.cpp" \
     '[ "$(cat "$TMP/sc")" = "./sim/hw/kernel.cpp" ]'
+grep -rlE '#include <mpi\.h>' --exclude-dir=gen . >"$TMP/mpi"
+check "<mpi.h> only in cli/ranks_mpi.c" \
+    '[ "$(cat "$TMP/mpi")" = "./cli/ranks_mpi.c" ]'
 check "no SQLite or GSL in src/sim" \
     '! grep -rqE "#include <(sqlite3|gsl/)" sim'
 find sim cost -name '*.[ch]' ! -path '*/gen/*' -exec wc -l {} + |

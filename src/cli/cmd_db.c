@@ -1,9 +1,12 @@
 /*
- * cmd_db.c - `h4h db summary|export|query|upgrade`: read the cost
- * database, or bring an older file to this version's schema.
+ * cmd_db.c - `h4h db summary|export|query|upgrade|merge`: read the cost
+ * database, bring an older file to this version's schema, or merge
+ * several into one.
  *
- * Every subcommand but upgrade opens the database read-only, so none of
- * them can change it; `query` also refuses SQL that would write.
+ * summary, export and query open the database read-only, so none of them
+ * can change it; `query` also refuses SQL that would write.  upgrade
+ * migrates its file; merge writes only its --into file, atomically
+ * (merge.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include "core/text.h"
 #include "cost/db.h"
 #include "cost/memo.h"
+#include "cost/merge.h"
 #include "cost/query.h"
 
 static const char *usage_text =
@@ -22,13 +26,60 @@ static const char *usage_text =
     "(sweep:ID | network:ID | table:NAME)\n"
     "       h4h db query --db FILE 'SELECT ...'\n"
     "       h4h db upgrade --db FILE\n"
+    "       h4h db merge --into OUT.db IN.db...\n"
     "\n"
     "  summary   what the database holds: systems, networks, sweeps\n"
     "  export    a sweep's points, a network's costs on every system, or a\n"
     "            whole table, as CSV (default) or JSON on stdout\n"
     "  query     a read-only SQL statement; rows as CSV on stdout\n"
     "  upgrade   migrate a file written by an older h4h to this version's\n"
-    "            schema (any command that writes does it too)\n";
+    "            schema (any command that writes does it too)\n"
+    "  merge     the rows of every IN.db into OUT.db (created if missing),\n"
+    "            matched by identity; one key with two values is an error;\n"
+    "            OUT.db is replaced atomically (sweep --shard K/N)\n";
+
+/* `h4h db merge --into OUT IN...` (argv[0] is "merge"). */
+static int
+db_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "into", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	h4h_merge_stats st;
+	h4h_err err = { "" };
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			out = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return cli_usage_error("db", "unknown option or missing "
+			    "value '%s' (see h4h db --help)", argv[optind - 1]);
+		}
+	}
+	if (out == NULL || optind == argc)
+		return cli_usage_error("db", "merge needs --into OUT.db and at "
+		    "least one input database");
+	rc = h4h_db_merge_files(out, (const char *const *)argv + optind,
+	    argc - optind, &st, &err);
+	if (rc != 0)
+		return cli_fail("db", rc, &err);
+	fprintf(stderr, "h4h: db: merged %d file%s into %s: %lld rows added, "
+	    "%lld already there, %lld runs now done\n", argc - optind,
+	    argc - optind == 1 ? "" : "s", out, st.added, st.same,
+	    st.advanced);
+	return 0;
+}
 
 typedef struct query_ctx {
 	int rows;
@@ -98,10 +149,12 @@ db_exec(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "merge") == 0)
+		return db_merge(argc - 1, argv + 1);
 	if (strcmp(sub, "summary") != 0 && strcmp(sub, "export") != 0 &&
 	    strcmp(sub, "query") != 0 && strcmp(sub, "upgrade") != 0)
 		return cli_usage_error("db", "unknown subcommand '%s' (summary, "
-		    "export, query or upgrade)", sub);
+		    "export, query, upgrade or merge)", sub);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -157,7 +210,7 @@ db_exec(int argc, char **argv)
 
 const h4h_cmd h4h_cmd_db = {
 	.name = "db",
-	.summary = "summarise, export or query the cost database",
+	.summary = "summarise, export, query or merge cost databases",
 	.exec = db_exec,
 };
 

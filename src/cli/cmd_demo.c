@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "cli/plot.h"
+#include "cli/ranks.h"
 #include "cli/search_out.h"
 #include "core/clock.h"
 #include "nas/sntrain.h"
@@ -256,7 +257,7 @@ run(int argc, char **argv)
 	};
 	const char *out = "demo", *ckpt = NULL, *data = NULL;
 	const char *budgets = "30,60,120";
-	char b1[4096], b2[4096], b3[4096], b4[4096], sysdir[N_SYS][4096];
+	char b1[4096], b2[4096], b3[4096], b4[4096], sysdir[N_SYS][4200];
 	char trained[4096], db[4096];
 	const char *systems[N_SYS];
 	int do_train = 0, o, rc;
@@ -264,6 +265,7 @@ run(int argc, char **argv)
 	nas_study_cfg cfg;
 	demo d;
 	h4h_err err;
+	search_ranks sr;
 	double t0 = h4h_now_s();
 
 	optind = 1;
@@ -292,6 +294,9 @@ run(int argc, char **argv)
 	if (do_train && ckpt != NULL)
 		return cli_usage_error(CMD, "--train and --ckpt exclude each "
 		    "other");
+	if (do_train && cli_ranks_announced() > 1)
+		return cli_usage_error(CMD, "--train runs as one process: train "
+		    "with mpirun ... h4h supernet train, then h4h demo --ckpt");
 	if ((rc = plot_dir_prepare(out, &err)) != 0)
 		return cli_fail(CMD, rc, &err);
 	systems[0] = cli_shipped("hwprofiles/system-npu-only.ini", b1, sizeof b1);
@@ -307,6 +312,14 @@ run(int argc, char **argv)
 		    sizeof b3);
 	}
 	snprintf(db, sizeof db, "%s/h4h.db", out);
+	/* Under mpirun: the searches' real evaluations shared among the
+	 * ranks; the others work in scratch files (search_out.h). */
+	if ((rc = search_ranks_start(db, &sr, &err)) != 0)
+		return cli_fail(CMD, rc, &err);
+	if (sr.scratch) {
+		out = sr.out;
+		snprintf(db, sizeof db, "%s", sr.db);
+	}
 
 	memset(&cfg, 0, sizeof cfg);
 	nas_search_defaults(&cfg.search);
@@ -344,11 +357,19 @@ run(int argc, char **argv)
 		j->formats = PLOT_PNG;
 		j->trace = 1;
 		j->keep_right = 1;
-		fprintf(stderr, "h4h: demo: searching on %s\n", systems[s]);
+		j->dist = sr.active ? &sr.dist : NULL;
+		if (!sr.scratch)
+			fprintf(stderr, "h4h: demo: searching on %s\n",
+			    systems[s]);
 		if ((rc = search_job_run(j, &cfg)) != 0)
 			goto out;
 	}
 	d.n_budgets = d.job[0].n_picks;
+	if (sr.scratch) {
+		/* Rank 0 writes and prints the results. */
+		rc = 0;
+		goto out;
+	}
 	{
 		const char *images[2] = { "demo.png", "demo.svg" };
 		int rendered;
@@ -392,6 +413,7 @@ run(int argc, char **argv)
 out:
 	for (int s = 0; s < N_SYS; s++)
 		search_job_free(&d.job[s]);
+	search_ranks_end(&sr);
 	return rc;
 }
 

@@ -266,7 +266,15 @@ run(int argc, char **argv)
 	job.budget_opt = lat ? "--latency-max" : "--energy-max";
 	job.formats = formats;
 	job.verbose = 1;
-	o = search_job_run(&job, &cfg);
+	{
+		search_ranks sr;
+		h4h_err err = { "" };
+
+		if ((o = search_ranks_prepare(&job, &cfg, &sr, &err)) != 0)
+			return cli_fail(CMD, o, &err);
+		o = search_job_run(&job, &cfg);
+		search_ranks_end(&sr);
+	}
 	search_job_free(&job);
 	return o;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/ranks.h"
 #include "core/atomic.h"
 #include "nas/gene.h"
 #include "nas/recal.h"
@@ -235,6 +236,24 @@ parse(const char *cmd, int argc, char **argv, args *a)
 }
 
 static int
+sum_f(void *ctx, float *v, size_t n, h4h_err *err)
+{
+	(void)ctx;
+	return cli_ranks_sum_f(v, n, err);
+}
+
+static int
+sum_d(void *ctx, double *v, size_t n, h4h_err *err)
+{
+	(void)ctx;
+	return cli_ranks_sum(v, n, err);
+}
+
+/* Under mpirun the ranks compare their weights every this many steps,
+ * and stop (SIGINT, SIGTERM) together at such a step. */
+#define CHECK_EVERY 10
+
+static int
 train(int argc, char **argv)
 {
 	const char *cmd = "supernet train";
@@ -259,13 +278,39 @@ train(int argc, char **argv)
 	if (a.tc.csv != NULL && !h4h_writable_place(a.tc.csv))
 		return cli_usage_error(cmd, "cannot write '%s': no such "
 		    "directory or not writable", a.tc.csv);
-	cli_sweep_stale(cmd, a.tc.out);
+	if ((rc = cli_ranks_start(&err)) != 0)
+		return cli_fail(cmd, rc, &err);
+	nas_train_dist dist = { cli_rank(), cli_ranks(), CHECK_EVERY, NULL,
+	    sum_f, sum_d, 0, 0, 0 };
+	if (cli_ranks() > 1) {
+		/* Data-parallel: rank 0 alone writes and reports. */
+		a.tc.dist = &dist;
+		if (cli_rank() > 0) {
+			a.tc.out = NULL;
+			a.tc.csv = NULL;
+			a.tc.db = NULL;
+			h.progress = NULL;
+			h.epoch = NULL;
+			v.tty = 0;
+		}
+	}
+	if (cli_rank() == 0)
+		cli_sweep_stale(cmd, a.tc.out);
 	cli_interrupt_catch();
 	rc = nas_train_run(&a.tc, &h, &stopped, NULL, &err);
+	if (rc == 0 && cli_ranks() > 1 && cli_rank() == 0 && dist.allreduces)
+		fprintf(stderr, "h4h: supernet: %d ranks, batch %d (%d per "
+		    "rank): allreduce of the gradient %.2f ms per step (%lld "
+		    "steps, %zu floats)\n", cli_ranks(), a.tc.batch,
+		    a.tc.batch / cli_ranks(), 1e3 * dist.allreduce_s /
+		    (double)dist.allreduces, (long long)dist.allreduces,
+		    dist.slab);
 	if (v.tty)
 		fputc('\n', stderr);
 	if (rc != 0)
 		return cli_fail(cmd, rc, &err);
+	if (stopped && cli_rank() > 0)
+		return 130;
 	if (stopped) {
 		fprintf(stderr, "h4h: supernet: interrupted; checkpoint written "
 		    "to %s (resume with --resume %s)\n", a.tc.out, a.tc.out);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/ranks.h"
+#include "cli/sweep.h"
 #include "sim/front/arch.h"
 #include "sim/spec/canon.h"
 #include "cost/db.h"
@@ -33,36 +35,8 @@
 #include "cost/sweep.h"
 #include "sim/sim.h"
 
-#define MAX_NETS 64
-#define MAX_VARY 16
-#define MAX_VALUES 64
 #define MAX_SETS 64
 #define MAX_JOBS 64
-
-typedef struct vary {
-	char key[64];
-	int n;
-	char *values[MAX_VALUES];
-	/* system.include: each value's file, relative to the base system's
-	 * directory; NULL for other keys. */
-	char *paths[MAX_VALUES];
-} vary;
-
-typedef struct sweep {
-	const char *db_path;
-	sim_profile base;
-	const char *const *sets;	/* --set, applied again after a */
-	int n_sets;			/* varied component file */
-	int n_nets;
-	sim_net *nets[MAX_NETS];
-	int is_arch[MAX_NETS];
-	char *arch_json[MAX_NETS];
-	int n_vary;
-	vary vary[MAX_VARY];
-	int n_points;
-	char **params;
-	int64_t sweep_id;
-} sweep;
 
 static const char *usage_text =
     "usage: h4h sweep --system FILE.ini\n"
@@ -70,7 +44,7 @@ static const char *usage_text =
     "                 --vary section.key=v1,v2,... [--vary ...] --db FILE\n"
     "                 [--set section.key=value]... "
     "[--objective latency|energy|edp]\n"
-    "                 [--jobs N] [--quiet]\n"
+    "                 [--jobs N] [--shard K/N] [--quiet]\n"
     "\n"
     "Simulates every combination of the --vary values (and every network)\n"
     "and stores the results in the cost database.  Running the same\n"
@@ -84,7 +58,10 @@ static const char *usage_text =
     "  --set K=V       a fixed override of the base profile\n"
     "  --objective O   latency (default), energy or edp\n"
     "  --db FILE       the cost database (created if missing)\n"
-    "  --jobs N        worker processes (default 1)\n"
+    "  --jobs N        worker processes (default 1; per rank under mpirun)\n"
+    "  --shard K/N     only the K-th of N deterministic shares of the points\n"
+    "                  (point %% N = K - 1), for a job array; merge the\n"
+    "                  shards' databases with h4h db merge\n"
     "  --quiet         no progress bar\n";
 
 static double
@@ -305,34 +282,58 @@ sweep_args(const sweep *s)
 	return buf;
 }
 
-/* Run one point; everything it produced is committed with its status. */
-static int
-run_point(h4h_db *db, const sweep *s, int i, h4h_err *err)
+int
+sweep_point_ids(h4h_db *db, const sweep *s, int i, int64_t *sys_id,
+    int64_t *net_id, h4h_err *err)
+{
+	int idx[MAX_VARY], n = point_net(s, i, idx), rc;
+	sim_profile p;
+
+	if ((rc = point_profile(s, i, &p, err)) != 0 ||
+	    (rc = h4h_db_system(db, &p, sys_id, err)) != 0)
+		return rc;
+	return h4h_db_network(db, s->nets[n], s->is_arch[n] ? "arch" : "net",
+	    s->arch_json[n], net_id, err);
+}
+
+int
+sweep_point_sim(h4h_db *db, const sweep *s, int i, int64_t *sys_id,
+    int64_t *net_id, h4h_err *err)
 {
 	int idx[MAX_VARY], n = point_net(s, i, idx), found = 0, rc;
 	sim_profile p;
-	int64_t sys_id, net_id;
 	sim_cache cache;
 	sim_result *r = NULL;
 	double lat, energy;
 
 	if ((rc = point_profile(s, i, &p, err)) != 0 ||
-	    (rc = h4h_db_system(db, &p, &sys_id, err)) != 0 ||
-	    (rc = h4h_db_network(db, s->nets[n], s->is_arch[n] ? "arch" :
-	    "net", s->arch_json[n], &net_id, err)) != 0 ||
-	    (rc = h4h_db_net_cost_get(db, sys_id, net_id, p.part.objective,
+	    (rc = sweep_point_ids(db, s, i, sys_id, net_id, err)) != 0 ||
+	    (rc = h4h_db_net_cost_get(db, *sys_id, *net_id, p.part.objective,
 	    &lat, &energy, &found, err)) != 0)
 		return rc;
 	if (!found) {
-		if ((rc = h4h_db_cache(db, sys_id, &p, &cache, err)) != 0 ||
+		if ((rc = h4h_db_cache(db, *sys_id, &p, &cache, err)) != 0 ||
 		    (rc = sim_run_cached(&p, s->nets[n], &cache, &r,
 		    err)) != 0 ||
-		    (rc = h4h_db_net_cost_put(db, sys_id, net_id, r, err)) != 0) {
+		    (rc = h4h_db_net_cost_put(db, *sys_id, *net_id, r,
+		    err)) != 0) {
 			sim_result_destroy(r);
 			return rc;
 		}
 		sim_result_destroy(r);
 	}
+	return 0;
+}
+
+/* Run one point; everything it produced is committed with its status. */
+static int
+run_point(h4h_db *db, const sweep *s, int i, h4h_err *err)
+{
+	int64_t sys_id, net_id;
+	int rc;
+
+	if ((rc = sweep_point_sim(db, s, i, &sys_id, &net_id, err)) != 0)
+		return rc;
 	return h4h_db_run_finish(db, s->sweep_id, i, sys_id, net_id, err);
 }
 
@@ -350,7 +351,8 @@ worker(const sweep *s, int progress, h4h_err *err)
 	for (;;) {
 		h4h_err perr = { "" };
 
-		if ((rc = h4h_db_run_claim(db, s->sweep_id, &point, err)) != 0)
+		if ((rc = h4h_db_run_claim_share(db, s->sweep_id, s->share,
+		    s->n_shares, &point, err)) != 0)
 			break;
 		if (point < 0)
 			break;
@@ -379,19 +381,9 @@ worker(const sweep *s, int progress, h4h_err *err)
 	return rc != 0 ? rc : failed;
 }
 
-static int
-run_jobs(const sweep *s, int jobs, int quiet, h4h_err *err)
+int
+sweep_fork_jobs(const sweep *s, int jobs, int *pids, h4h_err *err)
 {
-	pid_t pids[MAX_JOBS];
-	int failed = 0, status, done, nfail, total, live;
-	double t0 = now_s();
-	h4h_db *db;
-
-	if (jobs == 1) {
-		int rc = worker(s, !quiet, err);
-
-		return rc;
-	}
 	fflush(NULL);
 	for (int j = 0; j < jobs; j++) {
 		pids[j] = fork();
@@ -417,6 +409,26 @@ run_jobs(const sweep *s, int jobs, int quiet, h4h_err *err)
 			_exit(rc < 0 ? 3 : rc > 0 ? 1 : 0);
 		}
 	}
+	return 0;
+}
+
+static int
+run_jobs(const sweep *s, int jobs, int quiet, h4h_err *err)
+{
+	int pids[MAX_JOBS];
+	int failed = 0, status, done, nfail, total, live;
+	double t0 = now_s();
+	h4h_db *db;
+
+	if (cli_ranks() > 1)
+		return sweep_ranks_coordinate(s, jobs, quiet, err);
+	if (jobs == 1) {
+		int rc = worker(s, !quiet, err);
+
+		return rc;
+	}
+	if (sweep_fork_jobs(s, jobs, pids, err) != 0)
+		return H4H_ESIM;
 	/* The parent only watches: progress from the database. */
 	if (h4h_db_open(s->db_path, H4H_DB_READONLY, &db, err) != 0)
 		db = NULL;
@@ -478,9 +490,9 @@ print_summary(const sweep *s, h4h_err *err)
 	snprintf(sql, sizeof sql, "SELECT r.point, r.params, r.status, "
 	    "c.latency_s, c.energy_j FROM runs r LEFT JOIN network_costs c "
 	    "ON c.system_id = r.system_id AND c.network_id = r.network_id "
-	    "AND c.objective = '%s' WHERE r.sweep_id = %lld ORDER BY r.point",
-	    sim_objective_name(s->base.part.objective),
-	    (long long)s->sweep_id);
+	    "AND c.objective = '%s' WHERE r.sweep_id = %lld AND r.point %% %d "
+	    "= %d ORDER BY r.point", sim_objective_name(s->base.part.objective),
+	    (long long)s->sweep_id, s->n_shares, s->share);
 	rc = h4h_db_select(db, sql, summary_row, &ctx, err);
 	h4h_db_close(db);
 	return rc;
@@ -516,6 +528,7 @@ sweep_exec(int argc, char **argv)
 		{ "objective", required_argument, NULL, 'o' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "shard", required_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -530,6 +543,7 @@ sweep_exec(int argc, char **argv)
 	h4h_db *db;
 
 	memset(&s, 0, sizeof s);
+	s.n_shares = 1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -572,6 +586,19 @@ sweep_exec(int argc, char **argv)
 				return cli_usage_error("sweep", "--jobs must be "
 				    "1..%d (got '%s')", MAX_JOBS, optarg);
 			break;
+		case 'K': {
+			long k = strtol(optarg, &end, 10), n = 0;
+
+			if (end != optarg && *end == '/')
+				n = strtol(end + 1, &end, 10);
+			if (*end != '\0' || n < 1 || n > 1 << 20 || k < 1 ||
+			    k > n)
+				return cli_usage_error("sweep", "--shard must be "
+				    "K/N with 1 <= K <= N (got '%s')", optarg);
+			s.share = (int)k - 1;
+			s.n_shares = (int)n;
+			break;
+		}
 		case 'q':
 			quiet = 1;
 			break;
@@ -626,6 +653,21 @@ sweep_exec(int argc, char **argv)
 	for (int i = 0; i < s.n_points; i++)
 		s.params[i] = point_params(&s, i);
 
+	if ((rc = cli_ranks_start(&err)) != 0) {
+		status = cli_fail("sweep", rc, &err);
+		goto out;
+	}
+	if (cli_ranks() > 1 && s.n_shares > 1) {
+		status = cli_usage_error("sweep", "--shard is for separate jobs "
+		    "without MPI; under mpirun the ranks share the points");
+		goto out;
+	}
+	/* Under mpirun, rank 0 alone opens the database. */
+	if (cli_rank() > 0) {
+		rc = sweep_ranks_serve(&s, &err);
+		status = rc != 0 ? cli_fail("sweep", rc, &err) : 0;
+		goto out;
+	}
 	args = sweep_args(&s);
 	rc = h4h_db_open(s.db_path, H4H_DB_CREATE, &db, &err);
 	if (rc == 0) {
@@ -635,13 +677,24 @@ sweep_exec(int argc, char **argv)
 	}
 	free(args);
 	if (rc != 0) {
+		sweep_ranks_release();
 		status = cli_fail("sweep", rc, &err);
 		goto out;
 	}
-	if (!quiet)
+	if (!quiet) {
+		char where[64] = "";
+
+		if (cli_ranks() > 1)
+			snprintf(where, sizeof where, ", %d ranks",
+			    cli_ranks());
+		else if (s.n_shares > 1)
+			snprintf(where, sizeof where, ", shard %d/%d",
+			    s.share + 1, s.n_shares);
 		fprintf(stderr, "h4h: sweep: %s sweep %lld: %d points, %d "
-		    "job%s\n", created ? "new" : "resuming",
-		    (long long)s.sweep_id, s.n_points, jobs, jobs > 1 ? "s" : "");
+		    "job%s%s\n", created ? "new" : "resuming",
+		    (long long)s.sweep_id, s.n_points, jobs, jobs > 1 ? "s" : "",
+		    where);
+	}
 	rc = run_jobs(&s, jobs, quiet, &err);
 	if (!quiet)
 		cli_progress_end();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/ranks.h"
 #include "config.h"
 
 static const h4h_cmd *const commands[] = {
@@ -124,6 +125,19 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("h4h %s\n", PACKAGE_VERSION);
 		return finish(argv[1], 0);
+	}
+	/* Under mpirun with several ranks, a command that does not share its
+	 * work would run N times over the same outputs (doc/scale.md). */
+	if (cli_ranks_announced() > 1 && strcmp(argv[1], "sweep") != 0 &&
+	    strcmp(argv[1], "search") != 0 && strcmp(argv[1], "demo") != 0 &&
+	    !(strcmp(argv[1], "reproduce") == 0 && argc > 2 &&
+	    strcmp(argv[2], "table2") != 0) &&
+	    !(strcmp(argv[1], "supernet") == 0 && argc > 2 &&
+	    strcmp(argv[2], "train") == 0)) {
+		if (cli_rank_announced() == 0)
+			fprintf(stderr, "h4h: %s: runs as one process; start it "
+			    "without mpirun (or with -np 1)\n", argv[1]);
+		return 2;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i]->name) == 0)

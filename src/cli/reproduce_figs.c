@@ -426,10 +426,11 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 		{ "val-images", 1, NULL, 'v' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char cmd[64], dbp[4096], dir[MAX_SERIES][4096], shipped_ck[4096];
+	char cmd[64], dbp[4096], dir[MAX_SERIES][4200], shipped_ck[4096];
 	const char *out = NULL, *db = NULL, *ckpt = NULL;
 	study st;
 	nas_study_cfg cfg;
+	search_ranks sr;
 	h4h_err err;
 	long long v;
 	int o, rc = 0;
@@ -551,6 +552,14 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 		db = dbp;
 	}
 	cfg.db = db;
+	/* Under mpirun: the searches' real evaluations shared among the
+	 * ranks; the others work in scratch files (search_out.h). */
+	if ((rc = search_ranks_start(db, &sr, &err)) != 0)
+		return cli_fail(cmd, rc, &err);
+	if (sr.scratch) {
+		out = sr.out;
+		cfg.db = sr.db;
+	}
 	for (int s = 0; s < st.n && rc == 0; s++) {
 		search_job *j = &st.s[s].job;
 		nas_study_cfg c = cfg;
@@ -570,10 +579,12 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 		j->n_budgets = st.n_grid;
 		j->budget_opt = "--budgets";
 		j->formats = PLOT_PNG;
-		fprintf(stderr, "h4h: %s: %s\n", cmd, st.s[s].title);
+		j->dist = sr.active ? &sr.dist : NULL;
+		if (!sr.scratch)
+			fprintf(stderr, "h4h: %s: %s\n", cmd, st.s[s].title);
 		rc = search_job_run(j, &c);
 	}
-	if (rc == 0) {
+	if (rc == 0 && !sr.scratch) {
 		char md[80], dat[80], gp[80], png[80], svg[80];
 		const char *images[2] = { png, svg };
 		int rendered;
@@ -599,5 +610,6 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 	}
 	for (int s = 0; s < st.n; s++)
 		search_job_free(&st.s[s].job);
+	search_ranks_end(&sr);
 	return rc;
 }

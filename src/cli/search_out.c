@@ -316,10 +316,12 @@ search_job_run(search_job *job, const nas_study_cfg *cfg_in)
 		return cli_fail(job->cmd, rc, &err);
 	v.n_budgets = n;
 	v.gens = cfg.search.generations > 0 ? cfg.search.generations : 1;
-	cfg.progress = show;
+	/* Under mpirun, rank 0 alone shows progress. */
+	cfg.progress = job->dist != NULL && job->dist->rank > 0 ? NULL : show;
 	cfg.progress_ctx = &v;
 	if ((rc = nas_study_open(&cfg, &st, &err)) != 0)
 		goto out;
+	nas_fitness_set_dist(nas_study_fitness(st), job->dist);
 	if ((rc = nas_study_system(st, &prof, job->metric, &sys, &err)) != 0)
 		goto out;
 	if ((rc = nas_search_min_cost(nas_study_searcher(sys), job->min_cost,

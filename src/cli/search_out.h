@@ -36,6 +36,8 @@ typedef struct search_job {
 	int keep_right;			/* keep each winner's per-image test
 					 * results (right[b]), for paired
 					 * intervals (nas/stats.h) */
+	const nas_fitness_dist *dist;	/* mpirun: evaluations shared
+					 * (search_ranks.h); NULL: none */
 	/* out */
 	char system_name[64];
 	int macros, cus;
@@ -59,6 +61,27 @@ typedef struct search_job {
  * is readable from the working directory, else in the source tree
  * configure ran from (buf), else rel (so the error names it). */
 const char *cli_shipped(const char *rel, char *buf, size_t n);
+
+/* Under mpirun (doc/scale.md): every rank runs the same search in step,
+ * sharing the real evaluations.  search_ranks_prepare gives rank 0's
+ * database to the other ranks as a private scratch copy (cfg->db) and
+ * them a scratch output directory (job->out), so that rank 0 alone
+ * writes the real ones; search_ranks_end removes the scratch files.
+ * Nothing happens on one rank. */
+typedef struct search_ranks {
+	nas_fitness_dist dist;
+	int active;		/* more than one rank */
+	char db[4096], out[4096];
+	int scratch;		/* a rank > 0: db and out are its scratch */
+} search_ranks;
+int search_ranks_prepare(search_job *job, nas_study_cfg *cfg,
+    search_ranks *sr, h4h_err *err);
+/* The same for a command that runs several searches on one database
+ * (demo): db_path is rank 0's database; the caller points each job's
+ * dist at sr->dist when sr->active, and on a scratch rank uses sr->db and
+ * sr->out instead of its own. */
+int search_ranks_start(const char *db_path, search_ranks *sr, h4h_err *err);
+void search_ranks_end(search_ranks *sr);
 
 /* Returns the exit status; errors are printed as one line. */
 int search_job_run(search_job *job, const nas_study_cfg *cfg);

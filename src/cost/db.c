@@ -71,13 +71,16 @@ static const char *const st_sql[ST_COUNT] = {
 	[ST_SWEEP_NPOINTS] = "SELECT n_points FROM sweeps WHERE id = ?1",
 	[ST_RUN_INSERT] = "INSERT INTO runs (sweep_id, point, params, status) "
 	    "VALUES (?1, ?2, ?3, 'pending')",
-	[ST_RUN_RUNNING] = "SELECT point, pid FROM runs "
+	[ST_RUN_RUNNING] = "SELECT point, pid, CAST(strftime('%s', "
+	    "started_at) AS INTEGER) FROM runs "
 	    "WHERE sweep_id = ?1 AND status = 'running'",
 	[ST_RUN_RESET] = "UPDATE runs SET status = 'pending', pid = NULL, "
 	    "started_at = NULL WHERE sweep_id = ?1 AND point = ?2 "
 	    "AND status = 'running'",
+	/* ?2, ?3: the share (sweep --shard K/N: point % N = K - 1). */
 	[ST_RUN_NEXT] = "SELECT point FROM runs WHERE sweep_id = ?1 "
-	    "AND status = 'pending' ORDER BY point LIMIT 1",
+	    "AND status = 'pending' AND point % ?2 = ?3 ORDER BY point "
+	    "LIMIT 1",
 	[ST_RUN_START] = "UPDATE runs SET status = 'running', pid = ?3, "
 	    "started_at = " NOW ", ended_at = NULL, error = NULL "
 	    "WHERE sweep_id = ?1 AND point = ?2",

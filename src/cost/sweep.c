@@ -8,6 +8,8 @@
 #define _XOPEN_SOURCE 700
 #include "cost/dbInt.h"
 
+#include <stdio.h>
+
 /* ---- sweeps ------------------------------------------------------------- */
 
 int
@@ -103,17 +105,70 @@ h4h_db_sweep_begin(h4h_db *db, const char *args, int n_points,
 	return rc;
 }
 
-/* A process that no longer exists (EPERM: it exists, another user's). */
-static int
-pid_dead(sqlite3_int64 pid)
+/* When process pid started, in seconds since the epoch (Linux: its start
+ * in clock ticks after boot, /proc/PID/stat field 22, plus the boot time,
+ * /proc/stat btime), or -1 when unknown. */
+static double
+proc_start(pid_t pid)
 {
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0, btime = 0;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command name, which may hold spaces: from the
+	 * last ')' on, field 3 is first; starttime is field 22. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (int field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &ticks) != 1)
+		return -1;
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return -1;
+	while (fgets(buf, sizeof buf, f) != NULL)
+		if (sscanf(buf, "btime %llu", &btime) == 1)
+			break;
+	fclose(f);
+	if (btime == 0 || sysconf(_SC_CLK_TCK) <= 0)
+		return -1;
+	return (double)btime + (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A process that no longer exists (EPERM: it exists, another user's), or
+ * one that started after the run was claimed (at `claimed`, seconds since
+ * the epoch, 0 when unknown): its pid was reused.  On a busy machine
+ * (pid_max 32768) a killed sweep's pid came back within seconds and
+ * held its point 'running' for good. */
+static int
+pid_dead(sqlite3_int64 pid, sqlite3_int64 claimed)
+{
+	double start;
+
 	if (pid <= 0 || pid != (pid_t)pid)
 		return 1;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return 1;
+	/* started_at has whole seconds: a second of slack. */
+	return claimed > 0 && (start = proc_start((pid_t)pid)) > 0 &&
+	    start > (double)claimed + 1.0;
 }
 
 int
 h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err)
+{
+	return h4h_db_run_claim_share(db, sweep_id, 0, 1, point, err);
+}
+
+int
+h4h_db_run_claim_share(h4h_db *db, int64_t sweep_id, int share,
+    int n_shares, int *point, h4h_err *err)
 {
 	sqlite3_stmt *st;
 	int64_t n;
@@ -130,7 +185,8 @@ h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err)
 	sqlite3_bind_int64(st, 1, sweep_id);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		if (sqlite3_column_type(st, 1) == SQLITE_NULL ||
-		    pid_dead(sqlite3_column_int64(st, 1)))
+		    pid_dead(sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2)))
 			vec_push(&dead, (void *)(intptr_t)sqlite3_column_int(st,
 			    0));
 	db_done_st(st);
@@ -147,6 +203,8 @@ h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err)
 	if (rc == 0) {
 		st = db->st[ST_RUN_NEXT];
 		sqlite3_bind_int64(st, 1, sweep_id);
+		sqlite3_bind_int(st, 2, n_shares);
+		sqlite3_bind_int(st, 3, share);
 		step = sqlite3_step(st);
 		if (step == SQLITE_ROW)
 			*point = sqlite3_column_int(st, 0);

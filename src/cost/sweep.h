@@ -19,6 +19,9 @@ int h4h_db_sweep_begin(h4h_db *db, const char *args, int n_points,
 /* Claim the next point to run: a pending one, or one left 'running' by a
  * process that no longer exists.  *point = -1 when none is left. */
 int h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err);
+/* The same among the points of one share: point % n_shares == share. */
+int h4h_db_run_claim_share(h4h_db *db, int64_t sweep_id, int share,
+    int n_shares, int *point, h4h_err *err);
 /* Everything pending (layer costs, candidates, network cost) and the run's
  * status 'done' in one transaction. */
 int h4h_db_run_finish(h4h_db *db, int64_t sweep_id, int point,

@@ -56,6 +56,7 @@ struct nas_fitness {
 	int ring_next;
 	righted *rt;
 	int n_rt;
+	const nas_fitness_dist *dist;	/* NULL: one process */
 };
 
 static const char *const split_names[2] = { "val", "test" };
@@ -243,6 +244,83 @@ score(nas_fitness *f, int split, const nas_gene *g, const char *text,
 	    f->score_batch > 0 ? f->score_batch : f->sn->B, acc, right, err);
 }
 
+void
+nas_fitness_set_dist(nas_fitness *f, const nas_fitness_dist *d)
+{
+	f->dist = d != NULL && d->size > 1 ? d : NULL;
+}
+
+/* nas_fitness_eval over ranks: the batch's distinct misses dealt
+ * round-robin, the scores (and their seconds) summed over the ranks. */
+static int
+eval_shared(nas_fitness *f, int split, const nas_gene *g, int n, double *acc,
+    char (*text)[1024], h4h_db_acc_row *rows, int *n_rows, h4h_err *err)
+{
+	const nas_fitness_dist *d = f->dist;
+	int *miss = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *miss);
+	double *v;
+	int m = 0, rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		const scored *s;
+		int dup = 0;
+
+		nas_gene_text(f->sn->sp, &g[i], text[i], sizeof text[i]);
+		if ((s = memo_get(&f->memo[split], text[i])) != NULL) {
+			acc[i] = s->acc;
+			f->st.hits[split]++;
+			continue;
+		}
+		for (int j = 0; j < m && !dup; j++)
+			dup = strcmp(text[miss[j]], text[i]) == 0;
+		if (dup)
+			f->st.hits[split]++;	/* as one process counts it */
+		else
+			miss[m++] = i;
+	}
+	*n_rows = 0;
+	if (m == 0) {
+		free(miss);
+		return 0;
+	}
+	v = h4h_xcalloc((size_t)2 * m, sizeof *v);
+	if ((rc = ensure_sets(f, split, err)) != 0)
+		goto out;
+	for (int j = d->rank; j < m; j += d->size) {
+		double t0 = h4h_now_s();
+
+		if ((rc = score(f, split, &g[miss[j]], text[miss[j]], &v[j],
+		    NULL, err)) != 0)
+			goto out;
+		v[m + j] = h4h_now_s() - t0;
+	}
+	if ((rc = d->sum_d(d->ctx, v, (size_t)2 * m, err)) != 0)
+		goto out;
+	for (int j = 0; j < m; j++) {
+		int i = miss[j];
+
+		acc[i] = v[j];
+		rows[j].gene = text[i];
+		rows[j].accuracy = v[j];
+		rows[j].seconds = v[m + j];
+		f->st.seconds[split] += v[m + j];
+		f->st.evals[split]++;
+		memo_put(&f->memo[split], text[i], v[j]);
+	}
+	*n_rows = m;
+	/* Duplicates of a miss: from the cache now. */
+	for (int i = 0; i < n; i++) {
+		const scored *s = memo_get(&f->memo[split], text[i]);
+
+		if (s != NULL)
+			acc[i] = s->acc;
+	}
+out:
+	free(v);
+	free(miss);
+	return rc;
+}
+
 int
 nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,
     double *acc, h4h_err *err)
@@ -251,6 +329,10 @@ nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,
 	char (*text)[1024] = h4h_xmalloc((size_t)(n ? n : 1) * sizeof *text);
 	int m = 0, rc = 0;
 
+	if (f->dist != NULL) {
+		rc = eval_shared(f, split, g, n, acc, text, rows, &m, err);
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		const scored *s;
 		double t0;

@@ -40,6 +40,20 @@ int nas_fitness_open(nas_supernet *sn, const char *ckpt_path,
     const char *data_dir, h4h_db *db, int val_images, nas_fitness **out,
     h4h_err *err);
 void nas_fitness_close(nas_fitness *f);
+/* Sharing the real evaluations among ranks that run the same search in
+ * step (mpirun -np N h4h search, doc/scale.md): the misses of each
+ * nas_fitness_eval are dealt round-robin (miss j to rank j % size), each
+ * rank scores its own, and sum_d adds the ranks' vectors (each rank fills
+ * its own entries) so that every rank gets every score, caches it and
+ * stores it in its database, and the searches stay in step.  The caller
+ * keeps d alive. */
+typedef struct nas_fitness_dist {
+	int rank, size;
+	void *ctx;
+	int (*sum_d)(void *ctx, double *v, size_t n, h4h_err *err);
+} nas_fitness_dist;
+void nas_fitness_set_dist(nas_fitness *f, const nas_fitness_dist *d);
+
 /* Accuracies in [0, 1] of n subnets on a split; misses are evaluated and
  * stored as one batch. */
 int nas_fitness_eval(nas_fitness *f, int split, const nas_gene *g, int n,

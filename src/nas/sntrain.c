@@ -20,6 +20,7 @@
 
 #include "core/atomic.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "nas/recal.h"
 #include "nas/sandwich.h"
 #include "nas/space.h"
@@ -153,6 +154,7 @@ typedef struct run {
 	nas_sandwich sw;
 	float *x, *mom, *vel;
 	int *y;
+	int img;		/* floats per image (1 channel) */
 	nn_param *opt;		/* the phase's optimizer table */
 	int n_opt;
 	char *log;		/* CSV rows so far */
@@ -493,6 +495,7 @@ setup(const nas_train_cfg *c, run *r, h4h_err *err)
 	r->mom = h4h_xcalloc(nn_sn_nparams(r->sn), sizeof(float));
 	r->vel = h4h_xcalloc(nn_sn_nparams(r->sn), sizeof(float));
 	r->x = h4h_xcalloc((size_t)B * hw * hw, sizeof(float));
+	r->img = hw * hw;
 	r->y = h4h_xcalloc((size_t)B, sizeof(int));
 	r->log = h4h_xcalloc(LOG_MAX, 1);
 	return 0;
@@ -514,10 +517,57 @@ log_row(run *r, const nas_train_cfg *c, const nas_epoch_report *e)
 	}
 }
 
+/* The ranks' gradient: this rank's, weighted by its share of the batch's
+ * rows (the sandwich's losses are means over the rows it saw), summed
+ * over the ranks in place. */
+static int
+dist_grad(nas_train_dist *d, float *g, size_t np, int mine, int k,
+    h4h_err *err)
+{
+	const float w = (float)mine / (float)k;
+	double t0 = h4h_now_s();
+	int rc;
+
+	for (size_t i = 0; i < np; i++)
+		g[i] *= w;
+	rc = d->sum(d->ctx, g, np, err);
+	d->allreduce_s += h4h_now_s() - t0;
+	d->allreduces++;
+	d->slab = np;
+	return rc;
+}
+
+/* After every step the ranks agree on stopping (*stop: any rank was
+ * asked to; three doubles, microseconds), so a SIGTERM that reaches them
+ * at different steps still stops them at one; and, every check_every
+ * steps and at the end (hash), they compare a hash of their weights (as
+ * two 32-bit halves summed over the ranks). */
+static int
+dist_check(nas_train_dist *d, const float *w, size_t np, int64_t step,
+    int hash, int *stop, h4h_err *err)
+{
+	uint64_t h = hash ? h4h_hash64(w, np * sizeof *w, H4H_HASH_SEED) : 0;
+	double v[3] = { (double)(h >> 32), (double)(h & 0xffffffffu), *stop };
+	int rc;
+
+	if ((rc = d->sum_d(d->ctx, v, 3, err)) != 0)
+		return rc;
+	if (v[0] != d->size * (double)(h >> 32) ||
+	    v[1] != d->size * (double)(h & 0xffffffffu))
+		return h4h_errf(err, H4H_ESIM, "rank %d: its weights differ from "
+		    "the other ranks' at step %lld (hash %016llx)", d->rank,
+		    (long long)step, (unsigned long long)h);
+	*stop = v[2] > 0;
+	return 0;
+}
+
 int
 nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
     nas_train_summary *sum, h4h_err *err)
 {
+	nas_train_dist *d = c->dist != NULL && c->dist->size > 1 ? c->dist :
+	    NULL;
+	int want_stop = 0;
 	run r;
 	phase ph[2];
 	nn_adamw_cfg ac = nn_adamw_defaults(c->weight_decay);
@@ -546,6 +596,10 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 		return h4h_errf(err, H4H_EINPUT, "--init is phase 1 of a "
 		    "two-phase recipe (tpi-freeze, tpi-unfreeze), not of '%s'",
 		    nas_recipe_name(c->recipe));
+	if (d != NULL && (c->batch < d->size || d->check_every < 1))
+		return h4h_errf(err, H4H_EINPUT, "batch %d on %d ranks: every "
+		    "rank needs at least one image of each batch", c->batch,
+		    d->size);
 	if ((rc = nn_adamw_check(&ac, err)) != 0 ||
 	    (rc = setup(c, &r, err)) != 0)
 		goto out;
@@ -614,24 +668,37 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 		}
 		while (step < total) {
 			double t0 = h4h_now_s(), loss_sum = 0, kd_sum = 0;
-			long long right = 0, seen = 0;
+			long long right = 0, seen = 0, mine_seen = 0;
 			int k;
 
 			while (step < total && (k = nn_batcher_next(r.tb, r.x,
 			    r.y)) > 0) {
 				nas_gene genes[NAS_SANDWICH_MAX];
 				float loss, kd, lr = nn_sched_lr(&sc, step), sc1 = 1;
-				int cor, ng;
+				int cor, ng, first = 0, mine = k;
 
+				/* This rank's rows of the global batch. */
+				if (d != NULL) {
+					first = (int)((int64_t)k * d->rank /
+					    d->size);
+					mine = (int)((int64_t)k * (d->rank + 1) /
+					    d->size) - first;
+				}
 				ng = nas_sandwich_genes(&r.sw, c->seed, p->number,
 				    step, genes);
 				/* dropout masks: a function of (seed, phase,
-				 * step), so a resume needs no generator state */
+				 * step), so a resume needs no generator state;
+				 * each rank its own stream */
 				*nn_sn_rng(r.sn) = c->seed ^ nn_rng_stream(
 				    TAG_DROPOUT, (uint64_t)p->number,
-				    (uint64_t)step);
-				if ((rc = nas_sandwich_grad(&r.sw, genes, ng, r.x,
-				    r.y, k, &loss, &cor, &kd, err)) != 0)
+				    d == NULL ? (uint64_t)step : (uint64_t)step *
+				    (uint64_t)d->size + (uint64_t)d->rank);
+				if ((rc = nas_sandwich_grad(&r.sw, genes, ng,
+				    r.x + (size_t)first * r.img, r.y + first, mine,
+				    &loss, &cor, &kd, err)) != 0)
+					goto out;
+				if (d != NULL && (rc = dist_grad(d,
+				    nn_sn_grads(r.sn), np, mine, k, err)) != 0)
 					goto out;
 				if (c->clip > 0)
 					sc1 = nn_grad_clip_scale(nn_grad_norm(
@@ -639,10 +706,19 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 				step++;
 				nn_adamw_step(&ac, lr, step, sc1, nn_sn_params(r.sn),
 				    nn_sn_grads(r.sn), r.mom, r.vel, r.opt, r.n_opt);
-				loss_sum += (double)loss * k;
-				kd_sum += (double)kd * k;
+				loss_sum += (double)loss * mine;
+				kd_sum += (double)kd * mine;
 				right += cor;
 				seen += k;
+				mine_seen += mine;
+				if (h != NULL && h->stop != NULL && d != NULL &&
+				    h->stop(h->ctx))
+					want_stop = 1;
+				if (d != NULL && (rc = dist_check(d,
+				    nn_sn_params(r.sn), np, step, step %
+				    d->check_every == 0 || step == total,
+				    &want_stop, err)) != 0)
+					goto out;
 				if (h != NULL && h->progress != NULL) {
 					nas_train_progress pg;
 					double el = h4h_now_s() - t0;
@@ -654,9 +730,9 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 					pg.epoch = epoch + 1;
 					pg.epochs = (int)((total + per_epoch - 1) /
 					    per_epoch);
-					pg.loss = (float)(loss_sum / seen);
-					pg.kd = (float)(kd_sum / seen);
-					pg.acc = (float)right / (float)seen;
+					pg.loss = (float)(loss_sum / mine_seen);
+					pg.kd = (float)(kd_sum / mine_seen);
+					pg.acc = (float)right / (float)mine_seen;
 					pg.img_per_s = el > 0 ? seen / el : 0;
 					pg.elapsed_s = h4h_now_s() - t_start;
 					pg.eta_s = pg.img_per_s > 0 ? (double)
@@ -664,7 +740,9 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 					    pg.img_per_s : 0;
 					h->progress(h->ctx, &pg);
 				}
-				if (h != NULL && h->stop != NULL &&
+				/* Over ranks, all stop at one checked step. */
+				if (d != NULL ? want_stop :
+				    h != NULL && h->stop != NULL &&
 				    h->stop(h->ctx)) {
 					*stopped = 1;
 					r.times[2 * pi] += h4h_now_s() - t_phase;
@@ -686,21 +764,37 @@ nas_train_run(const nas_train_cfg *c, const nas_train_hooks *h, int *stopped,
 				nas_epoch_report er;
 				double tv;
 
+				/* The epoch's training figures over every
+				 * rank's rows. */
+				if (d != NULL) {
+					double v[4] = { loss_sum, kd_sum,
+					    (double)right, (double)mine_seen };
+
+					if ((rc = d->sum_d(d->ctx, v, 4, err)) != 0)
+						goto out;
+					loss_sum = v[0];
+					kd_sum = v[1];
+					right = (long long)v[2];
+					mine_seen = (long long)v[3];
+				}
 				er.seconds = h4h_now_s() - t0;
 				er.img_per_s = seen / er.seconds;
 				er.step_ms = 1000 * er.seconds / ((double)seen /
 				    c->batch);
 				tv = h4h_now_s();
-				if ((rc = validate(&r, p->no_vit, &er.max_val_acc,
+				if ((d == NULL || d->rank == 0) &&
+				    (rc = validate(&r, p->no_vit, &er.max_val_acc,
 				    &er.min_val_acc, err)) != 0)
 					goto out;
+				if (d != NULL && d->rank > 0)
+					er.max_val_acc = er.min_val_acc = -1;
 				t_phase += h4h_now_s() - tv;	/* not training */
 				er.phase = p->number;
 				er.epoch = ++epoch;
 				er.step = step;
-				er.train_loss = (float)(loss_sum / seen);
-				er.train_acc = (float)right / (float)seen;
-				er.kd_loss = (float)(kd_sum / seen);
+				er.train_loss = (float)(loss_sum / mine_seen);
+				er.train_acc = (float)right / (float)mine_seen;
+				er.kd_loss = (float)(kd_sum / mine_seen);
 				log_row(&r, c, &er);
 				if (sum != NULL) {
 					sum->max_val_acc = er.max_val_acc;

@@ -47,6 +47,30 @@ const char *nas_recipe_name(int r);
 /* -1 if unknown. */
 int nas_recipe_parse(const char *name);
 
+/* Data-parallel training over ranks (doc/scale.md).  Every rank runs the
+ * same configuration and reads the same global batch; rank r takes its
+ * share of the batch's rows, [k r / N, k (r + 1) / N), runs the sandwich
+ * step on it with its own batch-norm statistics (per rank, as OFA with
+ * Horovod), scales its gradient by its share of the rows, and `sum` adds
+ * the gradient slabs over the ranks in place (one allreduce per step), so
+ * each rank takes the same AdamW step on the same weights.  After every
+ * step the ranks agree on stopping (`sum_d` of three doubles); every
+ * check_every steps, and at the end, they also compare a hash of their
+ * weights: a difference is an error naming the rank.
+ * Only rank 0 validates, and the caller gives only rank 0 outputs (out,
+ * csv, db).  NULL in nas_train_cfg: one process. */
+typedef struct nas_train_dist {
+	int rank, size;
+	int check_every;
+	void *ctx;
+	int (*sum)(void *ctx, float *v, size_t n, h4h_err *err);
+	int (*sum_d)(void *ctx, double *v, size_t n, h4h_err *err);
+	double allreduce_s;	/* out: seconds in `sum` (waiting for the
+				 * slowest rank included) */
+	int64_t allreduces;	/* out: its calls */
+	size_t slab;		/* out: floats in the gradient slab */
+} nas_train_dist;
+
 typedef struct nas_train_cfg {
 	const char *space;		/* space file */
 	int recipe;			/* nas_recipe */
@@ -76,6 +100,7 @@ typedef struct nas_train_cfg {
 	 * ckpt_secs seconds (0: not by that rule). */
 	int64_t ckpt_every;
 	double ckpt_secs;
+	nas_train_dist *dist;		/* NULL: one process */
 } nas_train_cfg;
 
 void nas_train_defaults(nas_train_cfg *c);
