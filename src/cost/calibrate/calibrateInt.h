@@ -87,6 +87,7 @@ typedef struct fit_analysis {
 	double noise;			/* residual standard deviation */
 	int flat;			/* knob of c->fit the table cannot
 					 * determine, -1 if none */
+	int zero_effect;		/* no row moves with it at all */
 	char why[200];			/* why, for the report */
 } fit_analysis;
 

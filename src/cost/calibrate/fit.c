@@ -522,8 +522,9 @@ static const double probe_sizes[] = { 0.1, 0.02, 4e-3, 8e-4, 2e-4 };
 #define PROBE_MIN 2e-4
 /* A probe must lower the error by this share to count: smaller gains are
  * the simulator's whole-cycle rounding, and chasing them would spend the
- * restarts (assumed; 1e-4 of the squared error is 5e-5 of the rms). */
-#define PROBE_GAIN 1e-4
+ * restarts (assumed; 1e-3 of the squared error is 5e-4 of the rms, so a
+ * 1 % rms error moves by at most 0.0005 % points). */
+#define PROBE_GAIN 1e-3
 #define MAX_RESTARTS 8
 
 /* The best probe around u (sizes probe_sizes[0..n_sizes), both signs, one
@@ -691,6 +692,49 @@ sim_cal_fit_opts_default(sim_cal_fit_opts *o)
 	o->simplex = -1;
 }
 
+/* *none = 1 when knob j of c->fit, set to either of its bounds, changes no
+ * residual from those at x. */
+static int
+moves_nowhere(fit_ctx *c, const double *x, int j, int *none, h4h_err *err)
+{
+	int p = c->fit->n_knobs, m = c->fit->n_residuals;
+	double *f0 = h4h_xmalloc((size_t)m * sizeof *f0);
+	double *f1 = h4h_xmalloc((size_t)m * sizeof *f1);
+	double xs[CAL_MAX_KNOBS], lo, hi;
+	int rc = 0;
+
+	*none = 1;
+	sim_cal_knob_bounds(c->fit->ids[j], &lo, &hi);
+	memcpy(xs, x, (size_t)p * sizeof *xs);
+	if (fit_residuals_x(c, xs, f0) != 0)
+		goto fail;
+	for (int side = 0; side < 2 && *none; side++) {
+		xs[j] = side ? hi : lo;
+		if (fit_residuals_x(c, xs, f1) != 0)
+			goto fail;
+		for (int i = 0; i < m; i++)
+			if (f1[i] != f0[i])
+				*none = 0;
+	}
+	goto out;
+fail:
+	rc = h4h_errf(err, c->failed, "%s", c->err.msg);
+out:
+	free(f0);
+	free(f1);
+	return rc;
+}
+
+/* Keep knob j, which the table cannot determine, where it started. */
+static void
+freeze(sim_cal_fit *fit, int j, const char *why)
+{
+	fit->undetermined[j] = 1;
+	fit->value[j] = fit->start[j];
+	fit->sigma[j] = NAN;
+	snprintf(fit->why[j], sizeof fit->why[0], "%s", why);
+}
+
 /*
  * The fit: solve for every knob; then ask the Jacobian at the result
  * (uncert.c) whether a direction is flat.  A knob that the table cannot
@@ -758,7 +802,7 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 	memset(&sub, 0, sizeof sub);
 	sub.energy = fit->energy;
 	sub.n_residuals = m;
-	for (;;) {
+	for (int pass = 0;; pass++) {
 		fit_analysis a;
 		int conv;
 
@@ -777,6 +821,38 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 			break;
 		}
 		c.fit = &sub;
+		/* Before the first solve, a knob that moves no row at the
+		 * start, nor at either of its bounds, is dropped at once (the
+		 * Sram_Only weight port on a Shared_Sram table) rather than
+		 * carried through a fit it cannot help.  One that moves rows
+		 * somewhere in its range stays: a bandwidth far too fast at
+		 * the start binds no row, yet the right one may. */
+		if (pass == 0) {
+			if ((rc = fit_analyse(&c, x, fit->cost0, &a, err)) != 0)
+				goto out;
+			if (a.flat >= 0 && a.zero_effect) {
+				int none;
+
+				if ((rc = moves_nowhere(&c, x, a.flat, &none,
+				    err)) != 0)
+					goto out;
+				if (none) {
+					double lo, hi;
+					char why[200];
+
+					sim_cal_knob_bounds(sub.ids[a.flat], &lo,
+					    &hi);
+					snprintf(why, sizeof why, "no fitted "
+					    "row's prediction moves with it, "
+					    "anywhere in its bounds [%g, %g]: "
+					    "the table does not exercise it "
+					    "(e.g. no row is bound by it)", lo,
+					    hi);
+					freeze(fit, active[a.flat], why);
+					continue;
+				}
+			}
+		}
 		/* A re-solve after dropping a knob starts at the optimum
 		 * found: the trust region alone finishes it. */
 		rc = solve(&c, o, simplex, x, &fit->cost, &iter, &nm_iter,
@@ -798,12 +874,7 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 			fit->sigma[active[k]] = a.sigma[k];
 		if (a.flat < 0)
 			break;
-		/* Keep the undetermined knob where the profile has it. */
-		fit->undetermined[active[a.flat]] = 1;
-		fit->value[active[a.flat]] = fit->start[active[a.flat]];
-		fit->sigma[active[a.flat]] = NAN;
-		snprintf(fit->why[active[a.flat]], sizeof fit->why[0], "%s",
-		    a.why);
+		freeze(fit, active[a.flat], a.why);
 	}
 	/* The frozen knobs are back at their start: the error reported is
 	 * the one at the values returned. */

@@ -76,6 +76,7 @@ fit_analyse(fit_ctx *c, const double *x, double cost, fit_analysis *a,
 	double s_eff;
 
 	a->flat = -1;
+	a->zero_effect = 0;
 	a->why[0] = '\0';
 	a->noise = m > p ? sqrt(cost / (m - p)) : NAN;
 	s_eff = isfinite(a->noise) ? fmax(a->noise, NOISE_FLOOR) : NOISE_FLOOR;
@@ -172,6 +173,7 @@ fit_analyse(fit_ctx *c, const double *x, double cost, fit_analysis *a,
 				    sizeof partners - len, "%s%s", len ? ", " :
 				    "", sim_cal_knob_name(fit->ids[j]));
 		}
+		a->zero_effect = colnorm[pick] == 0;
 		if (colnorm[pick] == 0)
 			snprintf(a->why, sizeof a->why, "no fitted row's "
 			    "prediction moves when it changes by %.0f%%: the "
