@@ -8,10 +8,10 @@
  * operator overhead) with 1 % Gaussian noise; the first 80 rows are
  * fitted from the shipped profile's values, the last 40 are held out.
  * Five fits are compared: the default knobs alone (what calibrate did
- * before the memory knobs), the memory knobs with the trust region alone,
- * and the memory knobs with the derivative-free stage first (the default
- * when a memory knob is fitted); then both again from a far start, every
- * memory value 4x off the board's.  Printed: each knob's error against its
+ * before the memory knobs), the memory knobs with the trust region and its
+ * probes alone (the default), and with the derivative-free stage first
+ * (--simplex on); then both again from a far start, every memory value 4x
+ * off the board's.  Printed: each knob's error against its
  * hidden value and its reported standard deviation, the fitted and
  * held-out MAPE, the worst held-out error, row simulations and time.
  *
@@ -178,8 +178,8 @@ main(int argc, char **argv)
 		unlink(path);
 		printf("seed %d:\n", seed);
 		run("default knobs", t, &base, NULL, -1);
-		run("memory knobs, trust region only", t, &base, CAL_MEM_FIT,
-		    0);
+		run("memory knobs, trust region (default)", t, &base,
+		    CAL_MEM_FIT, 0);
 		run("memory knobs, simplex then trust region", t, &base,
 		    CAL_MEM_FIT, 1);
 		/* A start far from the board: every memory value 4x off

@@ -636,7 +636,7 @@ START_TEST(test_memory_recovers_hidden)
 	ck_assert_msg(sim_cal_fit_run(t, rows, MEM_FIT, &o, &fit, &err) == 0,
 	    "%s", err.msg);
 	ck_assert(fit.cost < fit.cost0);
-	ck_assert(fit.simplex_iterations > 0);
+	ck_assert(fit.simplex_iterations == 0);
 	mape = held_out_mape(t, &fit);
 	fprintf(stderr, "memory: %s; held-out MAPE %.2f%% (default knobs "
 	    "%.2f%%)\n", fit.status, 100 * mape, 100 * mape_dflt);

@@ -37,7 +37,7 @@ static const char *usage_text =
     "                     [--train-filter COL=VALUE]... [--validate FILE.csv]\n"
     "                     [--validate-filter COL=VALUE]...\n"
     "                     [--folds K] [--seed N] [--max-iter N] [--tol X]\n"
-    "                     [--simplex auto|on|off] [--report DIR]\n"
+    "                     [--simplex on|off] [--report DIR]\n"
     "\n"
     "Fits calibration knobs of the NPU and CIM models to a measured\n"
     "per-layer table by nonlinear least squares on the relative error\n"
@@ -71,9 +71,8 @@ static const char *usage_text =
     "  --seed N          shuffling seed of the folds (default 1)\n"
     "  --max-iter N      trust-region iterations (default 100)\n"
     "  --tol X           step and gradient tolerance (default 1e-6)\n"
-    "  --simplex WHEN    a derivative-free (Nelder-Mead) stage before the\n"
-    "                    trust region: auto (default: when a memory knob is\n"
-    "                    fitted), on or off\n"
+    "  --simplex on|off  a derivative-free (Nelder-Mead) stage before the\n"
+    "                    trust region (default off)\n"
     "  --report DIR      write DIR/residuals.csv and a parity plot\n"
     "                    (DIR/parity.png and .svg when gnuplot is on PATH)\n";
 
@@ -540,7 +539,7 @@ calibrate_exec(int argc, char **argv)
 	filter tf[MAX_FILTERS], vf[MAX_FILTERS];
 	int n_sets = 0, ntf = 0, nvf = 0, c, rc, status = 0;
 	long folds = 5, seed = 1, max_iter = 100;
-	int simplex = -1;
+	int simplex = 0;
 	double tol = 1e-6;
 	sim_profile base, prof;
 	sim_cal_table *t = NULL, *vt = NULL;
@@ -638,14 +637,13 @@ calibrate_exec(int argc, char **argv)
 			report = optarg;
 			break;
 		case 'x':
-			if (strcmp(optarg, "auto") == 0 || strcmp(optarg, "on") == 0
-			    || strcmp(optarg, "off") == 0) {
-				simplex = optarg[0] == 'a' ? -1 :
-				    optarg[1] == 'n';
+			if (strcmp(optarg, "on") == 0 ||
+			    strcmp(optarg, "off") == 0) {
+				simplex = strcmp(optarg, "on") == 0;
 				break;
 			}
-			status = cli_usage_error(CMD, "--simplex must be auto, "
-			    "on or off (got '%s')", optarg);
+			status = cli_usage_error(CMD, "--simplex must be on or "
+			    "off (got '%s')", optarg);
 			goto out;
 		case 'h':
 			fputs(usage_text, stdout);

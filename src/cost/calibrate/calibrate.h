@@ -94,8 +94,6 @@ int sim_cal_knob_is_energy(int id);
  * bandwidth, the compression), not in its unit (an overhead, a latency, an
  * energy). */
 int sim_cal_knob_is_relative(int id);
-/* A knob of the memory system (a bandwidth, latency or compression). */
-int sim_cal_knob_is_memory(int id);
 void sim_cal_knob_bounds(int id, double *lo, double *hi);
 /* Where knob id's bounds come from (a source or "assumed: ..."). */
 const char *sim_cal_knob_bounds_why(int id);
@@ -130,9 +128,9 @@ const char *sim_cal_kind_name(int kind);
 typedef struct sim_cal_fit_opts {
 	int max_iter;			/* trust-region iterations */
 	double xtol, gtol, ftol;	/* gsl_multifit_nlinear_test */
-	int simplex;			/* derivative-free stage first:
-					 * 1 always, 0 never, -1 (default)
-					 * when a memory knob is fitted */
+	int simplex;			/* derivative-free stage first (1;
+					 * default 0: measured no better on
+					 * the memory table, bench_calibrate) */
 } sim_cal_fit_opts;
 
 void sim_cal_fit_opts_default(sim_cal_fit_opts *o);
@@ -166,8 +164,9 @@ typedef struct sim_cal_fit {
  * Fit fit->ids[0..n_knobs) on rows[0..n), starting from fit->start.  Energy
  * residuals enter when the table has energy and an energy knob is fitted.
  * The model is piecewise (a bandwidth moves a layer between compute- and
- * memory-bound), so a derivative-free stage (Nelder-Mead) may run first,
- * then the trust region with probes around each stop.  A knob the table
+ * memory-bound), so the trust region is followed by probes around each
+ * stop, down to small steps at a kink; a derivative-free stage
+ * (Nelder-Mead) may run first (o->simplex).  A knob the table
  * cannot determine is kept at its start (fit->undetermined, fit->why).
  * A fit that stops without meeting a tolerance (max_iter reached, no step
  * reduces the error) returns 0 with fit->converged = 0 and fit->status

@@ -689,7 +689,7 @@ sim_cal_fit_opts_default(sim_cal_fit_opts *o)
 	o->xtol = 1e-6;
 	o->gtol = 1e-6;
 	o->ftol = 1e-10;
-	o->simplex = -1;
+	o->simplex = 0;
 }
 
 /* *none = 1 when knob j of c->fit, set to either of its bounds, changes no
@@ -781,11 +781,6 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 		fit->sigma[j] = NAN;
 		fit->undetermined[j] = 0;
 		fit->why[j][0] = '\0';
-	}
-	if (simplex < 0) {
-		simplex = 0;
-		for (int j = 0; j < p; j++)
-			simplex |= sim_cal_knob_is_memory(fit->ids[j]);
 	}
 	c.t = t;
 	c.rows = rows;

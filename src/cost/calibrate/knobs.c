@@ -111,13 +111,6 @@ sim_cal_knob_bounds_why(int id)
 }
 
 int
-sim_cal_knob_is_memory(int id)
-{
-	return cal_knobs[id].type == KB_BANDWIDTH ||
-	    cal_knobs[id].type == KB_LATENCY || cal_knobs[id].type == KB_RATIO;
-}
-
-int
 sim_cal_knob_is_relative(int id)
 {
 	return knob_is_log(id);
