@@ -145,7 +145,7 @@ typedef struct sim_cal_fit {
 	int iterations;			/* trust-region iterations */
 	int simplex_iterations;		/* derivative-free stage */
 	int converged;			/* a tolerance was met */
-	char status[160];		/* "converged (small step)", ... */
+	char status[320];		/* "converged (small step)", ... */
 	double cost0, cost;		/* sum of squared relative errors */
 	long evaluations;		/* row simulations run */
 	/* What the table determines, at the fitted point.  sigma: one

@@ -810,7 +810,8 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 			}
 		if (sub.n_knobs == 0) {
 			snprintf(fit->status, sizeof fit->status, "the table "
-			    "determines none of the knobs");
+			    "determines none of the knobs (%s: %s)",
+			    sim_cal_knob_name(fit->ids[0]), fit->why[0]);
 			fit->converged = 0;
 			fit->cost = fit->cost0;
 			break;
