@@ -21,7 +21,8 @@
  * shared_sram system with the default knobs and lowers the error.
  * Errors: bad CSV lines, NaN and non-positive measurements, unknown ops,
  * rows the simulator rejects (all with the line number), unknown knobs,
- * a fit stopped by the iteration limit (says so, keeps the best point).
+ * a fit stopped by the iteration limit (says so, keeps the best point), a
+ * knob the table sets per row.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check_util.h"
@@ -544,6 +545,27 @@ START_TEST(test_fit_does_not_converge)
 	}
 	ck_assert_msg(fabs(cost - fit.cost) <= 1e-12 * fit.cost, "%g != %g",
 	    cost, fit.cost);
+	/* A knob the table fixes per row cannot be fitted: it would
+	 * override the condition the row was measured under. */
+	{
+		sim_cal_table *tb;
+		int r2[2] = { 0, 1 };
+
+		ck_assert_msg(try_table("op,in_h,in_w,in_c,out_c,kernel,stride,"
+		    "act,bandwidth_gbps,measured_cycles\n"
+		    "conv,14,14,32,32,3,1,relu,,3000\n"
+		    "conv,14,14,32,32,3,1,relu,2,3500\n", &tb, &err) == 0,
+		    "%s", err.msg);
+		set_knobs(&fit, "npu.cycle_scale_conv,noc.bandwidth_gbps",
+		    &base);
+		ck_assert(sim_cal_fit_run(tb, r2, 2, &o, &fit, &err) ==
+		    H4H_EINPUT);
+		ck_assert_msg(strstr(err.msg, "knob noc.bandwidth_gbps cannot "
+		    "be fitted: table '") != NULL && strstr(err.msg, "sets it "
+		    "per row (column bandwidth_gbps, line 3)") != NULL, "%s",
+		    err.msg);
+		sim_cal_table_destroy(tb);
+	}
 	/* Fewer measurements than knobs is an input error. */
 	set_knobs(&fit, "npu.cycle_scale_conv,npu.op_overhead_cycles,"
 	    "npu.block_overhead_cycles", &base);

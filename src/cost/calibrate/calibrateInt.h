@@ -94,6 +94,12 @@ typedef struct fit_analysis {
 int fit_analyse(fit_ctx *c, const double *x, double cost, fit_analysis *a,
     h4h_err *err);
 
+/* The column of t that sets profile key `key` in one of rows[0..n) (its
+ * own name or a condition alias like bandwidth_gbps), *line the first such
+ * row's line; -1 if none (table.c). */
+int table_sets_key(const sim_cal_table *t, const int *rows, int n,
+    const char *key, int *line);
+
 /* The SIM_KIND_* a table row of CAL_KIND_* kind is costed as (knobs.c). */
 int sim_kind_of_cal(int kind);
 

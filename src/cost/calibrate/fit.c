@@ -777,6 +777,21 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 		goto out;
 	}
 	for (int j = 0; j < p; j++) {
+		int col, line = 0;
+
+		/* A knob the table fixes per row would override the very
+		 * condition the row was measured under. */
+		col = table_sets_key(t, rows, n, sim_cal_knob_name(fit->ids[j]),
+		    &line);
+		if (col >= 0) {
+			rc = h4h_errf(err, H4H_EINPUT, "knob %s cannot be "
+			    "fitted: table '%s' sets it per row (column %s, "
+			    "line %d)", sim_cal_knob_name(fit->ids[j]), t->path,
+			    t->cols[col], line);
+			goto out;
+		}
+	}
+	for (int j = 0; j < p; j++) {
 		fit->value[j] = fit->start[j];
 		fit->sigma[j] = NAN;
 		fit->undetermined[j] = 0;
