@@ -177,7 +177,7 @@ main(int argc, char **argv)
 			die("table", &err);
 		unlink(path);
 		printf("seed %d:\n", seed);
-		run("default knobs", t, &base, NULL, -1);
+		run("default knobs", t, &base, NULL, 0);
 		run("memory knobs, trust region (default)", t, &base,
 		    CAL_MEM_FIT, 0);
 		run("memory knobs, simplex then trust region", t, &base,

@@ -315,17 +315,6 @@ cost_of(const gsl_vector *f)
 	return s;
 }
 
-/* Sum of squared residuals at u (every row re-simulated). */
-static int
-cost_at(fit_ctx *c, const double *u, double *cost)
-{
-	double x[CAL_MAX_KNOBS];
-
-	for (int j = 0; j < c->fit->n_knobs; j++)
-		x[j] = u_to_x(c->fit->ids[j], u[j]);
-	return fit_cost_x(c, x, cost);
-}
-
 /* GSL's scaled gradient test quantity, max_j |g_j| max(|u_j|, 1) /
  * max(cost / 2, 1), at the workspace's point: what --tol is compared with
  * when the trust region stops. */
@@ -534,24 +523,51 @@ static int
 probe(fit_ctx *c, const double *u, int n_sizes, double *best, int *knob,
     double *step)
 {
-	int p = c->fit->n_knobs;
-	double ut[CAL_MAX_KNOBS], cst;
+	int p = c->fit->n_knobs, n = c->n_rows, m = c->fit->n_residuals;
+	double *bt = h4h_xmalloc((size_t)(2 * n) * sizeof *bt), *be = bt + n;
+	double *pt = c->tmp, *pe = c->tmp + n, *f = c->tmp + 2 * n;
+	double ut[CAL_MAX_KNOBS];
+	int rc = 0;
 
 	*knob = -1;
+	/* The predictions at u, so that a probe of a cycle scale only
+	 * re-simulates the rows of its op kind (as the Jacobian does). */
+	if (eval_rows(c, u, NULL, bt, be) != 0) {
+		rc = -1;
+		goto out;
+	}
 	for (int l = 0; l < n_sizes && *knob < 0; l++)
-		for (int j = 0; j < p; j++)
+		for (int j = 0; j < p; j++) {
+			const knob_def *k = &cal_knobs[c->fit->ids[j]];
+			int mask[SIM_KIND_COUNT] = { 0 };
+
+			if (k->kind >= 0)
+				mask[k->kind] = 1;
 			for (int sg = -1; sg <= 1; sg += 2) {
+				double cst = 0;
+
 				memcpy(ut, u, (size_t)p * sizeof *ut);
 				ut[j] += sg * probe_sizes[l];
-				if (cost_at(c, ut, &cst) != 0)
-					return -1;
+				memcpy(pt, bt, (size_t)n * sizeof *pt);
+				memcpy(pe, be, (size_t)n * sizeof *pe);
+				if (eval_rows(c, ut, k->kind >= 0 ? mask : NULL,
+				    pt, pe) != 0) {
+					rc = -1;
+					goto out;
+				}
+				residuals(c, pt, pe, f);
+				for (int i = 0; i < m; i++)
+					cst += f[i] * f[i];
 				if (cst < *best * (1 - PROBE_GAIN)) {
 					*best = cst;
 					*knob = j;
 					*step = sg * probe_sizes[l];
 				}
 			}
-	return 0;
+		}
+out:
+	free(bt);
+	return rc;
 }
 
 /*
@@ -748,7 +764,8 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 	gsl_error_handler_t *old = gsl_set_error_handler_off();
 	sim_cal_fit sub;
 	fit_ctx c;
-	int p = fit->n_knobs, m = n, rc = 0, simplex = o->simplex, iter = 0;
+	int p = fit->n_knobs, m = n, rc = 0, simplex = o->simplex > 0;
+	int iter = 0;
 	int nm_iter = 0;
 	int active[CAL_MAX_KNOBS];	/* sub's knob j is fit's active[j] */
 	double x[CAL_MAX_KNOBS];
@@ -812,7 +829,7 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 	memset(&sub, 0, sizeof sub);
 	sub.energy = fit->energy;
 	sub.n_residuals = m;
-	for (int pass = 0;; pass++) {
+	for (int solved = 0;;) {
 		fit_analysis a;
 		int conv;
 
@@ -838,7 +855,7 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 		 * carried through a fit it cannot help.  One that moves rows
 		 * somewhere in its range stays: a bandwidth far too fast at
 		 * the start binds no row, yet the right one may. */
-		if (pass == 0) {
+		if (!solved) {
 			if ((rc = fit_analyse(&c, x, fit->cost0, &a, err)) != 0)
 				goto out;
 			if (a.flat >= 0 && a.zero_effect) {
@@ -870,6 +887,7 @@ sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
 		    &conv, fit->status, sizeof fit->status, err);
 		if (rc != 0)
 			goto out;
+		solved = 1;
 		simplex = 0;
 		fit->converged = conv;
 		/* A latency is set in whole cycles: report what is set. */
