@@ -11,9 +11,18 @@
  * deterministic for a seed.
  * Limits: unknown columns kept, quoted fields, CRLF and blank lines,
  * per-row conditions, latency tables.
+ * Memory: on a table simulated at a hidden memory system (Shared_Sram,
+ * U55-128, slower flash and NoC, an operator overhead: cal_memtable.h)
+ * with 1 % noise, the memory knobs come back within 10 % (latencies 25 %)
+ * and the 40 held-out rows within 3 % MAPE, where the default knobs alone
+ * miss it; a knob no row depends on, and a block overhead beside an
+ * operator overhead on one-block layers (only their sum counts), are
+ * reported undetermined and kept at their start; the shipped Vela Shared_Sram table fits on the
+ * shared_sram system with the default knobs and lowers the error.
  * Errors: bad CSV lines, NaN and non-positive measurements, unknown ops,
  * rows the simulator rejects (all with the line number), unknown knobs,
- * a fit that cannot converge.
+ * a fit stopped by the iteration limit (says so, keeps the best point), a
+ * knob the table sets per row.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check_util.h"
@@ -24,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cal_memtable.h"
 #include "core/atomic.h"
 #include "cost/calibrate/calibrate.h"
 #include "sim/sim.h"
@@ -504,6 +514,7 @@ START_TEST(test_fit_does_not_converge)
 	sim_profile base;
 	h4h_err err = { "" };
 	int rows[4] = { 0, 1, 2, 3 };
+	double pred[4], cost = 0;
 
 	/* Equal layers "measured" 10x apart: one iteration cannot settle
 	 * the compromise. */
@@ -519,12 +530,314 @@ START_TEST(test_fit_does_not_converge)
 	o.max_iter = 1;
 	ck_assert(sim_cal_fit_run(t, rows, 4, &o, &fit, &err) == 0);
 	ck_assert_msg(!fit.converged, "%s", fit.status);
-	ck_assert(fit.status[0] != '\0');
+	/* The real reason, and the error did fall: the value returned is the
+	 * point whose error is fit.cost. */
+	ck_assert_msg(strstr(fit.status, "iteration limit") != NULL, "%s",
+	    fit.status);
+	ck_assert(fit.cost < fit.cost0);
+	ck_assert(sim_cal_predict(t, fit.ids, fit.value, 1, rows, 4, pred, NULL,
+	    &err) == 0);
+	for (int i = 0; i < 4; i++) {
+		double e = (pred[i] - t->rows[i].measured) /
+		    t->rows[i].measured;
+
+		cost += e * e;
+	}
+	ck_assert_msg(fabs(cost - fit.cost) <= 1e-12 * fit.cost, "%g != %g",
+	    cost, fit.cost);
+	/* A knob the table fixes per row cannot be fitted: it would
+	 * override the condition the row was measured under. */
+	{
+		sim_cal_table *tb;
+		int r2[2] = { 0, 1 };
+
+		ck_assert_msg(try_table("op,in_h,in_w,in_c,out_c,kernel,stride,"
+		    "act,bandwidth_gbps,measured_cycles\n"
+		    "conv,14,14,32,32,3,1,relu,,3000\n"
+		    "conv,14,14,32,32,3,1,relu,2,3500\n", &tb, &err) == 0,
+		    "%s", err.msg);
+		set_knobs(&fit, "npu.cycle_scale_conv,noc.bandwidth_gbps",
+		    &base);
+		ck_assert(sim_cal_fit_run(tb, r2, 2, &o, &fit, &err) ==
+		    H4H_EINPUT);
+		ck_assert_msg(strstr(err.msg, "knob noc.bandwidth_gbps cannot "
+		    "be fitted: table '") != NULL && strstr(err.msg, "sets it "
+		    "per row (column bandwidth_gbps, line 3)") != NULL, "%s",
+		    err.msg);
+		sim_cal_table_destroy(tb);
+	}
 	/* Fewer measurements than knobs is an input error. */
 	set_knobs(&fit, "npu.cycle_scale_conv,npu.op_overhead_cycles,"
 	    "npu.block_overhead_cycles", &base);
 	ck_assert(sim_cal_fit_run(t, rows, 2, &o, &fit, &err) == H4H_EINPUT);
 	ck_assert(strstr(err.msg, "cannot fit 3 knobs") != NULL);
+	sim_cal_table_destroy(t);
+}
+END_TEST
+
+/* ---- the memory system -------------------------------------------------- */
+
+#define MEM_ROWS 120
+#define MEM_FIT 80
+
+/* The hidden-memory table of cal_memtable.h (seed 1, 1 % noise), loaded on
+ * the shipped Shared_Sram profile with npu.macs = 128 (the board's known
+ * configuration); *base gets that profile. */
+static sim_cal_table *
+memory_table(sim_profile *base)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096], set[128];
+	sim_profile hidden;
+	sim_cal_table *t = NULL;
+	h4h_err err = { "" };
+	int fd;
+
+	ck_assert_msg(sim_profile_load(src_path("hwprofiles/"
+	    "system-npu-only-shared-sram.ini"), base, &err) == 0, "%s",
+	    err.msg);
+	ck_assert(sim_profile_set(base, "npu.macs=128", &err) == 0);
+	hidden = *base;
+	for (int i = 0; i < CAL_MEM_N_HIDDEN; i++) {
+		snprintf(set, sizeof set, "%s=%.17g", cal_mem_hidden[i].key,
+		    cal_mem_hidden[i].value);
+		ck_assert_msg(sim_profile_set(&hidden, set, &err) == 0, "%s",
+		    err.msg);
+	}
+	snprintf(path, sizeof path, "%s/h4h-calmem-XXXXXX", dir ? dir : "/tmp");
+	ck_assert((fd = mkstemp(path)) >= 0);
+	close(fd);
+	ck_assert_msg(cal_mem_table_write(path, &hidden, MEM_ROWS, 0.01, 1,
+	    &err) == 0, "%s", err.msg);
+	ck_assert_msg(sim_cal_table_load(path, base, NULL, &t, &err) == 0,
+	    "%s", err.msg);
+	unlink(path);
+	return t;
+}
+
+/* MAPE of the held-out rows (MEM_FIT..MEM_ROWS) with fit's values. */
+static double
+held_out_mape(const sim_cal_table *t, const sim_cal_fit *fit)
+{
+	int val[MEM_ROWS - MEM_FIT];
+	double pred[MEM_ROWS - MEM_FIT];
+	sim_cal_stats st;
+	h4h_err err = { "" };
+
+	for (int i = 0; i < MEM_ROWS - MEM_FIT; i++)
+		val[i] = MEM_FIT + i;
+	ck_assert_msg(sim_cal_predict(t, fit->ids, fit->value, fit->n_knobs,
+	    val, MEM_ROWS - MEM_FIT, pred, NULL, &err) == 0, "%s", err.msg);
+	sim_cal_stats_compute(t, val, MEM_ROWS - MEM_FIT, pred, 0, &st);
+	return st.mape[CAL_KIND_COUNT];
+}
+
+START_TEST(test_memory_recovers_hidden)
+{
+	sim_profile base;
+	sim_cal_table *t = memory_table(&base);
+	int rows[MEM_FIT];
+	sim_cal_fit_opts o;
+	sim_cal_fit fit, dflt;
+	h4h_err err = { "" };
+	double mape, mape_dflt;
+
+	for (int i = 0; i < MEM_FIT; i++)
+		rows[i] = i;
+	sim_cal_fit_opts_default(&o);
+	/* The default knobs alone cannot follow the memory system: the
+	 * issue's 5.7 % held-out MAPE, here above the 3 % target. */
+	memset(&dflt, 0, sizeof dflt);
+	sim_cal_knobs_default(t, rows, MEM_FIT, dflt.ids, &dflt.n_knobs);
+	for (int j = 0; j < dflt.n_knobs; j++)
+		dflt.start[j] = sim_cal_knob_get(&base, dflt.ids[j]);
+	ck_assert_msg(sim_cal_fit_run(t, rows, MEM_FIT, &o, &dflt, &err) == 0,
+	    "%s", err.msg);
+	mape_dflt = held_out_mape(t, &dflt);
+	set_knobs(&fit, CAL_MEM_FIT, &base);
+	ck_assert_msg(sim_cal_fit_run(t, rows, MEM_FIT, &o, &fit, &err) == 0,
+	    "%s", err.msg);
+	ck_assert(fit.cost < fit.cost0);
+	ck_assert(fit.simplex_iterations == 0);
+	mape = held_out_mape(t, &fit);
+	fprintf(stderr, "memory: %s; held-out MAPE %.2f%% (default knobs "
+	    "%.2f%%)\n", fit.status, 100 * mape, 100 * mape_dflt);
+	for (int j = 0; j < fit.n_knobs; j++) {
+		const char *k = sim_cal_knob_name(fit.ids[j]);
+		double truth = 1, tol = 0.10, e;
+
+		for (int i = 0; i < CAL_MEM_N_HIDDEN; i++)
+			if (strcmp(cal_mem_hidden[i].key, k) == 0) {
+				truth = cal_mem_hidden[i].value;
+				tol = cal_mem_hidden[i].tol;
+			}
+		e = (fit.value[j] - truth) / truth;
+		fprintf(stderr, "memory: %-28s hidden %-6g fitted %-10.6g "
+		    "(%+.2f%%) +- %.3g%s%s\n", k, truth, fit.value[j], 100 * e,
+		    fit.sigma[j], fit.undetermined[j] ? ", undetermined: " :
+		    "", fit.undetermined[j] ? fit.why[j] : "");
+		ck_assert_msg(fabs(e) <= tol, "%s: fitted %g, hidden %g", k,
+		    fit.value[j], truth);
+		/* Every knob the board hides is determined by this table,
+		 * and its reported uncertainty covers the miss (3 sigma). */
+		if (truth != 1) {
+			ck_assert_msg(!fit.undetermined[j], "%s: %s", k,
+			    fit.why[j]);
+			ck_assert_msg(isfinite(fit.sigma[j]) && fit.sigma[j] >
+			    0 && fabs(fit.value[j] - truth) <= 3 *
+			    fit.sigma[j] + (fit.value[j] == round(fit.value[j])
+			    ? 1 : 0), "%s: miss %g, sigma %g", k,
+			    fit.value[j] - truth, fit.sigma[j]);
+		}
+	}
+	ck_assert_msg(mape <= 0.03, "held-out MAPE %.2f%% > 3%%", 100 * mape);
+	ck_assert_msg(mape_dflt > 0.03, "default knobs: held-out MAPE %.2f%%",
+	    100 * mape_dflt);
+	sim_cal_table_destroy(t);
+}
+END_TEST
+
+START_TEST(test_memory_flat_directions)
+{
+	sim_profile base;
+	sim_cal_table *t = memory_table(&base);
+	int rows[MEM_FIT], wb = -1, comp = -1, fl = -1;
+	sim_cal_fit_opts o;
+	sim_cal_fit fit;
+	h4h_err err = { "" };
+
+	for (int i = 0; i < MEM_FIT; i++)
+		rows[i] = i;
+	sim_cal_fit_opts_default(&o);
+	/* Shared_Sram: the Sram_Only weight port carries nothing. */
+	set_knobs(&fit, "npu.op_overhead_cycles,npu.weight_bandwidth_gbps,"
+	    "npu.flash_bandwidth_gbps,npu.weight_compression", &base);
+	ck_assert_msg(sim_cal_fit_run(t, rows, MEM_FIT, &o, &fit, &err) == 0,
+	    "%s", err.msg);
+	for (int j = 0; j < fit.n_knobs; j++) {
+		const char *k = sim_cal_knob_name(fit.ids[j]);
+
+		fprintf(stderr, "flat: %-28s %g -> %g +- %.3g%s%s\n", k,
+		    fit.start[j], fit.value[j], fit.sigma[j],
+		    fit.undetermined[j] ? ": " : "", fit.why[j]);
+		if (strcmp(k, "npu.weight_bandwidth_gbps") == 0)
+			wb = j;
+		else if (strcmp(k, "npu.weight_compression") == 0)
+			comp = j;
+		else if (strcmp(k, "npu.flash_bandwidth_gbps") == 0)
+			fl = j;
+	}
+	ck_assert(fit.undetermined[wb]);
+	ck_assert(fit.value[wb] == fit.start[wb]);
+	ck_assert(isnan(fit.sigma[wb]));
+	ck_assert_msg(strstr(fit.why[wb], "anywhere in its bounds [0.05, 100]: "
+	    "the table does not exercise it") != NULL,
+	    "%s", fit.why[wb]);
+	/* With conv and depthwise rows, whose weights are DMA'd through SRAM
+	 * in slices sized by their compressed bytes, the model tells the
+	 * compression from the flash bandwidth: both come back (the board's
+	 * compression is the profile's). */
+	ck_assert(!fit.undetermined[comp] && !fit.undetermined[fl]);
+	ck_assert_msg(fabs(fit.value[fl] - 0.3) <= 0.03, "%g", fit.value[fl]);
+	ck_assert_msg(fabs(fit.value[comp] - 0.862) <= 0.0862, "%g",
+	    fit.value[comp]);
+	sim_cal_table_destroy(t);
+}
+END_TEST
+
+START_TEST(test_flat_combination)
+{
+	char *path = tmp_table(HEADER);
+	sim_profile base, truth;
+	sim_cal_table *t = NULL;
+	sim_cal_fit_opts o;
+	sim_cal_fit fit;
+	h4h_err err = { "" };
+	int rows[24];
+	double pred[24];
+	FILE *f;
+	int n = 0;
+
+	/* Layers of one block each, measured (noise-free) with an operator
+	 * overhead of 200 cycles: there a block overhead adds to each row
+	 * exactly what an operator overhead does, so started with both at 0
+	 * the trust region stops where only their sum is determined. */
+	f = fopen(path, "w");
+	ck_assert(f != NULL);
+	fputs(HEADER, f);
+	for (int c = 8; c <= 16; c += 8)
+		for (int oc = 8; oc <= 16; oc += 8)
+			for (int h = 2; h <= 6; h += 2) {
+				fprintf(f, "conv,%d,%d,%d,%d,3,1,relu,1\n", h, h,
+				    c, oc);
+				fprintf(f, "pw,%d,%d,%d,%d,1,1,relu,1\n", h, h,
+				    c, oc);
+				n += 2;
+			}
+	fclose(f);
+	load_system(&base);
+	truth = base;
+	ck_assert(sim_profile_set(&truth, "npu.op_overhead_cycles=200",
+	    &err) == 0);
+	ck_assert_msg(sim_cal_table_load(path, &truth, NULL, &t, &err) == 0,
+	    "%s", err.msg);
+	for (int i = 0; i < n; i++)
+		rows[i] = i;
+	ck_assert(sim_cal_predict(t, NULL, NULL, 0, rows, n, pred, NULL,
+	    &err) == 0);
+	for (int i = 0; i < n; i++)
+		t->rows[i].measured = pred[i];
+	set_knobs(&fit, "npu.block_overhead_cycles,npu.op_overhead_cycles",
+	    &base);
+	sim_cal_fit_opts_default(&o);
+	o.simplex = 0;
+	ck_assert_msg(sim_cal_fit_run(t, rows, n, &o, &fit, &err) == 0, "%s",
+	    err.msg);
+	fprintf(stderr, "combination: block %g (%s), op %g +- %.3g\n",
+	    fit.value[0], fit.why[0], fit.value[1], fit.sigma[1]);
+	ck_assert(fit.undetermined[0]);
+	ck_assert(fit.value[0] == 0);
+	ck_assert_msg(strstr(fit.why[0], "only a combination with "
+	    "npu.op_overhead_cycles") != NULL, "%s", fit.why[0]);
+	ck_assert(!fit.undetermined[1]);
+	ck_assert_msg(fabs(fit.value[1] - 200) <= 2, "%g", fit.value[1]);
+	unlink(path);
+	free(path);
+	sim_cal_table_destroy(t);
+}
+END_TEST
+
+START_TEST(test_vela_shared_sram_fits)
+{
+	sim_profile base;
+	sim_cal_table *t = NULL;
+	int *rows;
+	sim_cal_fit_opts o;
+	sim_cal_fit fit;
+	h4h_err err = { "" };
+
+	/* The issue: this stopped with "no step from the start reduces the
+	 * error (0.1952 -> 0.1728)" and wrote nothing. */
+	ck_assert_msg(sim_profile_load(src_path("hwprofiles/"
+	    "system-npu-only-shared-sram.ini"), &base, &err) == 0, "%s",
+	    err.msg);
+	ck_assert_msg(sim_cal_table_load(src_path("hwprofiles/reference/"
+	    "u55-vela-shared-sram-256.csv"), &base, NULL, &t, &err) == 0, "%s",
+	    err.msg);
+	rows = all_rows(t);
+	memset(&fit, 0, sizeof fit);
+	sim_cal_knobs_default(t, rows, t->n_rows, fit.ids, &fit.n_knobs);
+	for (int j = 0; j < fit.n_knobs; j++)
+		fit.start[j] = sim_cal_knob_get(&base, fit.ids[j]);
+	sim_cal_fit_opts_default(&o);
+	ck_assert_msg(sim_cal_fit_run(t, rows, t->n_rows, &o, &fit, &err) == 0,
+	    "%s", err.msg);
+	fprintf(stderr, "vela shared_sram: %s (%.4g -> %.4g)\n", fit.status,
+	    fit.cost0, fit.cost);
+	ck_assert(fit.cost < fit.cost0);
+	ck_assert(strstr(fit.status, "from the start") == NULL);
+	ck_assert(fit.converged || strstr(fit.status, "stopped") != NULL);
+	free(rows);
 	sim_cal_table_destroy(t);
 }
 END_TEST
@@ -541,6 +854,13 @@ calibrate_suite(void)
 	tcase_add_test(tc, test_written_profile_reproduces);
 	tcase_add_test(tc, test_scale_moves_only_its_kind);
 	tcase_add_test(tc, test_cv_deterministic);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("Memory");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_memory_recovers_hidden);
+	tcase_add_test(tc, test_memory_flat_directions);
+	tcase_add_test(tc, test_flat_combination);
+	tcase_add_test(tc, test_vela_shared_sram_fits);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("Limits");
 	tcase_add_test(tc, test_table_format);

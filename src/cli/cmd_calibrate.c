@@ -37,7 +37,7 @@ static const char *usage_text =
     "                     [--train-filter COL=VALUE]... [--validate FILE.csv]\n"
     "                     [--validate-filter COL=VALUE]...\n"
     "                     [--folds K] [--seed N] [--max-iter N] [--tol X]\n"
-    "                     [--report DIR]\n"
+    "                     [--simplex on|off] [--report DIR]\n"
     "\n"
     "Fits calibration knobs of the NPU and CIM models to a measured\n"
     "per-layer table by nonlinear least squares on the relative error\n"
@@ -71,6 +71,8 @@ static const char *usage_text =
     "  --seed N          shuffling seed of the folds (default 1)\n"
     "  --max-iter N      trust-region iterations (default 100)\n"
     "  --tol X           step and gradient tolerance (default 1e-6)\n"
+    "  --simplex on|off  a derivative-free (Nelder-Mead) stage before the\n"
+    "                    trust region (default off)\n"
     "  --report DIR      write DIR/residuals.csv and a parity plot\n"
     "                    (DIR/parity.png and .svg when gnuplot is on PATH)\n";
 
@@ -268,6 +270,23 @@ comment(FILE *f, const char *fmt, ...)
 	}
 }
 
+/* A knob's standard deviation for the report: a percentage for a knob
+ * fitted on ln x (a scale, bandwidth or compression), else in the knob's
+ * unit; "undetermined", or "-" when not estimated. */
+static void
+knob_sigma(const sim_cal_fit *fit, int j, char *buf, size_t n)
+{
+	double sg = fit->sigma[j], v = fit->value[j];
+
+	if (fit->undetermined[j] || !isfinite(sg))
+		snprintf(buf, n, "%s", fit->undetermined[j] ? "undetermined" :
+		    "-");
+	else if (sim_cal_knob_is_relative(fit->ids[j]) && v != 0)
+		snprintf(buf, n, "%.3g%%", 100 * sg / fabs(v));
+	else
+		snprintf(buf, n, "%.3g", sg);
+}
+
 static void
 write_profile(FILE *f, const void *vctx)
 {
@@ -281,13 +300,29 @@ write_profile(FILE *f, const void *vctx)
 	    (unsigned long long)o->t->hash, o->t->cols[o->t->measured_col],
 	    o->t->latency ? "seconds" : "NPU cycles");
 	comment(f, "base profile: %s", o->system_path);
-	comment(f, "fitted on %d rows%s%s%s: %s after %d iterations", o->train->n,
-	    o->train_desc[0] ? " (" : "", o->train_desc,
-	    o->train_desc[0] ? ")" : "", fit->status, fit->iterations);
-	comment(f, "knobs fitted:");
-	for (int j = 0; j < fit->n_knobs; j++)
-		comment(f, "  %s %.6g -> %.6g", sim_cal_knob_name(fit->ids[j]),
-		    fit->start[j], fit->value[j]);
+	if (!fit->converged)
+		comment(f, "NOT CONVERGED: the fit lowered the error but did "
+		    "not meet the tolerance; these are the best values it "
+		    "reached");
+	comment(f, "fitted on %d rows%s%s%s: %s after %d trust-region "
+	    "iterations%s", o->train->n, o->train_desc[0] ? " (" : "",
+	    o->train_desc, o->train_desc[0] ? ")" : "", fit->status,
+	    fit->iterations, fit->simplex_iterations > 0 ? " (after a "
+	    "simplex stage)" : "");
+	comment(f, "knobs fitted (+- one standard deviation):");
+	for (int j = 0; j < fit->n_knobs; j++) {
+		char sg[32];
+
+		knob_sigma(fit, j, sg, sizeof sg);
+		if (fit->undetermined[j])
+			comment(f, "  %s kept at %.6g: the table cannot "
+			    "determine it: %s", sim_cal_knob_name(fit->ids[j]),
+			    fit->value[j], fit->why[j]);
+		else
+			comment(f, "  %s %.6g -> %.6g (+- %s)",
+			    sim_cal_knob_name(fit->ids[j]), fit->start[j],
+			    fit->value[j], sg);
+	}
 	comment(f, "%s MAPE before %.2f%% after %.2f%%; worst before %.2f%% "
 	    "(line %d) after %.2f%% (line %d)", unit,
 	    100 * o->train->s0.mape[CAL_KIND_COUNT],
@@ -494,6 +529,7 @@ calibrate_exec(int argc, char **argv)
 		{ "max-iter", required_argument, NULL, 'i' },
 		{ "tol", required_argument, NULL, 'l' },
 		{ "report", required_argument, NULL, 'r' },
+		{ "simplex", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -503,6 +539,7 @@ calibrate_exec(int argc, char **argv)
 	filter tf[MAX_FILTERS], vf[MAX_FILTERS];
 	int n_sets = 0, ntf = 0, nvf = 0, c, rc, status = 0;
 	long folds = 5, seed = 1, max_iter = 100;
+	int simplex = 0;
 	double tol = 1e-6;
 	sim_profile base, prof;
 	sim_cal_table *t = NULL, *vt = NULL;
@@ -511,7 +548,7 @@ calibrate_exec(int argc, char **argv)
 	evalset train, val;
 	double cv_mean = 0, *cv_fold = NULL, t0;
 	int cv_failed = 0, have_val;
-	char tdesc[256], vdesc[512], date[40];
+	char tdesc[256], vdesc[512], date[40], simplex_desc[48];
 	outputs o;
 	h4h_err err = { "" };
 
@@ -599,6 +636,15 @@ calibrate_exec(int argc, char **argv)
 		case 'r':
 			report = optarg;
 			break;
+		case 'x':
+			if (strcmp(optarg, "on") == 0 ||
+			    strcmp(optarg, "off") == 0) {
+				simplex = strcmp(optarg, "on") == 0;
+				break;
+			}
+			status = cli_usage_error(CMD, "--simplex must be on or "
+			    "off (got '%s')", optarg);
+			goto out;
 		case 'h':
 			fputs(usage_text, stdout);
 			goto out;
@@ -683,20 +729,27 @@ calibrate_exec(int argc, char **argv)
 	sim_cal_fit_opts_default(&fo);
 	fo.max_iter = (int)max_iter;
 	fo.xtol = fo.gtol = tol;
+	fo.simplex = simplex;
 	t0 = now_s();
 	rc = sim_cal_fit_run(t, train.rows, train.n, &fo, &fit, &err);
 	if (rc != 0) {
 		status = cli_fail(CMD, rc, &err);
 		goto out;
 	}
-	if (!fit.converged) {
-		fprintf(stderr, "h4h: calibrate: the fit did not converge: %s "
-		    "(relative squared error %.4g -> %.4g); nothing written "
-		    "(try --max-iter, --tol or fewer knobs)\n", fit.status,
-		    fit.cost0, fit.cost);
+	if (!fit.converged && !(fit.cost < fit.cost0)) {
+		fprintf(stderr, "h4h: calibrate: the fit did not lower the "
+		    "error: %s (relative squared error %.4g -> %.4g); nothing "
+		    "written (try --max-iter, --tol or fewer knobs)\n",
+		    fit.status, fit.cost0, fit.cost);
 		status = 1;
 		goto out;
 	}
+	if (!fit.converged)
+		fprintf(stderr, "h4h: calibrate: warning: the fit lowered the "
+		    "error (relative squared error %.4g -> %.4g) but did not "
+		    "meet the tolerance: %s; writing the best point reached, "
+		    "marked not converged\n", fit.cost0, fit.cost,
+		    fit.status);
 	rc = eval_set(&train, &fit, &err);
 	if (rc == 0 && have_val)
 		rc = eval_set(&val, &fit, &err);
@@ -711,6 +764,10 @@ calibrate_exec(int argc, char **argv)
 	}
 
 	/* The report. */
+	simplex_desc[0] = '\0';
+	if (fit.simplex_iterations > 0)
+		snprintf(simplex_desc, sizeof simplex_desc, "%d simplex "
+		    "iterations, ", fit.simplex_iterations);
 	filters_desc(tf, ntf, tdesc, sizeof tdesc);
 	if (have_val) {
 		char fd[256];
@@ -721,23 +778,32 @@ calibrate_exec(int argc, char **argv)
 	}
 	printf("table %s: %d rows, measured column %s (%s)\n", table, t->n_rows,
 	    t->cols[t->measured_col], t->latency ? "seconds" : "NPU cycles");
-	printf("fit: %d knob%s on %d rows%s%s%s (%d residuals): %s after %d "
-	    "iteration%s, %ld row simulations, %.1f s\n", fit.n_knobs,
-	    fit.n_knobs == 1 ? "" : "s", train.n, ntf ? " (" : "", tdesc,
-	    ntf ? ")" : "", fit.n_residuals, fit.status, fit.iterations,
+	printf("fit: %d knob%s on %d rows%s%s%s (%d residuals): %s; %s%d "
+	    "trust-region iteration%s, %ld row simulations, %.1f s\n",
+	    fit.n_knobs, fit.n_knobs == 1 ? "" : "s", train.n,
+	    ntf ? " (" : "", tdesc, ntf ? ")" : "", fit.n_residuals,
+	    fit.status, simplex_desc, fit.iterations,
 	    fit.iterations == 1 ? "" : "s", fit.evaluations, now_s() - t0);
 	printf("  rms relative error (the fitted objective) %.3f%% -> %.3f%%\n",
 	    100 * sqrt(fit.cost0 / fit.n_residuals),
 	    100 * sqrt(fit.cost / fit.n_residuals));
-	printf("  %-30s %12s %12s   %s\n", "knob", "before", "after", "bounds");
+	printf("  %-30s %12s %12s %12s   %s\n", "knob", "before", "after",
+	    "+- 1 sigma", "bounds");
 	for (int j = 0; j < fit.n_knobs; j++) {
 		double lo, hi;
+		char sg[32];
 
 		sim_cal_knob_bounds(fit.ids[j], &lo, &hi);
-		printf("  %-30s %12.6g %12.6g   [%g, %g]\n",
+		knob_sigma(&fit, j, sg, sizeof sg);
+		printf("  %-30s %12.6g %12.6g %12s   [%g, %g]\n",
 		    sim_cal_knob_name(fit.ids[j]), fit.start[j], fit.value[j],
-		    lo, hi);
+		    sg, lo, hi);
 	}
+	for (int j = 0; j < fit.n_knobs; j++)
+		if (fit.undetermined[j])
+			printf("  %s is kept at %g: the table cannot determine "
+			    "it: %s\n", sim_cal_knob_name(fit.ids[j]),
+			    fit.value[j], fit.why[j]);
 	print_stats(stdout, t->latency ? "latency error, fitted rows:" :
 	    "cycles error, fitted rows:", &train.s0, &train.s1);
 	if (train.e0.n[CAL_KIND_COUNT] > 0)

@@ -38,7 +38,7 @@ enum {
 	CAL_KIND_COUNT
 };
 
-#define CAL_MAX_KNOBS 24
+#define CAL_MAX_KNOBS 32
 
 typedef struct sim_cal_row {
 	int line;			/* 1-based line in the CSV file */
@@ -90,7 +90,13 @@ int sim_cal_knobs_parse(const char *list, int *ids, int *n, h4h_err *err);
 void sim_cal_knobs_default(const sim_cal_table *t, const int *rows, int n,
     int *ids, int *n_ids);
 int sim_cal_knob_is_energy(int id);
+/* A knob fitted on ln x, whose uncertainty is relative (a scale factor, a
+ * bandwidth, the compression), not in its unit (an overhead, a latency, an
+ * energy). */
+int sim_cal_knob_is_relative(int id);
 void sim_cal_knob_bounds(int id, double *lo, double *hi);
+/* Where knob id's bounds come from (a source or "assumed: ..."). */
+const char *sim_cal_knob_bounds_why(int id);
 double sim_cal_knob_get(const sim_profile *p, int id);
 /* Set knob ids[i] to values[i] with "%.17g" (the value is clamped to the
  * knob's bounds first). */
@@ -122,6 +128,9 @@ const char *sim_cal_kind_name(int kind);
 typedef struct sim_cal_fit_opts {
 	int max_iter;			/* trust-region iterations */
 	double xtol, gtol, ftol;	/* gsl_multifit_nlinear_test */
+	int simplex;			/* derivative-free stage first (1;
+					 * default 0: measured no better on
+					 * the memory table, bench_calibrate) */
 } sim_cal_fit_opts;
 
 void sim_cal_fit_opts_default(sim_cal_fit_opts *o);
@@ -133,19 +142,36 @@ typedef struct sim_cal_fit {
 	double value[CAL_MAX_KNOBS];	/* values after it */
 	int energy;			/* energy residuals were fitted too */
 	int n_residuals;
-	int iterations;
-	int converged;
-	char status[96];		/* "converged (small step)", ... */
+	int iterations;			/* trust-region iterations */
+	int simplex_iterations;		/* derivative-free stage */
+	int converged;			/* a tolerance was met */
+	char status[320];		/* "converged (small step)", ... */
 	double cost0, cost;		/* sum of squared relative errors */
 	long evaluations;		/* row simulations run */
+	/* What the table determines, at the fitted point.  sigma: one
+	 * standard deviation of each fitted knob (knob units) from the
+	 * Jacobian, J'J^-1 scaled by the residual variance (NAN: not
+	 * estimated).  undetermined: the table cannot pin the knob (a flat
+	 * direction of the error, alone or with others); it is kept at its
+	 * start value and why says so. */
+	double sigma[CAL_MAX_KNOBS];
+	int undetermined[CAL_MAX_KNOBS];
+	char why[CAL_MAX_KNOBS][200];
+	double noise;			/* residual std. deviation (relative) */
 } sim_cal_fit;
 
 /*
  * Fit fit->ids[0..n_knobs) on rows[0..n), starting from fit->start.  Energy
  * residuals enter when the table has energy and an energy knob is fitted.
+ * The model is piecewise (a bandwidth moves a layer between compute- and
+ * memory-bound), so the trust region is followed by probes around each
+ * stop, down to small steps at a kink; a derivative-free stage
+ * (Nelder-Mead) may run first (o->simplex).  A knob the table
+ * cannot determine is kept at its start (fit->undetermined, fit->why).
  * A fit that stops without meeting a tolerance (max_iter reached, no step
  * reduces the error) returns 0 with fit->converged = 0 and fit->status
- * saying why; errors are for rows that fail to simulate or too few rows.
+ * saying why, with fit->value the best point reached (fit->cost <=
+ * fit->cost0); errors are for rows that fail to simulate or too few rows.
  */
 int sim_cal_fit_run(const sim_cal_table *t, const int *rows, int n,
     const sim_cal_fit_opts *o, sim_cal_fit *fit, h4h_err *err);

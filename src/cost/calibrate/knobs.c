@@ -1,7 +1,9 @@
 /*
  * knobs.c - the knobs a calibration fits: their names, bounds (a scale
- * factor, an overhead in cycles, an energy), and reading or setting them in
- * a profile (calibrate.h, doc/calibration.md).
+ * factor, an overhead in cycles, an energy, a memory bandwidth, latency or
+ * compression), each bound with its reason, and reading or setting them in
+ * a profile (calibrate.h, doc/calibration.md).  A latency knob is an
+ * integer key: it is set rounded to whole cycles.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cost/calibrate/calibrateInt.h"
@@ -9,39 +11,72 @@
 /* ---- knobs -------------------------------------------------------------- */
 
 
+/* Bounds, each with why (the fit never leaves them; doc/calibration.md). */
+#define WHY_SCALE "assumed: 20x either side of the model, wide enough for " \
+	"any plausible silicon, narrow enough to keep the simulator in its " \
+	"valid ranges"
+#define WHY_OVERHEAD "assumed: up to 1e6 cycles (2 ms at 500 MHz), far " \
+	"beyond any per-operator set-up"
+#define WHY_ENERGY "assumed: 0 to 1,000 pJ (or mW), beyond any 8-bit " \
+	"datapath or SRAM byte (Horowitz ISSCC 2014: 8 KiB SRAM ~1.25 pJ/B " \
+	"at 45 nm)"
+#define WHY_LATENCY "assumed: 0 to 10,000 cycles (20 us at 500 MHz), " \
+	"beyond any memory's first-word latency (vela.ini: SRAM 32, " \
+	"OffChipFlash 64)"
+
 const knob_def cal_knobs[] = {
-	{ "npu.cycle_scale_conv", KB_SCALE, SIM_KIND_CONV },
-	{ "npu.cycle_scale_pwconv", KB_SCALE, SIM_KIND_PWCONV },
-	{ "npu.cycle_scale_dwconv", KB_SCALE, SIM_KIND_DWCONV },
-	{ "npu.cycle_scale_fc", KB_SCALE, SIM_KIND_FC },
-	{ "npu.cycle_scale_pool", KB_SCALE, SIM_KIND_POOL },
-	{ "npu.cycle_scale_elementwise", KB_SCALE, SIM_KIND_ELEMENTWISE },
-	{ "npu.block_overhead_cycles", KB_OVERHEAD, -1 },
-	{ "npu.op_overhead_cycles", KB_OVERHEAD, -1 },
-	{ "cim.mac_cycle_scale", KB_SCALE, -1 },
-	{ "cim.chunk_overhead_cycles", KB_OVERHEAD, -1 },
-	{ "noc.transfer_overhead_cycles", KB_OVERHEAD, -1 },
-	{ "npu.e_mac_pj", KB_ENERGY, -1 },
-	{ "npu.e_shram_byte_pj", KB_ENERGY, -1 },
-	{ "npu.static_mw", KB_ENERGY, -1 },
-	{ "cim.e_mram_read_pj_per_bit", KB_ENERGY, -1 },
-	{ "cim.e_mac_pj", KB_ENERGY, -1 },
-	{ "cim.e_buffer_byte_pj", KB_ENERGY, -1 },
-	{ "cim.static_mw", KB_ENERGY, -1 },
-	{ "noc.e_byte_pj", KB_ENERGY, -1 },
-	{ "noc.e_sram_byte_pj", KB_ENERGY, -1 },
+	{ "npu.cycle_scale_conv", KB_SCALE, SIM_KIND_CONV, 0.05, 20,
+	  WHY_SCALE },
+	{ "npu.cycle_scale_pwconv", KB_SCALE, SIM_KIND_PWCONV, 0.05, 20,
+	  WHY_SCALE },
+	{ "npu.cycle_scale_dwconv", KB_SCALE, SIM_KIND_DWCONV, 0.05, 20,
+	  WHY_SCALE },
+	{ "npu.cycle_scale_fc", KB_SCALE, SIM_KIND_FC, 0.05, 20, WHY_SCALE },
+	{ "npu.cycle_scale_pool", KB_SCALE, SIM_KIND_POOL, 0.05, 20,
+	  WHY_SCALE },
+	{ "npu.cycle_scale_elementwise", KB_SCALE, SIM_KIND_ELEMENTWISE, 0.05,
+	  20, WHY_SCALE },
+	{ "npu.block_overhead_cycles", KB_OVERHEAD, -1, 0, 1e6, WHY_OVERHEAD },
+	{ "npu.op_overhead_cycles", KB_OVERHEAD, -1, 0, 1e6, WHY_OVERHEAD },
+	{ "cim.mac_cycle_scale", KB_SCALE, -1, 0.05, 20, WHY_SCALE },
+	{ "cim.chunk_overhead_cycles", KB_OVERHEAD, -1, 0, 1e6, WHY_OVERHEAD },
+	{ "noc.transfer_overhead_cycles", KB_OVERHEAD, -1, 0, 1e6,
+	  WHY_OVERHEAD },
+	{ "npu.e_mac_pj", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "npu.e_shram_byte_pj", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "npu.static_mw", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "cim.e_mram_read_pj_per_bit", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "cim.e_mac_pj", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "cim.e_buffer_byte_pj", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "cim.static_mw", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "noc.e_byte_pj", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	{ "noc.e_sram_byte_pj", KB_ENERGY, -1, 0, 1e3, WHY_ENERGY },
+	/* The memory system: bandwidths move a layer between compute- and
+	 * memory-bound, so these make the model piecewise (fit.c). */
+	{ "npu.weight_bandwidth_gbps", KB_BANDWIDTH, -1, 0.05, 100,
+	  "assumed: 80x below Vela's 4 GB/s SRAM (vela.ini; a 50 MB/s "
+	  "external memory) to 25x above it (beyond a 64-bit AXI port at "
+	  "1 GHz, 8 GB/s)" },
+	{ "npu.weight_latency_cycles", KB_LATENCY, -1, 0, 1e4, WHY_LATENCY },
+	{ "npu.flash_bandwidth_gbps", KB_BANDWIDTH, -1, 0.005, 50,
+	  "assumed: from a 1-bit SPI flash at 40 MHz (5 MB/s) to 100x "
+	  "Vela's OffChipFlash 0.5 GB/s (vela.ini)" },
+	{ "npu.flash_latency_cycles", KB_LATENCY, -1, 0, 1e4, WHY_LATENCY },
+	{ "npu.weight_compression", KB_RATIO, -1, 0.1, 1.5,
+	  "assumed: mlw stores random int8 weights in ~0.86 B each (Vela 3.10 "
+	  "on the reference rows, profile default) and never much more than "
+	  "1 B; 0.1 B for heavily pruned or clustered weights" },
+	{ "noc.bandwidth_gbps", KB_BANDWIDTH, -1, 0.05, 100,
+	  "assumed: 80x below the paper's 4-8 GB/s NoC (Vela's SRAM 4 GB/s) "
+	  "to 25x above it" },
+	{ "noc.latency_cycles", KB_LATENCY, -1, 0, 1e4, WHY_LATENCY },
+	{ "cim.ifmp_read_bytes_per_cycle", KB_BANDWIDTH, -1, 1, 1e4,
+	  "assumed: from one byte a macro cycle to 35x the default 288 B "
+	  "(sized for the paper's 4-CU macro)" },
 };
 
 #define N_KNOBS ((int)(sizeof cal_knobs / sizeof cal_knobs[0]))
 _Static_assert(N_KNOBS <= CAL_MAX_KNOBS, "CAL_MAX_KNOBS too small");
-
-/* Bounds (assumed: wide enough for any plausible silicon, narrow enough to
- * keep the simulator in its valid ranges, profile.c). */
-static const double bounds[3][2] = {
-	[KB_SCALE] = { 0.05, 20 },
-	[KB_OVERHEAD] = { 0, 1e6 },
-	[KB_ENERGY] = { 0, 1e3 },
-};
 
 
 int
@@ -65,8 +100,28 @@ sim_cal_knob_is_energy(int id)
 void
 sim_cal_knob_bounds(int id, double *lo, double *hi)
 {
-	*lo = bounds[cal_knobs[id].type][0];
-	*hi = bounds[cal_knobs[id].type][1];
+	*lo = cal_knobs[id].lo;
+	*hi = cal_knobs[id].hi;
+}
+
+const char *
+sim_cal_knob_bounds_why(int id)
+{
+	return cal_knobs[id].why;
+}
+
+int
+sim_cal_knob_is_relative(int id)
+{
+	return knob_is_log(id);
+}
+
+int
+knob_is_log(int id)
+{
+	int t = cal_knobs[id].type;
+
+	return t == KB_SCALE || t == KB_BANDWIDTH || t == KB_RATIO;
 }
 
 double
@@ -104,6 +159,22 @@ sim_cal_knob_get(const sim_profile *p, int id)
 		return p->noc.e_byte_pj;
 	if (strcmp(k, "noc.e_sram_byte_pj") == 0)
 		return p->noc.e_sram_byte_pj;
+	if (strcmp(k, "npu.weight_bandwidth_gbps") == 0)
+		return p->npu.weight_bandwidth_gbps;
+	if (strcmp(k, "npu.weight_latency_cycles") == 0)
+		return p->npu.weight_latency_cycles;
+	if (strcmp(k, "npu.flash_bandwidth_gbps") == 0)
+		return p->npu.flash_bandwidth_gbps;
+	if (strcmp(k, "npu.flash_latency_cycles") == 0)
+		return p->npu.flash_latency_cycles;
+	if (strcmp(k, "npu.weight_compression") == 0)
+		return p->npu.weight_compression;
+	if (strcmp(k, "noc.bandwidth_gbps") == 0)
+		return p->noc.bandwidth_gbps;
+	if (strcmp(k, "noc.latency_cycles") == 0)
+		return p->noc.latency_cycles;
+	if (strcmp(k, "cim.ifmp_read_bytes_per_cycle") == 0)
+		return p->cim.ifmp_read_bytes_per_cycle;
 	return NAN;
 }
 
@@ -118,8 +189,14 @@ sim_cal_knobs_apply(sim_profile *p, const int *ids, const double *values,
 		int rc;
 
 		sim_cal_knob_bounds(ids[i], &lo, &hi);
-		snprintf(set, sizeof set, "%s=%.17g", cal_knobs[ids[i]].key,
-		    clampd(values[i], lo, hi));
+		/* A latency is a whole number of cycles in the profile. */
+		if (cal_knobs[ids[i]].type == KB_LATENCY)
+			snprintf(set, sizeof set, "%s=%ld",
+			    cal_knobs[ids[i]].key,
+			    lround(clampd(values[i], lo, hi)));
+		else
+			snprintf(set, sizeof set, "%s=%.17g",
+			    cal_knobs[ids[i]].key, clampd(values[i], lo, hi));
 		if ((rc = sim_profile_set(p, set, err)) != 0)
 			return rc;
 	}

@@ -250,19 +250,42 @@ fail:
 	return rc;
 }
 
+/* Condition columns named apart from the key they set. */
+static const struct { const char *col; const char *key; } direct[] = {
+	{ "npu_macs", "npu.macs" },
+	{ "clock_mhz", "npu.clock_mhz" },
+	{ "bandwidth_gbps", "noc.bandwidth_gbps" },
+	{ "latency_cycles", "noc.latency_cycles" },
+	{ "macros", "cim.macros" },
+	{ "cus", "cim.cus_per_macro" },
+};
+
+int
+table_sets_key(const sim_cal_table *t, const int *rows, int n,
+    const char *key, int *line)
+{
+	for (int c = 0; c < t->n_cols; c++) {
+		int match = strcmp(t->cols[c], key) == 0;
+
+		for (size_t d = 0; d < sizeof direct / sizeof direct[0]; d++)
+			match |= strcmp(t->cols[c], direct[d].col) == 0 &&
+			    strcmp(direct[d].key, key) == 0;
+		if (!match)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (t->rows[rows[i]].fields[c][0] != '\0') {
+				*line = t->rows[rows[i]].line;
+				return c;
+			}
+	}
+	return -1;
+}
+
 /* Apply the row's condition columns to its profile. */
 static int
 row_conditions(const char *path, int line, const sim_cal_table *t,
     char **f, const cols_idx *ci, sim_profile *p, h4h_err *err)
 {
-	static const struct { const char *col; const char *key; } direct[] = {
-		{ "npu_macs", "npu.macs" },
-		{ "clock_mhz", "npu.clock_mhz" },
-		{ "bandwidth_gbps", "noc.bandwidth_gbps" },
-		{ "latency_cycles", "noc.latency_cycles" },
-		{ "macros", "cim.macros" },
-		{ "cus", "cim.cus_per_macro" },
-	};
 	char set[256];
 	h4h_err e2;
 
