@@ -3,7 +3,7 @@
 # job on the shipped defaults: `h4h demo`, which searches the shipped
 # supernet for the most accurate subnet under three latency budgets on the
 # NPU alone and with 8 MRAM CIM macros and prints them side by side (about
-# 8 minutes on 2 cores; outputs in demo/).  Safe to run again: a rerun
+# 5 minutes on 2 cores; outputs in demo/).  Safe to run again: a rerun
 # reuses demo/h4h.db and takes seconds.
 set -eu
 cd "$(dirname "$0")"
