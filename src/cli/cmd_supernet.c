@@ -298,6 +298,10 @@ train(int argc, char **argv)
 		cli_sweep_stale(cmd, a.tc.out);
 	cli_interrupt_catch();
 	rc = nas_train_run(&a.tc, &h, &stopped, NULL, &err);
+	/* The other ranks wait for rank 0's checkpoint: a rank that exits
+	 * non-zero (130) first makes mpirun stop rank 0 mid-write. */
+	if (cli_ranks() > 1)
+		cli_ranks_barrier(&(h4h_err){ "" });
 	if (rc == 0 && cli_ranks() > 1 && cli_rank() == 0 && dist.allreduces)
 		fprintf(stderr, "h4h: supernet: %d ranks, batch %d (%d per "
 		    "rank): allreduce of the gradient %.2f ms per step (%lld "
