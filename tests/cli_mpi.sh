@@ -157,6 +157,14 @@ if ! command -v mpirun >/dev/null 2>&1 ||
 	exit 77
 fi
 MPIRUN="mpirun --allow-run-as-root --oversubscribe -np 2"
+# Under make check-sanitize the ranks run without LeakSanitizer's exit
+# scan: Open MPI leaves its own allocations at MPI_Finalize, many of them
+# from plugins it has unloaded by then (stacks of "<unknown module>", which
+# no suppression can name).  ASan's and UBSan's other checks stay on, and
+# the one-process cases above keep the leak scan.
+if [ -n "${H4H_SANITIZE:-}" ]; then
+	MPIRUN="$MPIRUN -x ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0"
+fi
 export TMPDIR="$TMP"
 
 # shellcheck disable=SC2086
