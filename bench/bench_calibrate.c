@@ -23,10 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../tests/cal_memtable.h"
+#include "core/clock.h"
 #include "sim/sim.h"
 
 #define N_ROWS 120
@@ -49,15 +49,6 @@ die(const char *what, const h4h_err *err)
 {
 	fprintf(stderr, "bench_calibrate: %s: %s\n", what, err->msg);
 	exit(1);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static double
@@ -98,10 +89,10 @@ run(const char *label, const sim_cal_table *t, const sim_profile *base,
 		fit.start[j] = sim_cal_knob_get(base, fit.ids[j]);
 	sim_cal_fit_opts_default(&o);
 	o.simplex = simplex;
-	t0 = now_s();
+	t0 = h4h_now_s();
 	if (sim_cal_fit_run(t, rows, N_FIT, &o, &fit, &err) != 0)
 		die("fit", &err);
-	t0 = now_s() - t0;
+	t0 = h4h_now_s() - t0;
 	if (sim_cal_predict(t, fit.ids, fit.value, fit.n_knobs, rows, N_FIT,
 	    pred, NULL, &err) != 0)
 		die("predict", &err);

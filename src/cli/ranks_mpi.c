@@ -180,8 +180,9 @@ wait_req(MPI_Request *req, const char *what, h4h_err *err)
 	}
 }
 
-int
-cli_ranks_sum(double *v, size_t n, h4h_err *err)
+/* One in-place sum over the ranks of n values of type t. */
+static int
+sum_in_place(void *v, size_t n, MPI_Datatype t, h4h_err *err)
 {
 	MPI_Request req;
 	int rc;
@@ -191,27 +192,22 @@ cli_ranks_sum(double *v, size_t n, h4h_err *err)
 	if (n > INT32_MAX)
 		return h4h_errf(err, H4H_EIO, "rank %d: allreduce of %zu "
 		    "values", rank, n);
-	rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM,
+	rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, t, MPI_SUM,
 	    MPI_COMM_WORLD, &req);
 	return rc == MPI_SUCCESS ? wait_req(&req, "MPI_Iallreduce", err) :
 	    mpi_err(err, "MPI_Iallreduce", rc);
 }
 
 int
+cli_ranks_sum(double *v, size_t n, h4h_err *err)
+{
+	return sum_in_place(v, n, MPI_DOUBLE, err);
+}
+
+int
 cli_ranks_sum_f(float *v, size_t n, h4h_err *err)
 {
-	MPI_Request req;
-	int rc;
-
-	if (size == 1)
-		return 0;
-	if (n > INT32_MAX)
-		return h4h_errf(err, H4H_EIO, "rank %d: allreduce of %zu "
-		    "values", rank, n);
-	rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM,
-	    MPI_COMM_WORLD, &req);
-	return rc == MPI_SUCCESS ? wait_req(&req, "MPI_Iallreduce", err) :
-	    mpi_err(err, "MPI_Iallreduce", rc);
+	return sum_in_place(v, n, MPI_FLOAT, err);
 }
 
 int
