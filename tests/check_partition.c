@@ -806,7 +806,7 @@ START_TEST(test_cached_cands_validated)
 		memset(&f, 0, sizeof f);
 		f.n = cases[i].n;
 		f.c[0] = (sim_cand){ cases[i].npu, cases[i].cim,
-		    cases[i].macros, 100, 50, cases[i].lat, 1e-9, 10 };
+		    cases[i].macros, 100, 50, cases[i].lat, 1e-9 };
 		ck_assert_int_eq(sim_partition_build(&p, net, &cache, &part,
 		    &err), 0);
 		if (cases[i].word == NULL) {

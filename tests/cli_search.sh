@@ -205,6 +205,18 @@ check "  summary.md and the database" '[ -s "$TMP/demo/summary.md" ] && [ -s "$T
 check "demo rerun: no new evaluations, the same table" \
     'grep -q "^real evaluations 0 (cached" "$TMP/demo2.out" && [ "$(grep " ms  *npu-" "$TMP/demo.out")" = "$(grep " ms  *npu-" "$TMP/demo2.out")" ]'
 
+# h4h reproduce: each comparison paired budget by budget on the same test
+# images; the gain is the difference of the two winners' accuracies and
+# lies inside its interval.
+"$H4H" reproduce fig7 --ckpt "$TMP/sn.ckpt" --data "$TMP" --budgets 9,14 \
+    --population 12 --generations 2 --warmup 12 --real-per-gen 2 \
+    --val-images 100 --jobs 1 --out "$TMP/r" >"$TMP/r.out" 2>"$TMP/r.err"
+check "reproduce fig7 exits 0" '[ $? -eq 0 ] && [ -s "$TMP/r/fig7.md" ]'
+check "  three paired comparisons, a row per budget" \
+    '[ "$(grep -c "^| 9 | [0-9.]* \[" "$TMP/r/fig7.md")" -eq 3 ] && [ "$(grep -c "^| 14 | [0-9.]* \[" "$TMP/r/fig7.md")" -eq 3 ] && [ "$(grep -c "resolved better than NPU only at [0-2] of 2 budgets, worse at [0-2]" "$TMP/r/fig7.md")" -eq 3 ]'
+check "  each gain is new minus base, inside its paired interval" \
+    'awk -F"|" "/^\| (9|14) \| [0-9.]* \[/ { split(\$3, a, \" \"); split(\$4, b, \" \"); split(\$5, g, \" \"); lo = g[2]; hi = g[3]; gsub(/[\\[,]/, \"\", lo); gsub(/\\]/, \"\", hi); d = b[1] - a[1] - g[1]; if (d > 0.006 || d < -0.006 || lo + 0 > g[1] + 0 || hi + 0 < g[1] + 0) bad = 1; n++ } END { exit bad || n != 6 }" "$TMP/r/fig7.md"'
+
 # h4h predictor dataset: a stratified sample with min, max and every
 # resolution, provenance in the CSV, stored in batches so that a run
 # killed with SIGKILL resumes to the same file.
