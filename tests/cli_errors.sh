@@ -236,6 +236,13 @@ check_error "stray argument" 2 "h4h: sim: " "extra" -- \
 
 check_error "unknown command" 2 "h4h: " "nosuchcmd" -- nosuchcmd
 
+check_error "reproduce fig8 with one checkpoint" 2 "h4h: reproduce fig8: " \
+    "at least two|cnn=FILE|vanilla=FILE|tpi=FILE" -- \
+    reproduce fig8 --out "$TMP/fig8" --ckpt tpi="$TMP/none.ckpt"
+check_error "reproduce fig8, a checkpoint key it does not know" 2 \
+    "h4h: reproduce fig8: " "big=x.ckpt" -- \
+    reproduce fig8 --out "$TMP/fig8" --ckpt big=x.ckpt
+
 check_usage "h4h --help" -- --help
 check_usage "h4h sim --help" -- sim --help
 

@@ -93,7 +93,7 @@ typedef struct study {
 static const char *usage =
     "usage: h4h reproduce fig7|energy|fig8|fig9|fig11 --out DIR\n"
     "                 [--ckpt CKPT | (fig8) --ckpt cnn=A --ckpt vanilla=B "
-    "--ckpt tpi=C]\n"
+    "--ckpt tpi=C, two or three]\n"
     "                 [--budgets LIST] [--db FILE] [--jobs N] [--seed N]\n"
     "                 [--population N] [--generations N] [--warmup N]\n"
     "                 [--real-per-gen N] [--val-images N] [--data DIR]\n"
@@ -151,6 +151,32 @@ add_cmp(study *st, int base, int new_, const char *what, double paper_avg,
 	c->what = what;
 	c->paper_avg = paper_avg;
 	c->paper_max = paper_max;
+}
+
+/* fig8 with some of its checkpoints: only the series given, and the
+ * comparisons between them.  Returns the series left. */
+static int
+keep_given_ckpts(study *st)
+{
+	int map[MAX_SERIES], n = 0, m = 0;
+
+	for (int i = 0; i < st->n; i++) {
+		map[i] = st->ckpts[st->s[i].ckpt] != NULL ? n : -1;
+		if (map[i] >= 0)
+			st->s[n++] = st->s[i];
+	}
+	st->n = n;
+	for (int c = 0; c < st->n_cmp; c++) {
+		compare k = st->cmp[c];
+
+		if (map[k.base] < 0 || map[k.new_] < 0)
+			continue;
+		k.base = map[k.base];
+		k.new_ = map[k.new_];
+		st->cmp[m++] = k;
+	}
+	st->n_cmp = m;
+	return n;
 }
 
 static char p_only[4096], p_1[4096], p_4[4096], p_8[4096];
@@ -716,11 +742,10 @@ reproduce_fig_exec(const char *name, int argc, char **argv)
 	if (out == NULL)
 		return cli_usage_error(cmd, "--out DIR is required");
 	if (strcmp(name, "fig8") == 0) {
-		for (int k = 0; k < 3; k++)
-			if (st.ckpts[k] == NULL)
-				return cli_usage_error(cmd, "fig8 needs --ckpt "
-				    "cnn=FILE --ckpt vanilla=FILE --ckpt "
-				    "tpi=FILE");
+		if (keep_given_ckpts(&st) < 2)
+			return cli_usage_error(cmd, "fig8 needs at least two of "
+			    "--ckpt cnn=FILE, --ckpt vanilla=FILE and --ckpt "
+			    "tpi=FILE");
 	} else {
 		st.ckpts[0] = ckpt ? ckpt : cli_shipped("checkpoints/"
 		    "h4h-fmnist-tpi-unfreeze.ckpt", shipped_ck,
