@@ -5,11 +5,15 @@
 #
 #   sweep     points/s of a 960-point sweep (2 networks x 60 NoC bandwidths
 #             x 8 macro counts), fresh database: one process, then
-#             mpirun -np 2 (rank 0 and its one local worker, rank 1)
+#             mpirun -np 2 (rank 0 and its one local worker, rank 1),
+#             then mpirun -np 2 --jobs 2 (2 workers per rank), twice,
+#             alternating with H4H_BASE (an older h4h) when it is set
 #   search    real evaluations/s of a 16-subnet, 2-generation search of the
 #             shipped 15-epoch supernet (500 validation images): one
 #             process, then mpirun -np 2 (the evaluations dealt between
 #             the ranks; every rank repeats the cost oracle's simulations)
+#   allreduce the training allreduce alone: bench/bench_allreduce (the
+#             gradient slab's size from the supernet), 200 repetitions
 #   training  img/s of 20 data-parallel sandwich steps (vanilla, global
 #             batch 128, 1 thread per rank) and the allreduce of the
 #             gradient per step, as rank 0 measures it (waiting for the
@@ -43,18 +47,53 @@ echo "bench_scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)
 V=$(seq -s, 1 60)
 SW="--system $SRC/hwprofiles/system-npu-only.ini \
 --net $SRC/nets/hybrid_example.json --net $SRC/nets/mobilenet_v2.json \
---vary noc.bandwidth_gbps=$V --vary cim.macros=0,1,2,3,4,5,6,8 --quiet"
+--vary noc.bandwidth_gbps=$V --vary cim.macros=0,1,2,3,4,5,6,8"
 t0=$(now)
 # shellcheck disable=SC2086
-"$H4H" sweep $SW --db "$TMP/sw1.db" >/dev/null || exit 1
+"$H4H" sweep $SW --quiet --db "$TMP/sw1.db" >/dev/null || exit 1
 t1=$(now)
 # shellcheck disable=SC2086
-$MPIRUN -np 2 "$H4H" sweep $SW --db "$TMP/sw2.db" >/dev/null || exit 1
+$MPIRUN -np 2 "$H4H" sweep $SW --quiet --db "$TMP/sw2.db" >/dev/null || exit 1
 t2=$(now)
 sw1=$(rate 960 "$t0" "$t1")
 sw2=$(rate 960 "$t1" "$t2")
 echo "sweep: 1 process $sw1 points/s, mpirun -np 2 $sw2 points/s" \
     "(x$(awk -v a="$sw1" -v b="$sw2" 'BEGIN { printf "%.2f", b / a }'))"
+# --jobs 2 on every rank; rank 0's line says what it spent merging.
+# With H4H_BASE (an older h4h), the same run of it alternates with this
+# one, twice each, for the ratio.
+merged() {	# the ranks' points, batches and rank 0's merge seconds
+	sed -n 's/.*simulated \([0-9]*\) points* in \([0-9]*\) batch.*merged them in \([0-9.]*\) s.*/\1 \2 \3/p' "$1"
+}
+for round in 1 2; do
+	for bin in ${H4H_BASE:+"$H4H_BASE"} "$H4H"; do
+		rm -f "$TMP/sw3.db"*
+		t0=$(now)
+		# shellcheck disable=SC2086
+		$MPIRUN -np 2 "$bin" sweep $SW --jobs 2 --db "$TMP/sw3.db" \
+		    >/dev/null 2>"$TMP/sw3.err" || exit 1
+		t1=$(now)
+		r=$(rate 960 "$t0" "$t1")
+		if [ "$bin" = "$H4H" ]; then
+			set -- $(merged "$TMP/sw3.err")
+			echo "sweep: mpirun -np 2 --jobs 2 (round $round) $r" \
+			    "points/s; rank 1 simulated $1 points in $2 batches," \
+			    "rank 0 merged them in $3 s" \
+			    "($(awk -v p="$1" -v s="$3" 'BEGIN { printf "%.2f", s / p * 1e3 }') ms" \
+			    "per point: a ceiling of" \
+			    "$(awk -v p="$1" -v s="$3" 'BEGIN { printf "%.0f", p / s }')" \
+			    "points/s)"
+		else
+			echo "sweep: mpirun -np 2 --jobs 2 (round $round)" \
+			    "$r points/s with H4H_BASE=$bin"
+		fi
+	done
+done
+
+# ---- allreduce ----------------------------------------------------------------
+if [ -x "${H4H_ALLREDUCE:-}" ]; then
+	$MPIRUN -np 2 "$H4H_ALLREDUCE" || exit 1
+fi
 
 # ---- search ------------------------------------------------------------------
 S="--ckpt $SRC/checkpoints/h4h-fmnist-tpi-unfreeze-15ep.ckpt \
