@@ -87,6 +87,11 @@ main(void)
 		return 1;
 	}
 	N = cli_ranks();
+	if (N < 2) {
+		printf("allreduce: one rank, nothing to sum: run it under "
+		    "mpirun -np 2 (or more), with an h4h built with MPI\n");
+		return 0;
+	}
 	v = malloc(n * sizeof *v);
 	if (v == NULL)
 		return 1;
@@ -128,6 +133,6 @@ main(void)
 	    "bandwidth\n", N, sysconf(_SC_NPROCESSORS_ONLN), n, bytes / 1e6,
 	    "spaces/h4h-fmnist.json", sec * 1e3, t[reps / 10] * 1e3,
 	    t[reps * 9 / 10] * 1e3, reps, bytes / sec / 1e9,
-	    N > 1 ? 2.0 * (N - 1) / N * bytes / sec / 1e9 : 0.0);
+	    2.0 * (N - 1) / N * bytes / sec / 1e9);
 	return 0;
 }

@@ -63,7 +63,8 @@ enum { TAG_POINT = 1, TAG_RESULT = 2 };
 /* Points per batch at most: each batch costs rank 0 one claim, one merge
  * and one transaction of runs whatever its size, so larger batches raise
  * the ceiling rank 0 sets on a sweep; smaller ones share the last points
- * more evenly.  Measured in doc/scale.md. */
+ * more evenly.  H4H_SWEEP_BATCH=B (1..MAX_BATCH) lowers it, for points
+ * that take minutes each.  Measured in doc/scale.md. */
 #define MAX_BATCH 32
 
 static double
@@ -73,6 +74,26 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* This thread's CPU seconds: rank 0's own cost of the other ranks'
+ * points, apart from the other processes on its cores. */
+static double
+cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int
+batch_max(void)
+{
+	const char *e = getenv("H4H_SWEEP_BATCH");
+	long b = e != NULL ? strtol(e, NULL, 10) : MAX_BATCH;
+
+	return b < 1 ? 1 : b > MAX_BATCH ? MAX_BATCH : (int)b;
 }
 
 static int
@@ -494,7 +515,8 @@ typedef struct coord {
 	int *inflight;		/* per rank: its batches in flight, */
 	uint64_t *workers;	/* the workers that sent a result, */
 	int *stopped;		/* whether it was told to stop */
-	double merge_s;		/* rank 0's time in take_result */
+	int max_batch;		/* batch_max() */
+	double cpu_s;		/* rank 0's CPU time in claims and merges */
 } coord;
 
 static void
@@ -607,7 +629,7 @@ dispatch(coord *c, h4h_err *err)
 		return rc;
 	left = total - done - nfail;
 	size = left / (4 * cli_ranks() * c->jobs);
-	size = size < 1 ? 1 : size > MAX_BATCH ? MAX_BATCH : size;
+	size = size < 1 ? 1 : size > c->max_batch ? c->max_batch : size;
 	for (int r = 1; r < cli_ranks(); r++) {
 		while (!c->stopped[r] && c->inflight[r] < c->jobs) {
 			int points[MAX_BATCH], n;
@@ -645,6 +667,7 @@ sweep_ranks_coordinate(const sweep *s, int jobs, int quiet, h4h_err *err)
 	live = jobs;
 	c.s = s;
 	c.jobs = jobs;
+	c.max_batch = batch_max();
 	/* The local workers first: a child must not inherit the handle. */
 	if ((rc = sweep_fork_jobs(s, jobs, pids, err)) != 0) {
 		sweep_ranks_release();
@@ -662,10 +685,13 @@ sweep_ranks_coordinate(const sweep *s, int jobs, int quiet, h4h_err *err)
 		int status, pend;
 		pid_t pid;
 
+		double t = cpu_s();
+
 		if (running > 0 && (running = dispatch(&c, err)) < 0) {
 			rc = running;
 			break;
 		}
+		c.cpu_s += cpu_s() - t;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			live--;
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -679,12 +705,12 @@ sweep_ranks_coordinate(const sweep *s, int jobs, int quiet, h4h_err *err)
 			void *msg;
 			size_t n;
 			int from;
-			double t = now_s();
 
+			t = cpu_s();
 			if ((rc = cli_ranks_recv(-1, TAG_RESULT, &from, NULL,
 			    &msg, &n, err)) == 0)
 				rc = take_result(&c, from, msg, n, err);
-			c.merge_s += now_s() - t;
+			c.cpu_s += cpu_s() - t;
 			free(msg);
 			if (rc != 0)
 				break;
@@ -717,11 +743,11 @@ sweep_ranks_coordinate(const sweep *s, int jobs, int quiet, h4h_err *err)
 		cli_progress_end();
 		fprintf(stderr, "h4h: sweep: ranks 1-%d simulated %d point%s in "
 		    "%d batch%s (%d of their %d workers took part; rank 0 "
-		    "merged them in %.2f s), rank 0's %d local worker%s the "
-		    "rest\n", cli_ranks() - 1, c.remote,
+		    "spent %.2f s of CPU handing out and merging), rank 0's "
+		    "%d local worker%s the rest\n", cli_ranks() - 1, c.remote,
 		    c.remote == 1 ? "" : "s", c.batches,
 		    c.batches == 1 ? "" : "es", used, (cli_ranks() - 1) * jobs,
-		    c.merge_s, jobs, jobs == 1 ? "" : "s");
+		    c.cpu_s, jobs, jobs == 1 ? "" : "s");
 	}
 	cli_db_bad_rows("sweep", c.db);
 	h4h_db_close(c.db);
