@@ -86,6 +86,7 @@ for round in 1 2; do
 			    "$r points/s with H4H_BASE=$bin"
 			continue
 		fi
+		# shellcheck disable=SC2046
 		set -- $(merged "$TMP/sw3.err")
 		echo "sweep: mpirun -np 2 --jobs 2, batches <= $run" \
 		    "(round $round): $r points/s; rank 1 simulated $1 points" \

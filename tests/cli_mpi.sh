@@ -246,7 +246,7 @@ check "the killed rank's scratch file is gone after the rerun" \
 # Every rank runs --jobs workers (rank 1: two forked workers behind its
 # relay), rank 0 merges their results in batches, and the rows are still
 # the one-process rows.
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 $MPIRUN "$H4H" sweep $(echo "$BIG" | sed 's/--quiet//') --jobs 2 \
     --db "$TMP/jobs.db" >"$TMP/jobs.out" 2>"$TMP/jobs.err"
 check "mpirun -np 2 sweep --jobs 2 exits 0" '[ $? -eq 0 ]'
