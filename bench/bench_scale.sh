@@ -5,11 +5,16 @@
 #
 #   sweep     points/s of a 960-point sweep (2 networks x 60 NoC bandwidths
 #             x 8 macro counts), fresh database: one process, then
-#             mpirun -np 2 (rank 0 and its one local worker, rank 1)
+#             mpirun -np 2 (rank 0 and its one local worker, rank 1),
+#             then mpirun -np 2 --jobs 2 (2 workers per rank) with
+#             batches of 1 and of up to 32 points, alternating, twice
+#             (and H4H_BASE, an older h4h, when it is set)
 #   search    real evaluations/s of a 16-subnet, 2-generation search of the
 #             shipped 15-epoch supernet (500 validation images): one
 #             process, then mpirun -np 2 (the evaluations dealt between
 #             the ranks; every rank repeats the cost oracle's simulations)
+#   allreduce the training allreduce alone: bench/bench_allreduce (the
+#             gradient slab's size from the supernet), 200 repetitions
 #   training  img/s of 20 data-parallel sandwich steps (vanilla, global
 #             batch 128, 1 thread per rank) and the allreduce of the
 #             gradient per step, as rank 0 measures it (waiting for the
@@ -43,21 +48,63 @@ echo "bench_scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)
 V=$(seq -s, 1 60)
 SW="--system $SRC/hwprofiles/system-npu-only.ini \
 --net $SRC/nets/hybrid_example.json --net $SRC/nets/mobilenet_v2.json \
---vary noc.bandwidth_gbps=$V --vary cim.macros=0,1,2,3,4,5,6,8 --quiet"
+--vary noc.bandwidth_gbps=$V --vary cim.macros=0,1,2,3,4,5,6,8"
 t0=$(now)
 # shellcheck disable=SC2086
-"$H4H" sweep $SW --db "$TMP/sw1.db" >/dev/null || exit 1
+"$H4H" sweep $SW --quiet --db "$TMP/sw1.db" >/dev/null || exit 1
 t1=$(now)
 # shellcheck disable=SC2086
-$MPIRUN -np 2 "$H4H" sweep $SW --db "$TMP/sw2.db" >/dev/null || exit 1
+$MPIRUN -np 2 "$H4H" sweep $SW --quiet --db "$TMP/sw2.db" >/dev/null || exit 1
 t2=$(now)
 sw1=$(rate 960 "$t0" "$t1")
 sw2=$(rate 960 "$t1" "$t2")
 echo "sweep: 1 process $sw1 points/s, mpirun -np 2 $sw2 points/s" \
     "(x$(awk -v a="$sw1" -v b="$sw2" 'BEGIN { printf "%.2f", b / a }'))"
+# --jobs 2 on every rank, with batches of at most 1 point
+# (H4H_SWEEP_BATCH=1: one claim, merge and runs transaction per point, as
+# before batches) and of at most 32 (the default), alternating, twice
+# each; rank 0's line says the CPU it spent on rank 1's points, whose
+# inverse is the ceiling rank 0 sets on a sweep.  With H4H_BASE (an older
+# h4h) its same run alternates with them too.
+merged() {	# the ranks' points, batches and rank 0's CPU seconds
+	sed -n 's/.*simulated \([0-9]*\) points* in \([0-9]*\) batch.*spent \([0-9.]*\) s of CPU.*/\1 \2 \3/p' "$1"
+}
+for round in 1 2; do
+	for run in ${H4H_BASE:+base} 1 32; do
+		bin=$H4H
+		[ "$run" = base ] && bin=$H4H_BASE
+		rm -f "$TMP/sw3.db"*
+		t0=$(now)
+		# shellcheck disable=SC2086
+		H4H_SWEEP_BATCH=$run $MPIRUN -np 2 -x H4H_SWEEP_BATCH "$bin" \
+		    sweep $SW --jobs 2 --db "$TMP/sw3.db" >/dev/null \
+		    2>"$TMP/sw3.err" || exit 1
+		t1=$(now)
+		r=$(rate 960 "$t0" "$t1")
+		if [ "$run" = base ]; then
+			echo "sweep: mpirun -np 2 --jobs 2 (round $round)" \
+			    "$r points/s with H4H_BASE=$bin"
+			continue
+		fi
+		# shellcheck disable=SC2046
+		set -- $(merged "$TMP/sw3.err")
+		echo "sweep: mpirun -np 2 --jobs 2, batches <= $run" \
+		    "(round $round): $r points/s; rank 1 simulated $1 points" \
+		    "in $2 batches, rank 0 spent $3 s of CPU on them" \
+		    "($(awk -v p="$1" -v s="$3" 'BEGIN { printf "%.2f", s / p * 1e3 }') ms" \
+		    "per point: a ceiling of" \
+		    "$(awk -v p="$1" -v s="$3" 'BEGIN { printf "%.0f", p / s }')" \
+		    "points/s)"
+	done
+done
+
+# ---- allreduce ----------------------------------------------------------------
+if [ -x "${H4H_ALLREDUCE:-}" ]; then
+	$MPIRUN -np 2 "$H4H_ALLREDUCE" || exit 1
+fi
 
 # ---- search ------------------------------------------------------------------
-S="--ckpt $SRC/checkpoints/h4h-fmnist-tpi-unfreeze-15ep.ckpt \
+S="--ckpt $SRC/checkpoints/h4h-fmnist-tpi-unfreeze.ckpt \
 --system $SRC/hwprofiles/system-npu-8cim.ini --population 16 --generations 2 \
 --warmup 16 --real-per-gen 4 --val-images 500 --format png --seed 7 \
 --no-dataset --latency-max 5"
@@ -66,10 +113,10 @@ evals() {	# evals OUT -> "N SECONDS" from the summary line
 }
 # shellcheck disable=SC2086
 "$H4H" search $S --db "$TMP/se1.db" --out "$TMP/se1" >"$TMP/se1.out" \
-    2>/dev/null || exit 1
+    2>"$TMP/se1.err" || { cat "$TMP/se1.err"; exit 1; }
 # shellcheck disable=SC2086
 $MPIRUN -np 2 "$H4H" search $S --db "$TMP/se2.db" --out "$TMP/se2" \
-    >"$TMP/se2.out" 2>/dev/null || exit 1
+    >"$TMP/se2.out" 2>"$TMP/se2.err" || { cat "$TMP/se2.err"; exit 1; }
 set -- $(evals "$TMP/se1.out")
 se1=$(awk -v n="$1" -v s="$2" 'BEGIN { printf "%.3f", n / s }')
 se1n=$1 se1s=$2

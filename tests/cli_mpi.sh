@@ -6,7 +6,8 @@
 # the same rows, a SIGKILLed rank makes the run exit non-zero with the
 # launcher's line naming the rank, and a rerun resumes to the same rows.
 # The MPI cases skip (77 when nothing else ran) without mpirun or an h4h
-# built with MPI.  Rows are compared through tests/db_rows.sh, which
+# built with MPI.  --jobs 2 runs two workers on rank 1 too, with the
+# same rows.  Rows are compared through tests/db_rows.sh, which
 # replaces ids by identities.
 CLI_NAME=cli_mpi
 . "${H4H_SRCDIR:-.}/tests/cli_common.sh"
@@ -239,6 +240,29 @@ rows "$TMP/kill.db" >"$TMP/kill.rows"
 check "and ends with the one-process rows" \
     'cmp -s "$TMP/big1.rows" "$TMP/kill.rows"'
 check "the killed rank's scratch file is gone after the rerun" \
+    '[ -z "$(ls "$TMP" | grep "^h4h-sweep-")" ]'
+
+# ---- --jobs within a rank -------------------------------------------------------
+# Every rank runs --jobs workers (rank 1: two forked workers behind its
+# relay), rank 0 merges their results in batches, and the rows are still
+# the one-process rows.
+# shellcheck disable=SC2086,SC2046
+$MPIRUN "$H4H" sweep $(echo "$BIG" | sed 's/--quiet//') --jobs 2 \
+    --db "$TMP/jobs.db" >"$TMP/jobs.out" 2>"$TMP/jobs.err"
+check "mpirun -np 2 sweep --jobs 2 exits 0" '[ $? -eq 0 ]'
+check "both of rank 1's workers simulated points" \
+    'grep -q "(2 of their 2 workers took part" "$TMP/jobs.err"'
+# shellcheck disable=SC2046
+set -- $(sed -n 's/.*simulated \([0-9]*\) points in \([0-9]*\) batch.*/\1 \2/p' \
+    "$TMP/jobs.err")
+jpoints=${1:-0} jbatches=${2:-0}
+check "rank 1's points came back in batches (fewer results than points)" \
+    '[ "$jbatches" -gt 0 ] && [ "$jbatches" -lt "$jpoints" ]'
+rows "$TMP/jobs.db" >"$TMP/jobs.rows"
+check "and the rows are the one-process rows" \
+    'cmp -s "$TMP/big1.rows" "$TMP/jobs.rows" &&
+     cmp -s "$TMP/big1.out" "$TMP/jobs.out"'
+check "rank 1's workers removed their scratch databases" \
     '[ -z "$(ls "$TMP" | grep "^h4h-sweep-")" ]'
 
 # ---- supernet train: data-parallel; SIGINT, SIGKILL, --resume --------------

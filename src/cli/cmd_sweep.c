@@ -664,7 +664,7 @@ sweep_exec(int argc, char **argv)
 	}
 	/* Under mpirun, rank 0 alone opens the database. */
 	if (cli_rank() > 0) {
-		rc = sweep_ranks_serve(&s, &err);
+		rc = sweep_ranks_serve(&s, jobs, &err);
 		status = rc != 0 ? cli_fail("sweep", rc, &err) : 0;
 		goto out;
 	}

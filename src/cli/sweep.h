@@ -68,7 +68,7 @@ int sweep_fork_jobs(const sweep *s, int jobs, int *pids, h4h_err *err);
  * failed). */
 int sweep_ranks_coordinate(const sweep *s, int jobs, int quiet,
     h4h_err *err);
-int sweep_ranks_serve(const sweep *s, h4h_err *err);
+int sweep_ranks_serve(const sweep *s, int jobs, h4h_err *err);
 void sweep_ranks_release(void);
 
 #endif

@@ -166,16 +166,18 @@ h4h_db_run_claim(h4h_db *db, int64_t sweep_id, int *point, h4h_err *err)
 	return h4h_db_run_claim_share(db, sweep_id, 0, 1, point, err);
 }
 
-int
-h4h_db_run_claim_share(h4h_db *db, int64_t sweep_id, int share,
-    int n_shares, int *point, h4h_err *err)
+/* Up to max points of one share claimed in one transaction (*got of
+ * them, in order). */
+static int
+claim(h4h_db *db, int64_t sweep_id, int share, int n_shares, int max,
+    int *points, int *got, h4h_err *err)
 {
 	sqlite3_stmt *st;
 	int64_t n;
 	vec dead = { 0 };
 	int rc, step;
 
-	*point = -1;
+	*got = 0;
 	if ((rc = db_sweep_points(db, sweep_id, &n, err)) != 0 ||
 	    (rc = db_tx_begin(db, err)) != 0)
 		return rc;
@@ -200,30 +202,55 @@ h4h_db_run_claim_share(h4h_db *db, int64_t sweep_id, int share,
 			rc = db_write_err(db, err);
 	}
 	free(dead.p);
-	if (rc == 0) {
+	/* The next pending point, then marked running: the select sees the
+	 * update, so each turn finds the next one. */
+	while (rc == 0 && *got < max) {
+		int point = -1;
+
 		st = db->st[ST_RUN_NEXT];
 		sqlite3_bind_int64(st, 1, sweep_id);
 		sqlite3_bind_int(st, 2, n_shares);
 		sqlite3_bind_int(st, 3, share);
 		step = sqlite3_step(st);
 		if (step == SQLITE_ROW)
-			*point = sqlite3_column_int(st, 0);
+			point = sqlite3_column_int(st, 0);
 		else if (step != SQLITE_DONE)
 			rc = db_read_err(db, err);
 		db_done_st(st);
-	}
-	if (rc == 0 && *point >= 0) {
+		if (rc != 0 || point < 0)
+			break;
 		st = db->st[ST_RUN_START];
 		sqlite3_bind_int64(st, 1, sweep_id);
-		sqlite3_bind_int(st, 2, *point);
+		sqlite3_bind_int(st, 2, point);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
 		if (db_run_st(db, ST_RUN_START) != SQLITE_OK)
 			rc = db_write_err(db, err);
+		else
+			points[(*got)++] = point;
 	}
 	rc = db_tx_end(db, rc, err);
 	if (rc != 0)
+		*got = 0;
+	return rc;
+}
+
+int
+h4h_db_run_claim_share(h4h_db *db, int64_t sweep_id, int share,
+    int n_shares, int *point, h4h_err *err)
+{
+	int got, rc = claim(db, sweep_id, share, n_shares, 1, point, &got,
+	    err);
+
+	if (got == 0)
 		*point = -1;
 	return rc;
+}
+
+int
+h4h_db_run_claim_batch(h4h_db *db, int64_t sweep_id, int max, int *points,
+    int *n, h4h_err *err)
+{
+	return claim(db, sweep_id, 0, 1, max, points, n, err);
 }
 
 typedef struct run_args {
@@ -263,6 +290,37 @@ h4h_db_run_finish(h4h_db *db, int64_t sweep_id, int point,
 	run_args a = { sweep_id, system_id, network_id, point, NULL };
 
 	return db_write_batch(db, run_mark, &a, err);
+}
+
+typedef struct runs_args {
+	int64_t sweep_id;
+	int n;
+	const int *points;
+	const int64_t *system_ids, *network_ids;
+} runs_args;
+
+static int
+runs_mark(h4h_db *db, const void *arg, h4h_err *err)
+{
+	const runs_args *a = arg;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < a->n; i++) {
+		run_args one = { a->sweep_id, a->system_ids[i],
+		    a->network_ids[i], a->points[i], NULL };
+
+		rc = run_mark(db, &one, err);
+	}
+	return rc;
+}
+
+int
+h4h_db_runs_finish(h4h_db *db, int64_t sweep_id, int n, const int *points,
+    const int64_t *system_ids, const int64_t *network_ids, h4h_err *err)
+{
+	runs_args a = { sweep_id, n, points, system_ids, network_ids };
+
+	return db_write_batch(db, runs_mark, &a, err);
 }
 
 /* Only the run: what is pending stays for the next flush. */
