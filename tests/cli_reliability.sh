@@ -90,8 +90,8 @@ chmod +x "$TMP/bin/gnuplot"
 PATH="$TMP/bin:$PATH" "$H4H" profile fig3 --system "$SYS" --out "$TMP/f3" --plot \
     >/dev/null 2>"$TMP/e"
 check "failing gnuplot: exit 1, one line naming its log" \
-    '[ $? -eq 1 ] && one_line "$TMP/e" && grep -q "fig3.log" "$TMP/e"'
-check "gnuplot's messages are in the log" 'grep -q "gnuplot line 2" "$TMP/f3/fig3.log"'
+    '[ $? -eq 1 ] && one_line "$TMP/e" && grep -q "fig3.gnuplot.log" "$TMP/e"'
+check "gnuplot's messages are in the log" 'grep -q "gnuplot line 2" "$TMP/f3/fig3.gnuplot.log"'
 
 # ---- database rows -------------------------------------------------------------
 "$H4H" sim --system "$SYS" --net "$NET" --db "$TMP/c.db" >"$TMP/fresh" 2>/dev/null

@@ -263,7 +263,8 @@ plot_render(const char *cmd, const char *dir, const char *stem,
 			goto out;
 	}
 	snprintf(script, sizeof script, "%s.gp", stem);
-	snprintf(log, sizeof log, "%s.log", stem);
+	/* not STUDY.log: that name is the user's (nohup ... > DIR/fig7.log) */
+	snprintf(log, sizeof log, "%s.gnuplot.log", stem);
 	if ((rc = run_gnuplot(gnuplot, dir, script, log, err)) != 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
