@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/hash.h"
 
 /* Keys each op accepts besides name, op and inputs. */
 static const char *const op_keys[SIM_OP_COUNT][5] = {
@@ -144,41 +145,91 @@ get_act(const where *w, const json_t *o, int required, sim_act *out)
 	return 0;
 }
 
+/* The JSON array's layers by name: the first index of each name, so that
+ * a layer's inputs are found in constant time (a scan of the array per
+ * input made a long layer list quadratic). */
+typedef struct name_entry {
+	const char *name;		/* borrowed from the JSON tree */
+	int idx;
+} name_entry;
+
+typedef struct name_index {
+	h4h_htab tab;
+	name_entry *e;
+} name_index;
+
+static int
+name_eq(const void *item, const void *key)
+{
+	return strcmp(((const name_entry *)item)->name, key) == 0;
+}
+
+static uint64_t
+name_hash(const char *s)
+{
+	return h4h_hash64(s, strlen(s), H4H_HASH_SEED);
+}
+
+static void
+name_index_build(name_index *ix, const json_t *layers)
+{
+	size_t n = json_array_size(layers), k = 0;
+
+	memset(ix, 0, sizeof *ix);
+	ix->e = h4h_xcalloc(n ? n : 1, sizeof *ix->e);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_object_get(
+		    json_array_get(layers, i), "name"));
+		uint64_t h;
+
+		if (s == NULL)
+			continue;
+		h = name_hash(s);
+		if (h4h_htab_find(&ix->tab, h, name_eq, s) != NULL)
+			continue;	/* the first of a name, as before */
+		ix->e[k].name = s;
+		ix->e[k].idx = (int)i;
+		h4h_htab_add(&ix->tab, h, &ix->e[k++]);
+	}
+}
+
+static void
+name_index_free(name_index *ix)
+{
+	h4h_htab_free(&ix->tab, NULL);
+	free(ix->e);
+}
+
 /* Index of the layer named `s` before layer `idx` in the JSON array, -1 for
  * "input"; an error if it is unknown, the layer itself, or a later one. */
 static int
-find_input(const where *w, const json_t *layers, int idx, const char *s,
+find_input(const where *w, const name_index *ix, int idx, const char *s,
     int *out)
 {
-	json_t *jl;
-	size_t i;
+	const name_entry *e;
 
 	if (strcmp(s, "input") == 0) {
 		*out = -1;
 		return 0;
 	}
-	json_array_foreach(layers, i, jl) {
-		const char *n = json_string_value(json_object_get(jl, "name"));
-
-		if (n == NULL || strcmp(n, s) != 0)
-			continue;
-		if ((int)i < idx) {
-			*out = (int)i;
-			return 0;
-		}
-		if ((int)i == idx)
-			return bad(w, "'inputs' names the layer itself");
-		return bad(w, "'inputs' names '%s', a later layer (layers "
-		    "may read only earlier ones)", s);
+	if ((e = h4h_htab_find(&ix->tab, name_hash(s), name_eq, s)) == NULL)
+		return bad(w, "'inputs' names unknown layer '%s'", s);
+	if (e->idx < idx) {
+		*out = e->idx;
+		return 0;
 	}
-	return bad(w, "'inputs' names unknown layer '%s'", s);
+	if (e->idx == idx)
+		return bad(w, "'inputs' names the layer itself");
+	return bad(w, "'inputs' names '%s', a later layer (layers may read "
+	    "only earlier ones)", s);
 }
 
 /* Layer idx of the JSON array, appended to net; at[j] is the net's index
  * of JSON layer j < idx (a global pool of a large map appends strided
  * pools before it, gpool.h, so the two differ). */
 static int
-parse_layer(sim_net *net, const json_t *layers, int idx, int *at,
+parse_layer(sim_net *net, const json_t *layers, const name_index *ix,
+    int idx, int *at,
     const char *label, h4h_err *err)
 {
 	const json_t *jl = json_array_get(layers, idx);
@@ -325,7 +376,7 @@ parse_layer(sim_net *net, const json_t *layers, int idx, int *at,
 			if (!json_is_string(v))
 				return bad(&w, "'inputs'[%zu] must be a layer "
 				    "name (got %s)", i, type_name(v));
-			if ((rc = find_input(&w, layers, idx,
+			if ((rc = find_input(&w, ix, idx,
 			    json_string_value(v), &l.inputs[i])) != 0)
 				return rc;
 			if (l.inputs[i] >= 0)
@@ -354,7 +405,8 @@ parse_buf(const char *buf, size_t len, const char *label, void *vout,
 	char name[SIM_NAME_MAX];
 	long long dim[3];
 	sim_net *net = NULL;
-	int *at = NULL, rc = 0;
+	name_index ix;
+	int *at = NULL, rc = 0, have_ix = 0;
 
 	*out = NULL;
 	/* A UTF-8 byte-order mark (Windows editors write one) is not JSON,
@@ -441,13 +493,17 @@ parse_buf(const char *buf, size_t len, const char *label, void *vout,
 
 	net = sim_net_new(name, (int)dim[0], (int)dim[1], (int)dim[2]);
 	at = h4h_xcalloc(json_array_size(layers), sizeof *at);
+	name_index_build(&ix, layers);
+	have_ix = 1;
 	for (size_t i = 0; i < json_array_size(layers); i++)
-		if ((rc = parse_layer(net, layers, (int)i, at, label,
+		if ((rc = parse_layer(net, layers, &ix, (int)i, at, label,
 		    err)) != 0)
 			goto out;
 	*out = net;
 	net = NULL;
 out:
+	if (have_ix)
+		name_index_free(&ix);
 	free(at);
 	sim_net_destroy(net);
 	json_decref(root);
