@@ -389,6 +389,40 @@ START_TEST(test_fmt_double)
 }
 END_TEST
 
+/* Hand-made cases: controls (C0, DEL, C1) and bytes that are not
+ * well-formed UTF-8 become \xNN; well-formed UTF-8 stays. */
+START_TEST(test_escape)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{ "plain", "plain" },
+		{ "a\nb\tc", "a\\x0ab\\x09c" },
+		{ "del\x7f", "del\\x7f" },
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },		/* U+00E9 */
+		{ "\xe2\x82\xac 5", "\xe2\x82\xac 5" },	/* U+20AC */
+		{ "x\xff y", "x\\xff y" },			/* not UTF-8 */
+		{ "\xc3(", "\\xc3(" },			/* cut sequence */
+		{ "\xc0\xaf", "\\xc0\\xaf" },		/* overlong */
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },	/* surrogate */
+		{ "\xc2\x9b" "2J", "\\xc2\\x9b" "2J" },	/* C1: CSI */
+		{ "\xc2\xa0", "\xc2\xa0" },			/* U+00A0 stays */
+	};
+	char out[64], small[5];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		h4h_escape(out, sizeof out, t[i].in);
+		ck_assert_msg(strcmp(out, t[i].want) == 0, "case %zu: got "
+		    "'%s'", i, out);
+	}
+	/* cut whole: never half a sequence or half an escape */
+	h4h_escape(small, sizeof small, "ab\xe2\x82\xac");
+	ck_assert_str_eq(small, "ab");
+	h4h_escape(small, sizeof small, "abc\n");
+	ck_assert_str_eq(small, "abc");
+}
+END_TEST
+
 START_TEST(test_csv_field)
 {
 	char *out = NULL;
@@ -428,6 +462,7 @@ core_suite(void)
 	tcase_add_test(tc, test_splitmix64_vectors);
 	tcase_add_test(tc, test_fmt_double);
 	tcase_add_test(tc, test_csv_field);
+	tcase_add_test(tc, test_escape);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("Limits");
 	tcase_add_test(tc, test_htab_collisions);

@@ -2,6 +2,7 @@
  * err.c - error messages and allocation helpers (see err.h).
  */
 #include "core/err.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,21 +33,34 @@ h4h_escape(char *out, size_t n, const char *s)
 
 	if (n == 0)
 		return;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s != '\0') {
+		const unsigned char *u = (const unsigned char *)s;
+		int len = h4h_utf8_len(u);
 
-		if (c >= 0x20 && c != 0x7f) {
+		/* C1 controls (U+0080..U+009F, e.g. the CSI that starts a
+		 * terminal escape) are controls too */
+		if (len == 1 && u[0] >= 0x20 && u[0] != 0x7f) {
 			if (o + 1 >= n)
 				break;
-			out[o++] = (char)c;
+			out[o++] = (char)u[0];
+		} else if (len > 1 && !(len == 2 && u[0] == 0xc2 &&
+		    u[1] < 0xa0)) {
+			if (o + (size_t)len >= n)
+				break;
+			memcpy(out + o, s, (size_t)len);
+			o += (size_t)len;
 		} else {
+			/* a control, or a byte that is not well-formed
+			 * UTF-8: one byte as \xNN, then go on */
 			if (o + 4 >= n)
 				break;
 			out[o++] = '\\';
 			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
+			out[o++] = hex[u[0] >> 4];
+			out[o++] = hex[u[0] & 15];
+			len = 1;
 		}
+		s += len;
 	}
 	out[o] = '\0';
 }

@@ -33,9 +33,10 @@ int h4h_errf(h4h_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Copies s into out (n bytes, NUL included, cut if longer) with every
- * control character (below 0x20, and 0x7f) written as \xNN, so that input
- * echoed into a message keeps it one line.  h4h_errf applies it to every
- * message. */
+ * control character (below 0x20, 0x7f, and U+0080..U+009F) and every byte
+ * that is not part of well-formed UTF-8 written as \xNN, so that input
+ * echoed into a message keeps it one line and valid UTF-8.  h4h_errf
+ * applies it to every message. */
 void h4h_escape(char *out, size_t n, const char *s);
 
 /* Allocation that never returns NULL: aborts with a message instead. */

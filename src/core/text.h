@@ -1,7 +1,7 @@
 /*
  * text.h - text output every part of h4h writes the same way: doubles with
- * the fewest digits that read back to the same bits, and RFC 4180 CSV
- * fields.
+ * the fewest digits that read back to the same bits, RFC 4180 CSV fields,
+ * and UTF-8 checked before it is shown.
  */
 #ifndef H4H_CORE_TEXT_H
 #define H4H_CORE_TEXT_H
@@ -23,5 +23,10 @@ void h4h_fmt_double_real(char *buf, size_t size, double v);
  * comma, a quote or a line break (RFC 4180); nothing when s is NULL (SQL
  * NULL). */
 void h4h_csv_field(FILE *f, const char *s);
+
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0: for the
+ * outputs that must be valid UTF-8 (JSON, a terminal). */
+int h4h_utf8_len(const unsigned char *s);
 
 #endif

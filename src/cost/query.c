@@ -178,9 +178,10 @@ count_rows(h4h_db *db, const char *table, long long *n)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* A stored text as a terminal may show it: control characters as \xNN
- * (h4h_escape), so that a name in a database someone else wrote cannot
- * move the cursor or end a line.  The caller frees it. */
+/* A stored text as a terminal may show it: control characters and bytes
+ * that are not well-formed UTF-8 as \xNN (h4h_escape), so that a name in a
+ * database someone else wrote cannot move the cursor, end a line or
+ * garble the output.  The caller frees it. */
 static char *
 shown_text(const char *t)
 {
@@ -293,35 +294,6 @@ h4h_db_summary(h4h_db *db, FILE *f, h4h_err *err)
 	return 0;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
-static int
-utf8_len(const unsigned char *s)
-{
-	int n, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* the NUL ends it too */
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 /* s as a JSON string.  A stored text is whatever bytes a tool put there:
  * a byte that is not part of well-formed UTF-8 becomes U+FFFD, so that
  * the output is valid JSON (RFC 8259 requires UTF-8). */
@@ -331,7 +303,7 @@ json_string(FILE *f, const char *s)
 	fputc('"', f);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
-		int len = utf8_len((const unsigned char *)s);
+		int len = h4h_utf8_len((const unsigned char *)s);
 
 		if (len == 0) {
 			fputs("\\ufffd", f);
