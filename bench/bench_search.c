@@ -8,6 +8,9 @@
  *      and process CPU time, on 8 random subnets; then a winner's
  *      validation and test scores with the recalibration done twice
  *      (before) and once (now), alternating in one run, and the ratio;
+ *      then the fused inference forward against the two-pass reference
+ *      (nn_sn_set_fused) on 4 more subnets, alternating, and whether
+ *      every image's result is the same;
  *   2. each accuracy predictor's Spearman rho and Kendall tau on the
  *      accuracy dataset beside the checkpoint (H4H_BENCH_ACC names
  *      another), 5-fold cross-validated and on a held-out 20 %;
@@ -38,8 +41,10 @@
 #include "nas/accdata.h"
 #include "nas/fitness.h"
 #include "nas/predictor.h"
+#include "nas/recal.h"
 #include "nas/search.h"
 #include "nas/sntrain.h"
+#include "nn/supernet.h"
 #include "sim/front/arch.h"
 #include "cost/db.h"
 #include "cost/oracle.h"
@@ -215,6 +220,60 @@ main(void)
 			    ntest, img[0] / tw[0], img[1] / tw[1],
 			    tw[0] / tw[1], img[0] / tc[0], img[1] / tc[1],
 			    tc[0] / tc[1]);
+		}
+		/* the scoring forward with each conv and its batch norm
+		 * fused (nn_sn_set_fused, on by default) against the
+		 * two-pass reference, on the same 4 subnets, the order
+		 * alternating; the recalibration is the same in both and
+		 * timed with them; the per-image results compared */
+		{
+			nas_imageset cal, set;
+			double tw[2] = { 0, 0 }, tc[2] = { 0, 0 }, img;
+			unsigned char *right[2];
+			long same = 0, all = 0;
+
+			if (nas_supernet_sets(&sn, NULL, 0, 0, &cal, &set,
+			    &err) != 0)
+				return die("images", &err);
+			right[0] = h4h_xmalloc((size_t)set.n);
+			right[1] = h4h_xmalloc((size_t)set.n);
+			for (int i = 0; i < 8; i++) {
+				int mode = (i + i / 2) % 2;	/* 0 1 1 0 .. */
+				nn_sn_active act;
+				double a, t1 = h4h_now_s(), c1 = cpu_s();
+
+				nas_gene_active(sn.sp, &g[16 + i / 2], &act);
+				nn_sn_set_fused(sn.sn, mode);
+				if (nn_sn_set_active(sn.sn, &act, &err) != 0 ||
+				    nas_recal(sn.sn, &cal, sn.recal_batch,
+				    &err) != 0 ||
+				    nas_accuracy_right(sn.sn, &set, sn.B, &a,
+				    right[mode], &err) != 0)
+					return die("evaluation", &err);
+				tw[mode] += h4h_now_s() - t1;
+				tc[mode] += cpu_s() - c1;
+				if (i % 2 == 1) {
+					unsigned char *p = right[0];
+					unsigned char *q = right[1];
+
+					for (int k = 0; k < set.n; k++)
+						same += p[k] == q[k];
+					all += set.n;
+				}
+			}
+			nn_sn_set_fused(sn.sn, 1);
+			img = 4.0 * (cal.n + set.n);
+			printf("fused inference (conv + batch norm, on by "
+			    "default) against the two-pass reference, the same "
+			    "4 subnets: %.0f and %.0f images/s wall, ratio "
+			    "%.2f; by CPU time %.0f and %.0f, ratio %.2f; "
+			    "per-image results equal on %ld of %ld\n",
+			    img / tw[0], img / tw[1], tw[0] / tw[1],
+			    img / tc[0], img / tc[1], tc[0] / tc[1], same, all);
+			free(right[0]);
+			free(right[1]);
+			nas_imageset_free(&cal);
+			nas_imageset_free(&set);
 		}
 		nas_fitness_close(f);
 	}

@@ -806,6 +806,93 @@ START_TEST(test_no_lazy_allocs)
 }
 END_TEST
 
+/* Random running statistics (mean +-0.5, var 0.3..2), so that every
+ * eval-mode BN is a real affine map. */
+static void
+randomize_state(nn_sn *s, unsigned seed)
+{
+	int n;
+	const nn_param *tab = nn_sn_state_table(s, &n);
+	float *v = nn_sn_state(s);
+
+	for (int t = 0; t < n; t++) {
+		int var = strstr(tab[t].name, "running_var") != NULL;
+
+		for (size_t i = 0; i < nn_param_count(&tab[t]); i++)
+			v[tab[t].offset + i] = var ? urand(&seed, 0.3f, 2.0f) :
+			    urand(&seed, -0.5f, 0.5f);
+	}
+}
+
+/*
+ * The fused inference forward (nn_conv2d_bn_infer) against the two-pass
+ * reference, logits bit for bit: the accuracy dataset beside a checkpoint
+ * holds scores of the reference, so one changed float could change a
+ * score.  The fmnist space at batches whose rows split unevenly over the
+ * threads and into several fused blocks with ragged ends, max, min and
+ * random subnets; the small space at batch 2 takes the fallback for maps
+ * with fewer rows than channels.
+ */
+START_TEST(test_fused_infer_exact)
+{
+	static const int batches[] = { 37, 40, 13 };
+	nn_ctx *ctx = mkctx(2);
+	nn_sn_spec sp = fmnist_spec(), ss = small_spec();
+	nn_sn *s = mksn(ctx, &sp, 40, 21), *t = mksn(ctx, &ss, 2, 22);
+	float *x = random_input(40, 28, 1, 23), *ref;
+	h4h_err err = { "" };
+	nn_sn_active a;
+	unsigned seed = 24;
+	int differ = 0, argmax_differ = 0, runs = 0;
+
+	randomize_params(s, 25);
+	randomize_state(s, 26);
+	randomize_params(t, 27);
+	randomize_state(t, 28);
+	ref = malloc(sizeof(float) * 40 * 10);
+	for (int k = 0; k < 14; k++) {
+		nn_sn *u = k == 13 ? t : s;
+		int b = k == 13 ? 2 : batches[k % 3], K = k == 13 ? 5 : 10;
+		const float *lg;
+
+		if (k == 0)
+			nn_sn_max(s, &a);
+		else if (k == 1)
+			min_active(&sp, &a, 19);
+		else if (k == 13)
+			nn_sn_max(t, &a);
+		else
+			random_active(&sp, &a, &seed, 19);
+		OK(nn_sn_set_active(u, &a, &err));
+		nn_sn_set_fused(u, 0);
+		OK(nn_sn_forward(u, x, b, NN_BN_INFER, 0, &err));
+		memcpy(ref, nn_sn_logits(u), sizeof(float) * b * K);
+		nn_sn_set_fused(u, 1);
+		OK(nn_sn_forward(u, x, b, NN_BN_INFER, 0, &err));
+		lg = nn_sn_logits(u);
+		differ += memcmp(ref, lg, sizeof(float) * b * K) != 0;
+		for (int i = 0; i < b; i++) {
+			int p = 0, q = 0;
+
+			for (int c = 1; c < K; c++) {
+				p = ref[i * K + c] > ref[i * K + p] ? c : p;
+				q = lg[i * K + c] > lg[i * K + q] ? c : q;
+			}
+			argmax_differ += p != q;
+		}
+		runs++;
+	}
+	ck_assert_msg(differ == 0 && argmax_differ == 0, "fused inference "
+	    "differs from the reference on %d of %d forwards (%d "
+	    "predictions)", differ, runs, argmax_differ);
+	free(ref);
+	free(x);
+	nn_sn_destroy(s);
+	nn_sn_destroy(t);
+	nn_ctx_destroy(ctx);
+}
+END_TEST
+
 /* PyTorch's F.interpolate(bilinear, align_corners=False) by hand. */
 START_TEST(test_resize)
 {
@@ -936,6 +1023,7 @@ nn_supernet_suite(void)
 	tcase_add_test(core, test_macs_parity);
 	tcase_add_test(core, test_no_lazy_allocs);
 	tcase_add_test(core, test_resize);
+	tcase_add_test(core, test_fused_infer_exact);
 	suite_add_tcase(s, core);
 	tcase_add_test(err, test_set_active_errors);
 	suite_add_tcase(s, err);

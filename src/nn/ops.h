@@ -148,6 +148,23 @@ int nn_bn_hswish_backward(nn_ctx *ctx, const nn_batchnorm *bn, float *dinp,
     const float *mean, const float *rstd, const float *gamma,
     const float *beta, int N, int C, int acc, h4h_err *err);
 
+/*
+ * Inference only: out (B,OH,OW,OC) = bn(conv(inp)) with the running
+ * statistics (NN_BN_INFER), then hswish when act; y (as large as out) is
+ * scratch for the convs that are not fused.  The same floats as
+ * nn_conv2d_forward into y followed by nn_batchnorm_forward or
+ * nn_bn_hswish_forward in NN_BN_INFER: the same kernels, called on the
+ * same rows (ops_conv.c says how), but the conv output goes to a small
+ * block of workspace the BN pass reads while it is still in cache.
+ * Pointwise and depthwise hand-path convs without bias are fused; any
+ * other conv runs the two reference calls.
+ */
+int nn_conv2d_bn_infer(nn_ctx *ctx, const nn_conv2d *cv,
+    const nn_batchnorm *bn, float *out, float *y, const float *inp,
+    const float *w, const float *gamma, const float *beta,
+    const float *run_mean, const float *run_var, int B, int H, int W,
+    int IC, int OC, int act, h4h_err *err);
+
 /* ---- layer norm (over the last dim) ----------------------------------- */
 
 /* inp, out (N, C); mean, rstd (N) saved for backward; eps 1e-5. */

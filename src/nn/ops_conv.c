@@ -2,7 +2,9 @@
  * ops_conv.c - 2-D convolution, forward and backward, NHWC activations and
  * OIHW weights at their maximum shape (ops.h, doc/nn.md).
  *
- * Three hand paths and one oneDNN path:
+ * Three hand paths and one oneDNN path (and, for inference, the
+ * pointwise and depthwise hand paths fused with the batch norm that
+ * follows them: nn_conv2d_bn_infer, at the end of the file):
  *  - pointwise (1x1, stride 1, no padding, groups 1): the NHWC input is
  *    already the (B*H*W, IC) GEMM operand, so the conv is one GEMM against
  *    the weight block w[:OC,:IC] (row stride ICmax), no copy;
@@ -19,6 +21,7 @@
  * Elastic width: IC <= cv->IC, OC <= cv->OC for groups 1; depthwise takes
  * IC == OC <= cv->IC; other grouped convs run at full width only.
  */
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -287,6 +290,44 @@ dw_fwd_img(float *restrict out, const float *restrict in,
 		}
 }
 
+/* Depthwise + eval-mode BN (+ hswish), one image: dw_fwd_img's sums in
+ * its order into y (C floats of scratch), then normalised into out: the
+ * conv output never leaves the cache. */
+static NN_SIMD void
+dw_bn_img(float *restrict out, float *restrict y, const float *restrict in,
+    const float *restrict wt, const float *restrict a,
+    const float *restrict c0, int H, int W, int C, const nn_conv2d *cv,
+    int OH, int OW, int act)
+{
+	for (int oh = 0; oh < OH; oh++)
+		for (int ow = 0; ow < OW; ow++) {
+			float *o = y;
+
+			memset(o, 0, sizeof(float) * C);
+			for (int kh = 0; kh < cv->KH; kh++) {
+				int ih = oh * cv->stride - cv->pad + kh;
+
+				if (ih < 0 || ih >= H)
+					continue;
+				for (int kw = 0; kw < cv->KW; kw++) {
+					int iw = ow * cv->stride - cv->pad + kw;
+
+					if (iw < 0 || iw >= W)
+						continue;
+					const float *x = in +
+					    ((size_t)ih * W + iw) * C;
+					const float *wk = wt +
+					    (size_t)(kh * cv->KW + kw) * C;
+#pragma omp simd
+					for (int c = 0; c < C; c++)
+						o[c] += x[c] * wk[c];
+				}
+			}
+			nn_bn_infer_rows(out + ((size_t)oh * OW + ow) * C, o, a,
+			    c0, 1, C, act);
+		}
+}
+
 /* Depthwise backward, one image: din += ..., dwt (KK, C) += ..., db += ...
  * (din, db may be NULL). */
 static NN_SIMD void
@@ -352,6 +393,32 @@ hand_ws(const nn_ctx *ctx, const nn_conv2d *cv, int kind, int B, int OH,
 	default:
 		return sizeof(float) * (2 * M * (IC / cv->groups) * KK + bias);
 	}
+}
+
+/*
+ * Rows of one GEMM call done per block: the BN (+ hswish) pass reads the
+ * block while it is still in cache instead of a whole (B*OH*OW, OC) tensor
+ * back from memory.  OpenBLAS's result for a row depends on where the row
+ * sits in its call (the kernel takes rows in tiles, 12 on Zen, and the
+ * last ones in smaller tiles), so the blocks start where nn_gemm's call
+ * starts, are a multiple of 48 rows (every tile size up to 16 divides
+ * it) and the last ends where that call ends: each row is computed as in
+ * nn_gemm, bit for bit.  tests/check_nn_supernet.c holds the fused
+ * forward to the reference one.
+ */
+#define FUSED_ROWS 240
+
+/* nn_conv2d_bn_infer's workspace: the hand path's, the BN's a and c0,
+ * then per thread a block of conv output (*per floats each). */
+static size_t
+fused_ws(const nn_ctx *ctx, const nn_conv2d *cv, int kind, int B, int OH,
+    int OW, int IC, int OC, size_t *per)
+{
+	*per = nn_round(sizeof(float) * (kind == K_DW ? (size_t)IC :
+	    (size_t)FUSED_ROWS * OC)) / sizeof(float);
+	return nn_round(hand_ws(ctx, cv, kind, B, OH, OW, IC, OC)) +
+	    2 * nn_round(sizeof(float) * OC) + sizeof(float) *
+	    (size_t)ctx->nthreads * *per;
 }
 
 static void
@@ -862,6 +929,7 @@ nn_conv2d_prepare(nn_ctx *ctx, const nn_conv2d *cv, int B, int H, int W,
     int IC, int OC, h4h_err *err)
 {
 	int kind, OH, OW, rc;
+	size_t per;
 
 	if ((rc = conv_check(cv, B, H, W, IC, OC, &kind, err)) != 0)
 		return rc;
@@ -875,8 +943,9 @@ nn_conv2d_prepare(nn_ctx *ctx, const nn_conv2d *cv, int B, int H, int W,
 			return rc;
 		return dconv_get(ctx, cv, B, H, W, IC, OC, &d, err);
 	}
-	return nn_ctx_reserve(ctx, hand_ws(ctx, cv, kind, B, OH, OW, IC, OC),
-	    err);
+	/* nn_conv2d_bn_infer's needs, which cover the hand path's */
+	return nn_ctx_reserve(ctx, fused_ws(ctx, cv, kind, B, OH, OW, IC, OC,
+	    &per), err);
 }
 
 int
@@ -899,6 +968,90 @@ nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *cv, float *out,
 		return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
 	hand_forward(ctx, cv, kind, out, inp, w, cv->bias ? b : NULL, B, H, W,
 	    IC, OC, OH, OW, ws);
+	return 0;
+}
+
+/* ---- inference: conv + eval-mode BN (+ hswish), fused ------------------- */
+
+int
+nn_conv2d_bn_infer(nn_ctx *ctx, const nn_conv2d *cv, const nn_batchnorm *bn,
+    float *out, float *y, const float *inp, const float *w,
+    const float *gamma, const float *beta, const float *run_mean,
+    const float *run_var, int B, int H, int W, int IC, int OC, int act,
+    h4h_err *err)
+{
+	int kind, OH, OW, KK = cv->KH * cv->KW, nt = ctx->nthreads, rc;
+	size_t hw, per;
+	long M;
+	float *ws, *a, *c0, *scr;
+
+	if ((rc = conv_check(cv, B, H, W, IC, OC, &kind, err)) != 0)
+		return rc;
+	OH = (H + 2 * cv->pad - cv->KH) / cv->stride + 1;
+	OW = (W + 2 * cv->pad - cv->KW) / cv->stride + 1;
+	M = (long)B * OH * OW;
+	if (kind == K_GEN || cv->bias || OC > bn->C || M < OC ||
+	    impl_of(ctx, cv, kind, (long)H * W) != NN_IMPL_HAND) {
+		/* the reference: two passes */
+		if ((rc = nn_conv2d_forward(ctx, cv, y, inp, w, NULL, B, H, W,
+		    IC, OC, err)) != 0)
+			return rc;
+		return (act ? nn_bn_hswish_forward : nn_batchnorm_forward)(ctx,
+		    bn, out, NULL, NULL, (float *)run_mean, (float *)run_var, y,
+		    gamma, beta, (int)M, OC, NN_BN_INFER, 0, err);
+	}
+	hw = fused_ws(ctx, cv, kind, B, OH, OW, IC, OC, &per);
+	ws = nn_ws(ctx, hw);
+	if (ws == NULL)
+		return h4h_errf(err, H4H_ENOMEM, "nn: out of memory");
+	a = (float *)((char *)ws + nn_round(hand_ws(ctx, cv, kind, B, OH, OW,
+	    IC, OC)));
+	c0 = a + nn_round(sizeof(float) * OC) / sizeof(float);
+	scr = c0 + nn_round(sizeof(float) * OC) / sizeof(float);
+	nn_bn_infer_coefs(bn, a, c0, gamma, beta, run_mean, run_var, OC);
+	if (kind == K_DW) {
+		float *wt = ws;
+
+		hw = (size_t)OH * OW;
+		for (int c = 0; c < IC; c++)
+			for (int k = 0; k < KK; k++)
+				wt[(size_t)k * IC + c] = w[(size_t)c * KK + k];
+#pragma omp parallel for num_threads(nt) schedule(static)
+		for (int n = 0; n < B; n++) {
+			float *yt = scr + (size_t)omp_get_thread_num() * per;
+
+			dw_bn_img(out + (size_t)n * hw * IC, yt, inp +
+			    (size_t)n * H * W * IC, wt, a, c0, H, W, IC, cv,
+			    OH, OW, act);
+		}
+		return 0;
+	}
+	/* pointwise: nn_gemm's split (along M, since M >= OC here) */
+	if (nt > M / 16)
+		nt = (int)(M / 16);
+	if (nt < 1)
+		nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+	for (int t = 0; t < nt; t++) {
+		float *yb = scr + (size_t)t * per;
+		long lo, hi;
+
+		nn_split(M, nt, t, &lo, &hi);
+		for (long r = lo; r < hi; r += FUSED_ROWS) {
+			int n = hi - r < FUSED_ROWS ? (int)(hi - r) :
+			    FUSED_ROWS;
+
+			/* beta 1 on zeros: OpenBLAS skips its beta pass
+			 * (a slow strided loop over a few channels) and
+			 * adds the products to +0, as it does after that
+			 * pass zeroes C for beta 0 */
+			memset(yb, 0, sizeof(float) * n * OC);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n,
+			    OC, IC, 1.0f, inp + r * IC, IC, w, cv->IC, 1.0f,
+			    yb, OC);
+			nn_bn_infer_rows(out + r * OC, yb, a, c0, n, OC, act);
+		}
+	}
 	return 0;
 }
 

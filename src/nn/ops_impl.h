@@ -76,6 +76,21 @@ void nn_gemm(const nn_ctx *ctx, int transA, int transB, int M, int N, int K,
     float alpha, const float *A, int lda, const float *B, int ldb,
     float beta, float *C, int ldc);
 
+/*
+ * Batch norm in inference mode (running statistics) is the affine
+ * out = x a + c0 per channel: nn_bn_infer_coefs computes a and c0 (C
+ * floats each), nn_bn_infer_rows applies it, then hswish when act, to N
+ * rows of C.  nn_batchnorm_forward and nn_bn_hswish_forward use these in
+ * NN_BN_INFER, and so does the fused conv + BN of ops_conv.c: one code
+ * path, the same floats.  out must not alias x.
+ */
+struct nn_batchnorm;
+void nn_bn_infer_coefs(const struct nn_batchnorm *bn, float *a, float *c0,
+    const float *gamma, const float *beta, const float *run_mean,
+    const float *run_var, int C);
+void nn_bn_infer_rows(float *out, const float *x, const float *a,
+    const float *c0, long N, int C, int act);
+
 /* Splits [0, n) into nparts near-equal pieces: piece i is [*lo, *hi). */
 static inline void
 nn_split(long n, int nparts, int i, long *lo, long *hi)

@@ -330,10 +330,7 @@ nn_batchnorm_forward(nn_ctx *ctx, const nn_batchnorm *bn, float *out,
 	c0 = a + C;
 	fm = c0 + C;
 	if (mode == NN_BN_INFER) {
-		for (int c = 0; c < C; c++) {
-			a[c] = gamma[c] / sqrtf(run_var[c] + bn->eps);
-			c0[c] = beta[c] - run_mean[c] * a[c];
-		}
+		nn_bn_infer_coefs(bn, a, c0, gamma, beta, run_mean, run_var, C);
 		affine_par(ctx, out, inp, a, c0, N, C);
 		return 0;
 	}
@@ -613,6 +610,29 @@ affine_hswish_rows(float *restrict out, const float *restrict x,
 	}
 }
 
+/* The inference-mode affine, shared with the fused conv + BN path
+ * (ops_conv.c) so that both compute the same floats. */
+void
+nn_bn_infer_coefs(const nn_batchnorm *bn, float *a, float *c0,
+    const float *gamma, const float *beta, const float *run_mean,
+    const float *run_var, int C)
+{
+	for (int c = 0; c < C; c++) {
+		a[c] = gamma[c] / sqrtf(run_var[c] + bn->eps);
+		c0[c] = beta[c] - run_mean[c] * a[c];
+	}
+}
+
+void
+nn_bn_infer_rows(float *out, const float *x, const float *a, const float *c0,
+    long N, int C, int act)
+{
+	if (act)
+		affine_hswish_rows(out, x, a, c0, N, C);
+	else
+		affine_rows(out, x, a, c0, N, C);
+}
+
 /* Like bn_bwd_sums with dy = g hswish'(x a + c0) recomputed. */
 static NN_SIMD void
 bnh_bwd_sums(double *restrict acc_g, double *restrict acc_gx,
@@ -702,10 +722,7 @@ nn_bn_hswish_forward(nn_ctx *ctx, const nn_batchnorm *bn, float *out,
 	c0 = a + C;
 	fm = c0 + C;
 	if (mode == NN_BN_INFER) {
-		for (int c = 0; c < C; c++) {
-			a[c] = gamma[c] / sqrtf(run_var[c] + bn->eps);
-			c0[c] = beta[c] - run_mean[c] * a[c];
-		}
+		nn_bn_infer_coefs(bn, a, c0, gamma, beta, run_mean, run_var, C);
 	} else {
 		void *scr = (char *)dm + sizeof(double) * 2 * C;
 

@@ -9,7 +9,9 @@
  * place (ops.h), activations are dense in their active channel count.
  * Backward needs only five more buffers (two ping-pong gradients between
  * blocks, three scratch inside one), each as large as the largest
- * activation.
+ * activation.  An inference forward (NN_BN_INFER, which backward refuses)
+ * writes its MBConv and ViT maps into those five instead (mb_infer,
+ * vit_infer), with each conv fused with its BN: the same floats.
  *
  * The layers and their order mirror src/sim/front/arch.c's lowering (that
  * file's header lists them), with the batch norms it folds away:
@@ -122,6 +124,7 @@ struct nn_sn {
 	nn_sn_active act;
 	int B, b;
 	int fwd_ok, bn_mode;
+	int fused;		/* NN_BN_INFER: conv + BN fused (1 at create) */
 	float dropout, dropconnect;
 	uint64_t rng;
 	unsigned frozen;
@@ -602,6 +605,7 @@ nn_sn_create(nn_ctx *ctx, const nn_sn_spec *spec, int B, uint64_t seed,
 	s->ctx = ctx;
 	s->spec = *spec;
 	s->B = B;
+	s->fused = 1;
 	build(s);
 	s->p = h4h_xcalloc(s->n_p ? s->n_p : 1, sizeof *s->p);
 	s->g = h4h_xcalloc(s->n_p ? s->n_p : 1, sizeof *s->g);
@@ -871,6 +875,12 @@ nn_sn_set_regularization(nn_sn *s, float dropout, float dropconnect)
 	s->dropconnect = dropconnect;
 }
 
+void
+nn_sn_set_fused(nn_sn *s, int on)
+{
+	s->fused = on != 0;
+}
+
 uint64_t *
 nn_sn_rng(nn_sn *s)
 {
@@ -931,6 +941,10 @@ cbn_forward(nn_sn *s, cbn *c, const float *in, int mode, int k,
 	c->in = in;
 	c->u = unit(s, c->w, -1);
 	(void)unit(s, c->g, c->b);
+	if (mode == NN_BN_INFER && s->fused)
+		return nn_conv2d_bn_infer(s->ctx, &c->cv, &c->bn, c->out, c->y,
+		    in, P(s, c->w), P(s, c->g), P(s, c->b), ST(s, c->rm),
+		    ST(s, c->rv), b, c->H, c->H, c->IC, c->OC, c->act, err);
 	if ((rc = nn_conv2d_forward(s->ctx, &c->cv, c->y, in, P(s, c->w), NULL,
 	    b, c->H, c->H, c->IC, c->OC, err)) != 0)
 		return rc;
@@ -943,12 +957,35 @@ cbn_forward(nn_sn *s, cbn *c, const float *in, int mode, int k,
 	    c->OC, mode, k, err);
 }
 
+/* cbn_forward in NN_BN_INFER with s->fused, into out (any buffer as
+ * large as c->out). */
+static int
+cbn_infer(nn_sn *s, cbn *c, const float *in, float *out, h4h_err *err)
+{
+	c->in = in;
+	c->u = unit(s, c->w, -1);
+	(void)unit(s, c->g, c->b);
+	return nn_conv2d_bn_infer(s->ctx, &c->cv, &c->bn, out, c->y, in,
+	    P(s, c->w), P(s, c->g), P(s, c->b), ST(s, c->rm), ST(s, c->rv),
+	    s->b, c->H, c->H, c->IC, c->OC, c->act, err);
+}
+
 static void
 lin_forward(nn_sn *s, lin *l, const float *in, int N)
 {
 	l->in = in;
 	l->u = unit(s, l->w, l->b);
 	nn_linear_forward(s->ctx, l->out, in, P(s, l->w), P(s, l->b), N, l->IC,
+	    l->OC, l->ICmax);
+}
+
+/* lin_forward into out (any buffer as large as l->out). */
+static void
+lin_into(nn_sn *s, lin *l, const float *in, float *out, int N)
+{
+	l->in = in;
+	l->u = unit(s, l->w, l->b);
+	nn_linear_forward(s->ctx, out, in, P(s, l->w), P(s, l->b), N, l->IC,
 	    l->OC, l->ICmax);
 }
 
@@ -1048,6 +1085,42 @@ mb_forward(nn_sn *s, mbblk *m, const float *in, int mode, int k,
 	return 0;
 }
 
+/*
+ * A block's fused inference forward (s->fused, NN_BN_INFER) into the
+ * backward's scratch, which no inference forward needs (backward refuses
+ * one): three buffers rotate through every block instead of each layer's
+ * own, so the maps a block writes are ones the cache saw a layer ago.
+ * *outp: where the block's output is.
+ */
+static int
+mb_infer(nn_sn *s, mbblk *m, const float *in, float **outp, h4h_err *err)
+{
+	float *buf[2], *y;
+	const float *x = in;
+	int n = 0, rc;
+
+	for (int k = 0; k < 3 && n < 2; k++)
+		if (s->S[k] != in)
+			buf[n++] = s->S[k];
+	m->in = in;
+	m->dc = 0;
+	if (m->has_exp) {
+		if ((rc = cbn_infer(s, &m->exp, x, buf[0], err)) != 0)
+			return rc;
+		x = buf[0];
+	}
+	/* the expanded map is dead once dw has read it */
+	if ((rc = cbn_infer(s, &m->dw, x, buf[1], err)) != 0 ||
+	    (rc = cbn_infer(s, &m->proj, buf[1], buf[0], err)) != 0)
+		return rc;
+	y = buf[0];
+	if (m->res)
+		residual_dc(y, in, NULL, s->b, (size_t)m->proj.OH *
+		    m->proj.OH * m->proj.OC);
+	*outp = y;
+	return 0;
+}
+
 static void
 vit_forward(nn_sn *s, vitblk *v, const float *in)
 {
@@ -1080,6 +1153,48 @@ vit_forward(nn_sn *s, vitblk *v, const float *in)
 		dc_draw(v->dcs2, b, v->dc, &s->rng);
 	residual_dc(v->mlp2.out, v->proj.out, v->dc > 0 ? v->dcs2 : NULL, b,
 	    S);
+}
+
+/* vit_forward's inference (s->fused, NN_BN_INFER; no drop-connect then)
+ * through the backward's scratch as mb_infer does: the same ops on the
+ * same values, four free buffers for ln1 / qkv / attention / proj, then
+ * the MLP; *outp: the block's output. */
+static void
+vit_infer(nn_sn *s, vitblk *v, const float *in, float **outp)
+{
+	float *cand[5] = { s->S[0], s->S[1], s->S[2], s->G[0], s->G[1] }, *f[4];
+	int b = s->b, N = b * v->T, n = 0;
+	size_t S = (size_t)v->T * v->C;
+
+	for (int k = 0; k < 5 && n < 4; k++)
+		if (cand[k] != in)
+			f[n++] = cand[k];
+	v->in = in;
+	v->dc = 0;
+	v->qkv.IC = v->C;
+	v->qkv.OC = 3 * v->Wq;
+	v->proj.IC = v->Wq;
+	v->proj.OC = v->C;
+	v->mlp1.IC = v->C;
+	v->mlp1.OC = v->hid;
+	v->mlp2.IC = v->hid;
+	v->mlp2.OC = v->C;
+	v->ln1.u = unit(s, v->ln1.w, v->ln1.b);
+	nn_layernorm_forward(f[0], v->ln1.mean, v->ln1.rstd, in, P(s, v->ln1.w),
+	    P(s, v->ln1.b), N, v->C, 1e-5f);
+	lin_into(s, &v->qkv, f[0], f[1], N);
+	nn_attention_forward(f[0], f[2], f[1], NULL, NULL, 0, b, v->T, v->Wq,
+	    v->NH);
+	lin_into(s, &v->proj, f[0], f[3], N);
+	residual_dc(f[3], in, NULL, b, S);
+	v->ln2.u = unit(s, v->ln2.w, v->ln2.b);
+	nn_layernorm_forward(f[0], v->ln2.mean, v->ln2.rstd, f[3],
+	    P(s, v->ln2.w), P(s, v->ln2.b), N, v->C, 1e-5f);
+	lin_into(s, &v->mlp1, f[0], f[1], N);
+	nn_gelu_forward(f[2], f[1], (size_t)N * v->hid);
+	lin_into(s, &v->mlp2, f[2], f[0], N);
+	residual_dc(f[0], f[3], NULL, b, S);
+	*outp = f[0];
 }
 
 static int
@@ -1143,16 +1258,28 @@ nn_sn_forward(nn_sn *s, const float *x, int b, int bn_mode, int recal_k,
 			break;
 		case NN_SN_MBCONV:
 			for (int j = 0; j < d; j++) {
-				if ((rc = mb_forward(s, &st->mb[j], cur,
-				    bn_mode, recal_k, err)) != 0)
+				float *o = st->mb[j].proj.out;
+
+				if (bn_mode == NN_BN_INFER && s->fused)
+					rc = mb_infer(s, &st->mb[j], cur, &o,
+					    err);
+				else
+					rc = mb_forward(s, &st->mb[j], cur,
+					    bn_mode, recal_k, err);
+				if (rc != 0)
 					return rc;
-				cur = st->mb[j].proj.out;
+				cur = o;
 			}
 			break;
 		case NN_SN_VIT:
 			for (int j = 0; j < d; j++) {
-				vit_forward(s, &st->vit[j], cur);
-				cur = st->vit[j].mlp2.out;
+				float *o = st->vit[j].mlp2.out;
+
+				if (bn_mode == NN_BN_INFER && s->fused)
+					vit_infer(s, &st->vit[j], cur, &o);
+				else
+					vit_forward(s, &st->vit[j], cur);
+				cur = o;
 			}
 			break;
 		default:

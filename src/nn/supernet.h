@@ -107,6 +107,12 @@ long long nn_sn_macs(const nn_sn *s);
  * MBConv block with its shortcut is one, a ViT block one whose two
  * branches share the rate).  Both 0 at create. */
 void nn_sn_set_regularization(nn_sn *s, float dropout, float dropconnect);
+/* Inference forwards (NN_BN_INFER) run each conv with its batch norm
+ * fused (nn_conv2d_bn_infer) and the MBConv and ViT blocks through the
+ * backward's scratch buffers: the same floats, fewer passes over memory.
+ * 0 runs the two-pass forward into every layer's own buffers, the
+ * reference the tests compare against.  On at create. */
+void nn_sn_set_fused(nn_sn *s, int on);
 /* The dropout / drop-connect generator's state (ops.h's splitmix64):
  * seeded at create, checkpointed by the caller; setting it replays the
  * same masks. */
