@@ -34,8 +34,7 @@ do for [ext in outputs] {
     set xlabel "latency budget (ms, log scale)"
     set ylabel "top-1 test accuracy (%)"
     plot "fig8.dat" index 0 using 1:2 with linespoints lw 2 pt 5 title "CNN-only supernet", \
-         "fig8.dat" index 1 using 1:2 with linespoints lw 2 pt 7 title "hybrid, vanilla", \
-         "fig8.dat" index 2 using 1:2 with linespoints lw 2 pt 9 title "hybrid, TPI"
+         "fig8.dat" index 1 using 1:2 with linespoints lw 2 pt 7 title "hybrid, TPI"
     unset multiplot
     set output
 }
