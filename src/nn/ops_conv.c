@@ -251,6 +251,33 @@ col2im_par(const nn_ctx *ctx, float *din, const float *col, int B, int H,
 		    c0, ICg, cv, OH, OW);
 }
 
+/* Adds the depthwise taps of output pixel (oh, ow) into o (C floats), in
+ * the order both depthwise forwards share (so their floats agree);
+ * inlined into each one's clones. */
+static inline __attribute__((always_inline)) void
+dw_taps(float *restrict o, const float *restrict in,
+    const float *restrict wt, int H, int W, int C, const nn_conv2d *cv,
+    int oh, int ow)
+{
+	for (int kh = 0; kh < cv->KH; kh++) {
+		int ih = oh * cv->stride - cv->pad + kh;
+
+		if (ih < 0 || ih >= H)
+			continue;
+		for (int kw = 0; kw < cv->KW; kw++) {
+			int iw = ow * cv->stride - cv->pad + kw;
+
+			if (iw < 0 || iw >= W)
+				continue;
+			const float *x = in + ((size_t)ih * W + iw) * C;
+			const float *wk = wt + (size_t)(kh * cv->KW + kw) * C;
+#pragma omp simd
+			for (int c = 0; c < C; c++)
+				o[c] += x[c] * wk[c];
+		}
+	}
+}
+
 /* Depthwise, one image: out (OH,OW,C) = dw(in (H,W,C), wt (KK, C)) + b. */
 static NN_SIMD void
 dw_fwd_img(float *restrict out, const float *restrict in,
@@ -268,25 +295,7 @@ dw_fwd_img(float *restrict out, const float *restrict in,
 			} else {
 				memset(o, 0, sizeof(float) * C);
 			}
-			for (int kh = 0; kh < cv->KH; kh++) {
-				int ih = oh * cv->stride - cv->pad + kh;
-
-				if (ih < 0 || ih >= H)
-					continue;
-				for (int kw = 0; kw < cv->KW; kw++) {
-					int iw = ow * cv->stride - cv->pad + kw;
-
-					if (iw < 0 || iw >= W)
-						continue;
-					const float *x = in +
-					    ((size_t)ih * W + iw) * C;
-					const float *wk = wt +
-					    (size_t)(kh * cv->KW + kw) * C;
-#pragma omp simd
-					for (int c = 0; c < C; c++)
-						o[c] += x[c] * wk[c];
-				}
-			}
+			dw_taps(o, in, wt, H, W, C, cv, oh, ow);
 		}
 }
 
@@ -304,25 +313,7 @@ dw_bn_img(float *restrict out, float *restrict y, const float *restrict in,
 			float *o = y;
 
 			memset(o, 0, sizeof(float) * C);
-			for (int kh = 0; kh < cv->KH; kh++) {
-				int ih = oh * cv->stride - cv->pad + kh;
-
-				if (ih < 0 || ih >= H)
-					continue;
-				for (int kw = 0; kw < cv->KW; kw++) {
-					int iw = ow * cv->stride - cv->pad + kw;
-
-					if (iw < 0 || iw >= W)
-						continue;
-					const float *x = in +
-					    ((size_t)ih * W + iw) * C;
-					const float *wk = wt +
-					    (size_t)(kh * cv->KW + kw) * C;
-#pragma omp simd
-					for (int c = 0; c < C; c++)
-						o[c] += x[c] * wk[c];
-				}
-			}
+			dw_taps(o, in, wt, H, W, C, cv, oh, ow);
 			nn_bn_infer_rows(out + ((size_t)oh * OW + ow) * C, o, a,
 			    c0, 1, C, act);
 		}
