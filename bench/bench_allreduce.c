@@ -19,25 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/ranks.h"
+#include "core/clock.h"
 #include "nas/space.h"
 #include "nn/ctx.h"
 #include "nn/supernet.h"
 
 #define WARMUP 5
 #define REPS 200
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -103,11 +94,11 @@ main(void)
 			v[i] = (float)(cli_rank() + 1);
 		if (cli_ranks_barrier(&err) != 0)
 			break;
-		t0 = now_s();
+		t0 = h4h_now_s();
 		if (cli_ranks_sum_f(v, n, &err) != 0)
 			break;
 		if (r >= 0)
-			t[r] = now_s() - t0;
+			t[r] = h4h_now_s() - t0;
 		for (size_t i = 0; i < n; i++)
 			bad += v[i] != (float)expect;
 	}
